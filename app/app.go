@@ -1,0 +1,276 @@
+// Package app holds Satchel's application services: authorising projects,
+// ingesting uploads (direct, multipart, from URL), groups and the lifecycle
+// sweeps. Every API dialect calls these; none of this knows about HTTP forms.
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/blobstore"
+	"github.com/satchel-project/satchel/fetch"
+	"golang.org/x/time/rate"
+)
+
+// Inspector learns about a file's content; see package inspect.
+type Inspector interface {
+	Inspect(ctx context.Context, path, mime string) (*satchel.ContentInfo, bool, error)
+}
+
+// Config bounds and shapes the services.
+type Config struct {
+	// MaxFileSize is the server-wide cap of one file (projects may lower it).
+	MaxFileSize int64
+	// TemporaryTTL is how long unstored files live.
+	TemporaryTTL time.Duration
+	// SessionTTL is how long a multipart upload may stay incomplete.
+	SessionTTL time.Duration
+	// FetchTaskTTL is how long finished from-URL tasks stay queryable.
+	FetchTaskTTL time.Duration
+	// FetchWorkers is the number of concurrent from-URL downloads.
+	FetchWorkers int
+	// RateLimit is the sustained requests/s per project (0: unlimited); Burst the bucket.
+	RateLimit float64
+	Burst     int
+	// SweepEvery is the period of the lifecycle sweeps.
+	SweepEvery time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.MaxFileSize == 0 {
+		c.MaxFileSize = 50 << 30
+	}
+	if c.TemporaryTTL == 0 {
+		c.TemporaryTTL = 24 * time.Hour
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 24 * time.Hour
+	}
+	if c.FetchTaskTTL == 0 {
+		c.FetchTaskTTL = 24 * time.Hour
+	}
+	if c.FetchWorkers == 0 {
+		c.FetchWorkers = 4
+	}
+	if c.SweepEvery == 0 {
+		c.SweepEvery = time.Minute
+	}
+	if c.Burst == 0 {
+		c.Burst = int(2*c.RateLimit) + 1
+	}
+}
+
+// App is the set of application services.
+type App struct {
+	Store   satchel.Store
+	Bucket  blobstore.Bucket
+	Inspect Inspector
+	Fetch   *fetch.Client
+	Log     *slog.Logger
+	cfg     Config
+
+	// partKey signs multipart part URLs; it is shared by all nodes through the store.
+	partKey []byte
+
+	projects sync.Map // public key → *cachedProject
+	limiters sync.Map // project id → *rate.Limiter
+	locks    keyedMutex
+
+	fetchQueue chan string
+	wg         sync.WaitGroup
+	stop       chan struct{}
+	stopOnce   sync.Once
+}
+
+// New wires the services. Call Start to run background work.
+func New(ctx context.Context, store satchel.Store, bucket blobstore.Bucket, insp Inspector, fc *fetch.Client, log *slog.Logger, cfg Config) (*App, error) {
+	cfg.defaults()
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, fmt.Errorf("app: random: %w", err)
+	}
+	key, err := store.SetSettingIfAbsent(ctx, "part_url_key", hex.EncodeToString(raw[:]))
+	if err != nil {
+		return nil, fmt.Errorf("app: part URL key: %w", err)
+	}
+	pk, err := hex.DecodeString(key)
+	if err != nil {
+		return nil, fmt.Errorf("app: part URL key: %w", err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &App{
+		Store: store, Bucket: bucket, Inspect: insp, Fetch: fc, Log: log, cfg: cfg,
+		partKey:    pk,
+		fetchQueue: make(chan string, 10000),
+		stop:       make(chan struct{}),
+	}, nil
+}
+
+// Config returns the configuration in force.
+func (a *App) Config() Config { return a.cfg }
+
+// Start runs the fetch workers and the lifecycle sweeper, and re-queues the
+// from-URL tasks a previous process did not finish.
+func (a *App) Start(ctx context.Context) error {
+	for i := 0; i < a.cfg.FetchWorkers; i++ {
+		a.wg.Add(1)
+		go a.fetchWorker()
+	}
+	tasks, err := a.Store.UnfinishedFetchTasks(ctx)
+	if err != nil {
+		return fmt.Errorf("app: resume fetch tasks: %w", err)
+	}
+	for _, t := range tasks {
+		a.enqueueFetch(t.Token)
+	}
+	a.wg.Add(1)
+	go a.sweeper()
+	return nil
+}
+
+// Close stops background work and waits for it.
+func (a *App) Close() {
+	a.stopOnce.Do(func() { close(a.stop) })
+	a.wg.Wait()
+}
+
+func newUUID() string { return uuid.NewString() }
+
+type cachedProject struct {
+	p       *satchel.Project
+	expires time.Time
+}
+
+const projectCacheTTL = 5 * time.Second
+
+// ProjectByKey authorises a request by public key; field names the form field
+// in error messages ("UPLOADCARE_PUB_KEY" or "pub_key"). It also applies the
+// project's rate limit.
+func (a *App) ProjectByKey(ctx context.Context, key, field string) (*satchel.Project, error) {
+	if key == "" {
+		return nil, satchel.Errorf(http.StatusForbidden, "ProjectPublicKeyRequiredError", "%s is required.", field)
+	}
+	var p *satchel.Project
+	if c, ok := a.projects.Load(key); ok && time.Now().Before(c.(*cachedProject).expires) {
+		p = c.(*cachedProject).p
+	} else {
+		var err error
+		p, err = a.Store.ProjectByPublicKey(ctx, key)
+		if satchel.IsNotFound(err) {
+			return nil, satchel.Errorf(http.StatusForbidden, "ProjectPublicKeyInvalidError", "%s is invalid.", field)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("app: project lookup: %w", err)
+		}
+		a.projects.Store(key, &cachedProject{p: p, expires: time.Now().Add(projectCacheTTL)})
+	}
+	if err := a.throttle(p.ID); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (a *App) throttle(projectID int64) error {
+	if a.cfg.RateLimit <= 0 {
+		return nil
+	}
+	l, _ := a.limiters.LoadOrStore(projectID, rate.NewLimiter(rate.Limit(a.cfg.RateLimit), a.cfg.Burst))
+	r := l.(*rate.Limiter).Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		secs := int(d/time.Second) + 1
+		return &satchel.Error{Status: http.StatusTooManyRequests, Code: "RequestThrottledError", Message: "Request was throttled.", RetryAfter: secs}
+	}
+	return nil
+}
+
+// CheckSignature verifies a signed-upload pair. When the project requires
+// signatures both must be present; when they are given anyway they are checked.
+func (a *App) CheckSignature(p *satchel.Project, signature, expire string) error {
+	if signature == "" && expire == "" && !p.SignedUploads {
+		return nil
+	}
+	if signature == "" {
+		return satchel.Errorf(http.StatusBadRequest, "SignatureRequiredError", "`signature` is required.")
+	}
+	if expire == "" {
+		return satchel.Errorf(http.StatusBadRequest, "SignatureExpirationRequiredError", "`expire` is required.")
+	}
+	exp, err := strconv.ParseInt(expire, 10, 64)
+	if err != nil {
+		return satchel.Errorf(http.StatusBadRequest, "SignatureExpirationInvalidError", "`expire` must be a UNIX timestamp.")
+	}
+	if exp < time.Now().Unix() {
+		return satchel.Errorf(http.StatusForbidden, "SignatureExpirationError", "Expired signature.")
+	}
+	want := UploadSignature(p.SecretKey, exp)
+	if !hmac.Equal([]byte(want), []byte(signature)) {
+		return satchel.Errorf(http.StatusForbidden, "SignatureInvalidError", "Invalid signature.")
+	}
+	return nil
+}
+
+// UploadSignature is the signed-upload signature for a secret and expiry:
+// lowercase hex HMAC-SHA256(secret, decimal(expire)).
+func UploadSignature(secret string, expire int64) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(strconv.FormatInt(expire, 10)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// keyedMutex serialises work on one key (a multipart session) within a node.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) Lock(key string) func() {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedEntry{}
+	}
+	e := k.m[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.m[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		e.refs--
+		if e.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// notFound maps a store miss to an API error.
+func notFound(err error, code, msg string) error {
+	if errors.Is(err, satchel.ErrNotFound) {
+		return satchel.Errorf(http.StatusNotFound, code, "%s", msg)
+	}
+	return err
+}

@@ -1,0 +1,258 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/fetch"
+)
+
+// fetchParams are the upload options a from-URL task carries.
+type fetchParams struct {
+	UploadOptions
+	Filename      string `json:"filename"`
+	SaveDuplicate bool   `json:"save_duplicate"`
+}
+
+// FromURL validates a source URL and queues its download. When checkDup is
+// set and the project already has a file fetched from that URL, the file is
+// returned instead of a task.
+func (a *App) FromURL(ctx context.Context, p *satchel.Project, opts UploadOptions, sourceURL, filename string, checkDup, saveDup bool) (*satchel.FetchTask, *satchel.File, error) {
+	if sourceURL == "" {
+		return nil, nil, satchel.Errorf(http.StatusBadRequest, "SourceURLRequiredError", "source_url is required.")
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, nil, err
+	}
+	u, err := a.Fetch.Validate(ctx, sourceURL)
+	if err != nil {
+		return nil, nil, fetchError(err)
+	}
+	if checkDup {
+		f, err := a.Store.FileBySourceURL(ctx, p.ID, u.String())
+		if err == nil {
+			return nil, f, nil
+		}
+		if !satchel.IsNotFound(err) {
+			return nil, nil, err
+		}
+	}
+	params, _ := json.Marshal(fetchParams{UploadOptions: opts, Filename: filename, SaveDuplicate: saveDup})
+	now := time.Now().UTC()
+	t := &satchel.FetchTask{
+		Token: newUUID(), ProjectID: p.ID, SourceURL: u.String(), Status: satchel.FetchWaiting,
+		Total: -1, Params: string(params), Created: now, Updated: now,
+	}
+	if err := a.Store.CreateFetchTask(ctx, t); err != nil {
+		return nil, nil, fmt.Errorf("app: create fetch task: %w", err)
+	}
+	a.enqueueFetch(t.Token)
+	return t, nil, nil
+}
+
+// fetchError turns a fetcher error into an Upload API error.
+func fetchError(err error) error {
+	var fe *fetch.Error
+	if errors.As(err, &fe) {
+		return &satchel.Error{Status: http.StatusBadRequest, Code: fe.Code, Message: fe.Message, Err: err}
+	}
+	return err
+}
+
+// FetchStatus returns a task by token; satchel.ErrNotFound for unknown tokens.
+func (a *App) FetchStatus(ctx context.Context, token string) (*satchel.FetchTask, *satchel.File, error) {
+	if token == "" {
+		return nil, nil, satchel.Errorf(http.StatusBadRequest, "TokenRequiredError", "token is required.")
+	}
+	t, err := a.Store.FetchTask(ctx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.throttle(t.ProjectID); err != nil {
+		return nil, nil, err
+	}
+	if t.Status != satchel.FetchSuccess {
+		return t, nil, nil
+	}
+	f, err := a.Store.File(ctx, t.ProjectID, t.FileUUID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: fetched file: %w", err)
+	}
+	return t, f, nil
+}
+
+func (a *App) enqueueFetch(token string) {
+	select {
+	case a.fetchQueue <- token:
+	default:
+		// The queue is full: the task stays "waiting" in the store and is
+		// picked up again at the next start or sweep.
+		a.Log.Warn("fetch queue full", "token", token)
+	}
+}
+
+func (a *App) fetchWorker() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case token := <-a.fetchQueue:
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-a.stop:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			if err := a.runFetch(ctx, token); err != nil {
+				a.Log.Error("fetch task", "token", token, "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// progressWriter reports download progress to the task at most every 250 ms.
+type progressWriter struct {
+	a    *App
+	t    *satchel.FetchTask
+	ctx  context.Context
+	last time.Time
+	in   *Incoming
+}
+
+func (w *progressWriter) Write(p []byte) (int, error) {
+	n, err := w.in.Write(p)
+	w.t.Done += int64(n)
+	if time.Since(w.last) > 250*time.Millisecond {
+		w.last = time.Now()
+		w.t.Status = satchel.FetchProgress
+		w.t.Updated = w.last.UTC()
+		if uerr := w.a.Store.UpdateFetchTask(w.ctx, w.t); uerr != nil {
+			return n, uerr
+		}
+	}
+	return n, err
+}
+
+func (a *App) runFetch(ctx context.Context, token string) error {
+	t, err := a.Store.FetchTask(ctx, token)
+	if err != nil {
+		return err
+	}
+	if t.Status == satchel.FetchSuccess || t.Status == satchel.FetchError {
+		return nil
+	}
+	fail := func(code, msg string) error {
+		t.Status, t.ErrorCode, t.ErrorText, t.Updated = satchel.FetchError, code, msg, time.Now().UTC()
+		return a.Store.UpdateFetchTask(context.WithoutCancel(ctx), t)
+	}
+	var params fetchParams
+	if err := json.Unmarshal([]byte(t.Params), &params); err != nil {
+		return fail("DownloadFileInternalServerError", "Internal error.")
+	}
+	p, err := a.Store.ProjectByID(ctx, t.ProjectID)
+	if err != nil {
+		return fail("DownloadFileInternalServerError", "Internal error.")
+	}
+	t.Attempts++
+	t.Status, t.Done, t.Updated = satchel.FetchProgress, 0, time.Now().UTC()
+	if err := a.Store.UpdateFetchTask(ctx, t); err != nil {
+		return err
+	}
+	u, err := a.Fetch.Validate(ctx, t.SourceURL)
+	if err != nil {
+		var fe *fetch.Error
+		if errors.As(err, &fe) {
+			return fail(fe.Code, fe.Message)
+		}
+		return fail("DownloadFileError", "Download failed.")
+	}
+	resp, err := a.Fetch.Open(ctx, u)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // shutting down: the task resumes at next start
+		}
+		var fe *fetch.Error
+		if errors.As(err, &fe) {
+			return fail(fe.Code, fe.Message)
+		}
+		return fail("DownloadFileError", "Download failed.")
+	}
+	defer resp.Body.Close()
+	limit := a.maxFileSize(p)
+	if resp.Size > limit {
+		return fail("DownloadFileSizeLimitExceededError", fmt.Sprintf("Downloaded file is too big: %d > %d.", resp.Size, limit))
+	}
+	t.Total = resp.Size
+	name := params.Filename
+	if name == "" {
+		name = resp.Filename
+	}
+	in, err := a.receiveFetch(ctx, t, name, resp, limit)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrTooLarge) {
+			return fail("DownloadFileSizeLimitExceededError", fmt.Sprintf("Downloaded file is too big: > %d.", limit))
+		}
+		var fe *fetch.Error
+		if errors.As(err, &fe) {
+			return fail(fe.Code, fe.Message)
+		}
+		return fail("DownloadFileHTTPNetworkError", "Network error while downloading.")
+	}
+	files, err := a.commitFetched(ctx, p, params, t.SourceURL, in)
+	if err != nil {
+		e := satchel.AsError(err)
+		if e.Status < 500 {
+			return fail("DownloadFileValidationFailedError", e.Message)
+		}
+		fail("DownloadFileInternalServerError", "Internal error.")
+		return err
+	}
+	t.Status, t.FileUUID, t.Done, t.Total, t.Updated = satchel.FetchSuccess, files[0].UUID, files[0].Size, files[0].Size, time.Now().UTC()
+	return a.Store.UpdateFetchTask(context.WithoutCancel(ctx), t)
+}
+
+func (a *App) receiveFetch(ctx context.Context, t *satchel.FetchTask, name string, resp *fetch.Response, limit int64) (*Incoming, error) {
+	id := newUUID()
+	w, err := a.Bucket.NewWriter(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	in := newIncoming(id, "", name, resp.ContentType, w)
+	pw := &progressWriter{a: a, t: t, ctx: ctx, in: in}
+	n, err := io.CopyBuffer(pw, readerOnly{io.LimitReader(resp.Body, limit+1)}, make([]byte, 256<<10))
+	if err != nil {
+		in.Abort()
+		return nil, err
+	}
+	if n > limit {
+		in.Abort()
+		return nil, ErrTooLarge
+	}
+	return in, nil
+}
+
+func (a *App) commitFetched(ctx context.Context, p *satchel.Project, params fetchParams, sourceURL string, in *Incoming) ([]*satchel.File, error) {
+	src := params.Source
+	if src == "" {
+		src = "url"
+	}
+	params.UploadOptions.Source = src
+	var saveURL string
+	if params.SaveDuplicate {
+		saveURL = sourceURL
+	}
+	return a.commit(ctx, p, params.UploadOptions, []*Incoming{in}, saveURL)
+}

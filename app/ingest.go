@@ -1,0 +1,253 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/blobstore"
+	"github.com/satchel-project/satchel/inspect"
+)
+
+// UploadOptions are the per-upload choices a client makes.
+type UploadOptions struct {
+	// Store is "0", "1", "auto" or "" (auto).
+	Store    string
+	Metadata map[string]string
+	Tags     []string
+	Source   string
+}
+
+// Validate checks the options.
+func (o *UploadOptions) Validate() error {
+	switch o.Store {
+	case "", "0", "1", "auto", "true", "false":
+	default:
+		return satchel.Errorf(http.StatusBadRequest, "UploadcareStoreInvalidError", "UPLOADCARE_STORE must be 0, 1 or auto.")
+	}
+	return satchel.ValidateMetadata(o.Metadata)
+}
+
+func (o *UploadOptions) stored(p *satchel.Project, now time.Time) *time.Time {
+	switch o.Store {
+	case "1", "true":
+		return &now
+	case "0", "false":
+		return nil
+	}
+	if p.Autostore {
+		return &now
+	}
+	return nil
+}
+
+// maxFileSize is the effective cap for a project.
+func (a *App) maxFileSize(p *satchel.Project) int64 {
+	if p != nil && p.MaxFileSize > 0 && p.MaxFileSize < a.cfg.MaxFileSize {
+		return p.MaxFileSize
+	}
+	return a.cfg.MaxFileSize
+}
+
+// Incoming is a file whose bytes are being received into a temporary blob.
+type Incoming struct {
+	UUID        string
+	Field       string
+	Filename    string
+	ContentType string
+	w           blobstore.Writer
+	hash        hash.Hash
+	head        []byte
+	size        int64
+}
+
+func newIncoming(id, field, filename, contentType string, w blobstore.Writer) *Incoming {
+	return &Incoming{UUID: id, Field: field, Filename: satchel.BaseName(filename), ContentType: contentType, w: w, hash: sha256.New(), head: make([]byte, 0, inspect.SniffLen)}
+}
+
+// Size is the number of bytes received.
+func (in *Incoming) Size() int64 { return in.size }
+
+// Write receives bytes: they are hashed, the head kept for sniffing, and
+// streamed into the blob writer.
+func (in *Incoming) Write(p []byte) (int, error) {
+	if len(in.head) < inspect.SniffLen {
+		n := min(inspect.SniffLen-len(in.head), len(p))
+		in.head = append(in.head, p[:n]...)
+	}
+	in.hash.Write(p)
+	n, err := in.w.Write(p)
+	in.size += int64(n)
+	return n, err
+}
+
+// Abort discards the received bytes.
+func (in *Incoming) Abort() {
+	if in.w != nil {
+		in.w.Abort()
+	}
+}
+
+// ErrTooLarge is returned by Receive when the source exceeds its limit.
+var ErrTooLarge = errors.New("file too large")
+
+// Receive streams r into a new temporary blob of at most limit bytes. The
+// caller commits the result with Commit or discards it with Abort.
+func (a *App) Receive(ctx context.Context, field, filename, contentType string, r io.Reader, limit int64) (*Incoming, error) {
+	id := newUUID()
+	w, err := a.Bucket.NewWriter(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("app: new blob: %w", err)
+	}
+	in := newIncoming(id, field, filename, contentType, w)
+	buf := make([]byte, 256<<10)
+	var src io.Reader = r
+	if limit > 0 {
+		src = io.LimitReader(r, limit+1)
+	}
+	n, err := io.CopyBuffer(in, readerOnly{src}, buf)
+	if err != nil {
+		in.Abort()
+		return nil, fmt.Errorf("app: receive: %w", err)
+	}
+	if limit > 0 && n > limit {
+		in.Abort()
+		return nil, ErrTooLarge
+	}
+	return in, nil
+}
+
+// readerOnly hides WriterTo/ReaderFrom so io.CopyBuffer uses our buffer.
+type readerOnly struct{ io.Reader }
+
+// fileFromIncoming builds the file record of a received blob.
+func (a *App) describe(ctx context.Context, f *satchel.File, head []byte) error {
+	f.MimeType = inspect.Sniff(head, f.OriginalFilename)
+	f.ContentInfo = &satchel.ContentInfo{Mime: splitMime(f.MimeType)}
+	if path, ok := a.Bucket.LocalPath(f.BlobKey); ok && a.Inspect != nil {
+		ci, isImage, err := a.Inspect.Inspect(ctx, path, f.MimeType)
+		if err != nil {
+			return fmt.Errorf("app: inspect: %w", err)
+		}
+		if ci != nil {
+			f.ContentInfo = ci
+		}
+		f.IsImage = isImage
+	}
+	return nil
+}
+
+func splitMime(m string) satchel.MimeInfo {
+	t, s, _ := strings.Cut(m, "/")
+	return satchel.MimeInfo{Mime: m, Type: t, Subtype: s}
+}
+
+// Commit makes received files durable and records them (one transaction for
+// all of them, with their events). On error nothing is recorded and every blob
+// is removed.
+func (a *App) Commit(ctx context.Context, p *satchel.Project, opts UploadOptions, ins []*Incoming) ([]*satchel.File, error) {
+	return a.commit(ctx, p, opts, ins, "")
+}
+
+func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions, ins []*Incoming, sourceURL string) ([]*satchel.File, error) {
+	limit := a.maxFileSize(p)
+	for _, in := range ins {
+		if in.size > limit {
+			abortAll(ins)
+			return nil, satchel.Errorf(http.StatusBadRequest, "FileSizeLimitExceededError", "File is too large.")
+		}
+		if m := inspect.Sniff(in.head, in.Filename); !satchel.MimeAllowed(p.AllowedTypes, m) {
+			abortAll(ins)
+			return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
+		}
+	}
+	now := time.Now().UTC()
+	files := make([]*satchel.File, 0, len(ins))
+	committed := 0
+	cleanup := func() {
+		for i, in := range ins {
+			if i < committed {
+				a.Bucket.Delete(context.WithoutCancel(ctx), in.UUID)
+			} else {
+				in.Abort()
+			}
+		}
+	}
+	for _, in := range ins {
+		if err := in.w.Commit(); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("app: commit blob: %w", err)
+		}
+		committed++
+		f := &satchel.File{
+			UUID: in.UUID, ProjectID: p.ID, Size: in.size,
+			OriginalFilename: in.Filename, Filename: satchel.SanitizeFilename(in.Filename),
+			BlobKey: in.UUID, Checksum: "sha256:" + hex.EncodeToString(in.hash.Sum(nil)),
+			IsReady: true, Uploaded: now, Stored: opts.stored(p, now), Source: opts.Source,
+			SourceURL: sourceURL, Metadata: opts.Metadata, Tags: opts.Tags,
+		}
+		if f.OriginalFilename == "" {
+			f.OriginalFilename = "original"
+		}
+		if err := a.describe(ctx, f, in.head); err != nil {
+			cleanup()
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	if err := a.Store.CreateFiles(ctx, files, uploadEvents(files)); err != nil {
+		cleanup()
+		return nil, fmt.Errorf("app: record files: %w", err)
+	}
+	return files, nil
+}
+
+func abortAll(ins []*Incoming) {
+	for _, in := range ins {
+		in.Abort()
+	}
+}
+
+// uploadEvents are the outbox events of newly uploaded files.
+func uploadEvents(files []*satchel.File) []*satchel.Event {
+	var evs []*satchel.Event
+	for _, f := range files {
+		evs = append(evs, fileEvent(f, satchel.EventFileUploaded))
+		if f.Stored != nil {
+			evs = append(evs, fileEvent(f, satchel.EventFileStored))
+		}
+	}
+	return evs
+}
+
+func fileEvent(f *satchel.File, typ string) *satchel.Event {
+	payload, _ := json.Marshal(map[string]string{"uuid": f.UUID})
+	return &satchel.Event{ID: newUUID(), ProjectID: f.ProjectID, Type: typ, Payload: payload, Created: time.Now().UTC()}
+}
+
+// FileInfo returns a live file of the project.
+func (a *App) FileInfo(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
+	if id == "" {
+		return nil, satchel.Errorf(http.StatusBadRequest, "FileIdRequiredError", "file_id is required.")
+	}
+	if !satchel.ValidUUID(id) {
+		return nil, satchel.Errorf(http.StatusBadRequest, "FileIdInvalidError", "file_id is invalid.")
+	}
+	f, err := a.Store.File(ctx, p.ID, id)
+	if err != nil {
+		return nil, notFound(err, "FileNotFoundError", "File is not found.")
+	}
+	if f.Removed != nil {
+		return nil, satchel.Errorf(http.StatusNotFound, "FileNotFoundError", "File is not found.")
+	}
+	return f, nil
+}

@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/satchel-project/satchel"
+)
+
+func (a *App) sweeper() {
+	defer a.wg.Done()
+	t := time.NewTicker(a.cfg.SweepEvery)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.SweepEvery)
+		if err := a.Sweep(ctx, time.Now()); err != nil {
+			a.Log.Error("lifecycle sweep", "err", err)
+		}
+		cancel()
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep removes temporary files past their lifetime, multipart sessions past
+// their expiry (with their parts) and old finished from-URL tasks.
+func (a *App) Sweep(ctx context.Context, now time.Time) error {
+	for {
+		files, err := a.Store.ExpiredTemporaryFiles(ctx, now.Add(-a.cfg.TemporaryTTL), 500)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if err := a.Store.RemoveFile(ctx, f.UUID, now.UTC(), []*satchel.Event{fileEvent(f, satchel.EventFileDeleted)}); err != nil && !satchel.IsNotFound(err) {
+				return fmt.Errorf("app: expire file %s: %w", f.UUID, err)
+			}
+			if err := a.Bucket.Delete(ctx, f.BlobKey); err != nil {
+				return fmt.Errorf("app: delete expired blob: %w", err)
+			}
+		}
+		if len(files) < 500 {
+			break
+		}
+	}
+	sessions, err := a.Store.ExpiredUploadSessions(ctx, now, 1000)
+	if err != nil {
+		return err
+	}
+	for _, s := range sessions {
+		if err := a.Bucket.AbortMultipart(ctx, s.Upload); err != nil {
+			return fmt.Errorf("app: abort expired upload: %w", err)
+		}
+		if err := a.Store.DeleteUploadSession(ctx, s.UUID); err != nil {
+			return fmt.Errorf("app: delete expired session: %w", err)
+		}
+	}
+	if err := a.Store.DeleteFetchTasksBefore(ctx, now.Add(-a.cfg.FetchTaskTTL)); err != nil {
+		return err
+	}
+	// Tasks that could not be queued (full queue) are retried here.
+	if len(a.fetchQueue) == 0 {
+		tasks, err := a.Store.UnfinishedFetchTasks(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range tasks {
+			if t.Status == satchel.FetchWaiting && now.Sub(t.Updated) > a.cfg.SweepEvery {
+				a.enqueueFetch(t.Token)
+			}
+		}
+	}
+	return nil
+}
+
+// Recover removes what an unclean stop may have left: multipart uploads with
+// no session, and blobs written since `since` that no file record references
+// (their upload was never acknowledged).
+func (a *App) Recover(ctx context.Context, since time.Time) error {
+	var orphans []string
+	err := a.Bucket.ListMultipart(ctx, func(id string) error {
+		_, err := a.Store.UploadSessionByUpload(ctx, id)
+		if satchel.IsNotFound(err) {
+			orphans = append(orphans, id)
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("app: recover multipart: %w", err)
+	}
+	for _, id := range orphans {
+		if err := a.Bucket.AbortMultipart(ctx, id); err != nil {
+			return err
+		}
+	}
+	if since.IsZero() {
+		return nil
+	}
+	var blobs []string
+	err = a.Bucket.List(ctx, since, func(key string) error {
+		ok, err := a.Store.HasBlob(ctx, key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			blobs = append(blobs, key)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("app: recover blobs: %w", err)
+	}
+	for _, k := range blobs {
+		if err := a.Bucket.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	a.Log.Info("recovered after unclean stop", "orphan_uploads", len(orphans), "orphan_blobs", len(blobs))
+	return nil
+}

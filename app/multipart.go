@@ -1,0 +1,242 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/blobstore"
+	"github.com/satchel-project/satchel/inspect"
+)
+
+// Multipart limits of the Upload API.
+const (
+	MinMultipartSize = 10485760
+	DefaultPartSize  = 5242880
+	MinPartSize      = 5242880
+	MaxPartSize      = 5368709120
+	// MaxParts bounds the number of part URLs one session hands out.
+	MaxParts = 10000
+)
+
+// StartMultipart opens a multipart upload session.
+func (a *App) StartMultipart(ctx context.Context, p *satchel.Project, opts UploadOptions, filename, contentType string, size, partSize int64) (*satchel.UploadSession, error) {
+	if size < MinMultipartSize {
+		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileSizeTooSmallError", "File size can not be less than %d bytes. Please use direct upload instead of multipart.", MinMultipartSize)
+	}
+	if size > a.maxFileSize(p) {
+		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileSizeLimitExceededError", "File size exceeds project limit.")
+	}
+	if partSize == 0 {
+		partSize = DefaultPartSize
+	}
+	if partSize < MinPartSize {
+		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeTooSmallError", "Part size can not be less than %d bytes.", MinPartSize)
+	}
+	if partSize > MaxPartSize {
+		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeTooBigError", "Part size can not be more than %d bytes.", MaxPartSize)
+	}
+	if (size+partSize-1)/partSize > MaxParts {
+		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeTooSmallError", "Too many parts: use a larger part_size.")
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if contentType != "" && !satchel.MimeAllowed(p.AllowedTypes, strings.ToLower(contentType)) && contentType != "application/octet-stream" {
+		return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
+	}
+	now := time.Now().UTC()
+	s := &satchel.UploadSession{
+		UUID: newUUID(), ProjectID: p.ID, Size: size, PartSize: partSize,
+		ContentType: contentType, OriginalFilename: satchel.BaseName(filename),
+		Store: opts.Store, Metadata: opts.Metadata, Tags: opts.Tags, Source: opts.Source,
+		Created: now, Expires: now.Add(a.cfg.SessionTTL),
+	}
+	if s.OriginalFilename == "" {
+		s.OriginalFilename = "original"
+	}
+	up, err := a.Bucket.StartMultipart(ctx, s.UUID, size)
+	if err != nil {
+		return nil, fmt.Errorf("app: start multipart: %w", err)
+	}
+	s.Upload = up
+	if err := a.Store.CreateUploadSession(ctx, s); err != nil {
+		a.Bucket.AbortMultipart(context.WithoutCancel(ctx), up)
+		return nil, fmt.Errorf("app: record session: %w", err)
+	}
+	return s, nil
+}
+
+// PartURLs returns the self-authenticating URLs of every part, under base
+// (an absolute URL of the Upload API root, without trailing slash).
+func (a *App) PartURLs(base string, s *satchel.UploadSession) []string {
+	exp := s.Expires.Unix()
+	urls := make([]string, s.Parts())
+	for i := range urls {
+		n := i + 1
+		q := url.Values{}
+		q.Set("partNumber", strconv.Itoa(n))
+		q.Set("expires", strconv.FormatInt(exp, 10))
+		q.Set("signature", a.partSignature(s.UUID, n, exp))
+		urls[i] = base + "/multipart/part/" + s.UUID + "/?" + q.Encode()
+	}
+	return urls
+}
+
+func (a *App) partSignature(id string, n int, exp int64) string {
+	m := hmac.New(sha256.New, a.partKey)
+	fmt.Fprintf(m, "%s.%d.%d", id, n, exp)
+	return hex.EncodeToString(m.Sum(nil)[:20])
+}
+
+// PartRequest identifies one part PUT.
+type PartRequest struct {
+	UUID, PartNumber, Expires, Signature string
+	// ContentLength is the declared body length, or -1.
+	ContentLength int64
+}
+
+// PutPart stores one part. It is idempotent and safe to call in parallel for
+// different parts of the same upload.
+func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) error {
+	forbidden := satchel.Errorf(http.StatusForbidden, "MultipartPartURLInvalidError", "Part URL is invalid or expired.")
+	n, err := strconv.Atoi(req.PartNumber)
+	if err != nil || n < 1 || !satchel.ValidUUID(req.UUID) {
+		return forbidden
+	}
+	exp, err := strconv.ParseInt(req.Expires, 10, 64)
+	if err != nil || !hmac.Equal([]byte(a.partSignature(req.UUID, n, exp)), []byte(req.Signature)) {
+		return forbidden
+	}
+	if time.Now().Unix() > exp {
+		return forbidden
+	}
+	s, err := a.Store.UploadSession(ctx, req.UUID)
+	if err != nil {
+		return notFound(err, "MultipartFileNotFoundError", "File is not found.")
+	}
+	if n > s.Parts() {
+		return forbidden
+	}
+	off, length := s.PartRange(n)
+	if req.ContentLength >= 0 && req.ContentLength != length {
+		return satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "Part %d must be %d bytes, got %d.", n, length, req.ContentLength)
+	}
+	h := sha256.New()
+	err = a.Bucket.WritePart(ctx, s.Upload, off, length, io.TeeReader(body, h))
+	if errors.Is(err, blobstore.ErrPartSize) {
+		return satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "Part %d must be %d bytes.", n, length)
+	}
+	if errors.Is(err, blobstore.ErrNotFound) {
+		return satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
+	}
+	if err != nil {
+		return fmt.Errorf("app: write part: %w", err)
+	}
+	return a.Store.PutPart(ctx, s.UUID, n, length, hex.EncodeToString(h.Sum(nil)))
+}
+
+// CompleteMultipart verifies every part and turns the session into a file.
+func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
+	if id == "" {
+		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileIdRequiredError", "uuid is required.")
+	}
+	if !satchel.ValidUUID(id) {
+		return nil, satchel.Errorf(http.StatusBadRequest, "UUIDInvalidError", "uuid is invalid.")
+	}
+	unlock := a.locks.Lock("multipart:" + id)
+	defer unlock()
+	s, err := a.Store.UploadSession(ctx, id)
+	if satchel.IsNotFound(err) {
+		if f, ferr := a.Store.File(ctx, p.ID, id); ferr == nil && f != nil {
+			return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileAlreadyUploadedError", "File is already uploaded.")
+		}
+		return nil, satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: load session: %w", err)
+	}
+	if s.ProjectID != p.ID {
+		return nil, satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
+	}
+	parts, err := a.Store.Parts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	digests := sha256.New()
+	for n := 1; n <= s.Parts(); n++ {
+		pr, ok := parts[n]
+		if !ok {
+			continue
+		}
+		_, want := s.PartRange(n)
+		if pr.Size != want {
+			return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileCompletionFailedError", "Can not complete upload. Wrong parts size?")
+		}
+		total += pr.Size
+		raw, _ := hex.DecodeString(pr.Checksum)
+		digests.Write(raw)
+	}
+	if total < s.Size {
+		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooSmallError", "File size mismatch. Not all parts uploaded?")
+	}
+	if total > s.Size {
+		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooLargeError", "Uploaded size is more than expected.")
+	}
+	if err := a.Bucket.CompleteMultipart(ctx, s.Upload, s.UUID); err != nil {
+		return nil, fmt.Errorf("app: complete multipart: %w", err)
+	}
+	head, err := a.readHead(ctx, s.UUID)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	opts := UploadOptions{Store: s.Store}
+	f := &satchel.File{
+		UUID: s.UUID, ProjectID: p.ID, Size: s.Size,
+		OriginalFilename: s.OriginalFilename, Filename: satchel.SanitizeFilename(s.OriginalFilename),
+		BlobKey:  s.UUID,
+		Checksum: fmt.Sprintf("sha256-parts:%s-%d", hex.EncodeToString(digests.Sum(nil)), s.Parts()),
+		IsReady:  true, Uploaded: now, Stored: opts.stored(p, now), Source: s.Source,
+		Metadata: s.Metadata, Tags: s.Tags,
+	}
+	if err := a.describe(ctx, f, head); err != nil {
+		return nil, err
+	}
+	if !satchel.MimeAllowed(p.AllowedTypes, f.MimeType) {
+		a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey)
+		a.Store.DeleteUploadSession(context.WithoutCancel(ctx), id)
+		return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
+	}
+	if err := a.Store.CompleteUploadSession(ctx, id, f, uploadEvents([]*satchel.File{f})); err != nil {
+		a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey)
+		return nil, fmt.Errorf("app: record multipart file: %w", err)
+	}
+	return f, nil
+}
+
+// readHead reads the first bytes of a committed blob, for sniffing.
+func (a *App) readHead(ctx context.Context, key string) ([]byte, error) {
+	r, err := a.Bucket.Open(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("app: open blob: %w", err)
+	}
+	defer r.Close()
+	buf := make([]byte, inspect.SniffLen)
+	n, err := io.ReadFull(r, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("app: read blob head: %w", err)
+	}
+	return buf[:n], nil
+}

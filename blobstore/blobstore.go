@@ -1,0 +1,60 @@
+// Package blobstore stores file bytes. A Bucket makes bytes visible under a key
+// only once they are durable, and maps multipart uploads onto whatever the
+// backend does best (offset writes into one sparse file on local disk).
+package blobstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound is returned when a key or multipart upload does not exist.
+var ErrNotFound = errors.New("blob not found")
+
+// Bucket is a durable key → bytes store.
+type Bucket interface {
+	// NewWriter starts a blob. Nothing is visible at key until Commit returns.
+	NewWriter(ctx context.Context, key string) (Writer, error)
+	// Open opens a committed blob for reading.
+	Open(ctx context.Context, key string) (Reader, error)
+	// Delete removes a blob; deleting a missing blob is not an error.
+	Delete(ctx context.Context, key string) error
+	// List calls fn for every blob modified at or after since.
+	List(ctx context.Context, since time.Time, fn func(key string) error) error
+
+	// StartMultipart prepares an upload of size bytes that will become key.
+	StartMultipart(ctx context.Context, key string, size int64) (uploadID string, err error)
+	// WritePart writes exactly length bytes from r at offset off of the upload,
+	// durably. Writing the same part again overwrites it (idempotent).
+	WritePart(ctx context.Context, uploadID string, off, length int64, r io.Reader) error
+	// CompleteMultipart makes the upload visible as key.
+	CompleteMultipart(ctx context.Context, uploadID, key string) error
+	// AbortMultipart discards an upload; a missing upload is not an error.
+	AbortMultipart(ctx context.Context, uploadID string) error
+	// ListMultipart calls fn for every multipart upload in progress.
+	ListMultipart(ctx context.Context, fn func(uploadID string) error) error
+
+	// LocalPath returns a filesystem path of a committed blob when the
+	// backend keeps one, for tools (libvips, ffprobe) that read files.
+	LocalPath(key string) (string, bool)
+	// Close releases resources.
+	Close() error
+}
+
+// Writer receives the bytes of a new blob.
+type Writer interface {
+	io.Writer
+	// Commit makes the bytes durable and visible under the key.
+	Commit() error
+	// Abort discards the bytes. It is safe after Commit (then it does nothing).
+	Abort() error
+}
+
+// Reader reads a committed blob.
+type Reader interface {
+	io.ReadSeekCloser
+	Size() int64
+	ModTime() time.Time
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// env returns the value of an environment variable or a default.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return def
+	}
+	return b
+}
+
+func envInt(name string, def int64) int64 {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+func envFloat(name string, def float64) float64 {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		return def
+	}
+	return d
+}
+
+// serveConfig is everything `satchel serve` can be told; each flag has an
+// environment variable that sets its default.
+type serveConfig struct {
+	Addr              string
+	DataDir           string
+	PublicURL         string
+	FetchAllowPrivate bool
+	MaxFileSize       int64
+	MaxDirectUpload   int64
+	TemporaryTTL      time.Duration
+	SessionTTL        time.Duration
+	RateLimit         float64
+	FetchWorkers      int64
+	FetchMaxBytes     int64
+	FetchTimeout      time.Duration
+	DemoPublicKey     string
+	DemoSecretKey     string
+	LogLevel          string
+}
+
+func parseServe(args []string) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.Addr, "addr", env("SATCHEL_ADDR", "127.0.0.1:8080"), "listen address (SATCHEL_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("SATCHEL_DATA_DIR", "./satchel-data"), "where the database and files live (SATCHEL_DATA_DIR)")
+	fs.StringVar(&c.PublicURL, "public-url", env("SATCHEL_PUBLIC_URL", ""), "absolute base URL used in links; derived from each request when empty (SATCHEL_PUBLIC_URL)")
+	fs.BoolVar(&c.FetchAllowPrivate, "fetch-allow-private", envBool("SATCHEL_FETCH_ALLOW_PRIVATE", false), "let outbound requests reach loopback and private addresses (SATCHEL_FETCH_ALLOW_PRIVATE)")
+	fs.Int64Var(&c.MaxFileSize, "max-file-size", envInt("SATCHEL_MAX_FILE_SIZE", 50<<30), "largest file in bytes (SATCHEL_MAX_FILE_SIZE)")
+	fs.Int64Var(&c.MaxDirectUpload, "max-direct-upload", envInt("SATCHEL_MAX_DIRECT_UPLOAD", 100*1000*1000), "largest /base/ upload in bytes (SATCHEL_MAX_DIRECT_UPLOAD)")
+	fs.DurationVar(&c.TemporaryTTL, "temporary-ttl", envDuration("SATCHEL_TEMPORARY_TTL", 24*time.Hour), "lifetime of unstored files (SATCHEL_TEMPORARY_TTL)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", envDuration("SATCHEL_SESSION_TTL", 24*time.Hour), "lifetime of incomplete multipart uploads (SATCHEL_SESSION_TTL)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("SATCHEL_RATE_LIMIT", 2000), "requests per second per project, 0 for none (SATCHEL_RATE_LIMIT)")
+	fs.Int64Var(&c.FetchWorkers, "fetch-workers", envInt("SATCHEL_FETCH_WORKERS", 4), "concurrent from-URL downloads (SATCHEL_FETCH_WORKERS)")
+	fs.Int64Var(&c.FetchMaxBytes, "fetch-max-bytes", envInt("SATCHEL_FETCH_MAX_BYTES", 5<<30), "largest from-URL download (SATCHEL_FETCH_MAX_BYTES)")
+	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", envDuration("SATCHEL_FETCH_TIMEOUT", 10*time.Minute), "time limit of one from-URL download (SATCHEL_FETCH_TIMEOUT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
+	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
+	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, nil
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/satchel-project/satchel"
+)
+
+func cmdProject(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: satchel project create|list|update|rotate-keys [flags]")
+		return errUsage
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("project "+sub, flag.ContinueOnError)
+	dataDir := fs.String("data-dir", env("SATCHEL_DATA_DIR", "./satchel-data"), "data directory (SATCHEL_DATA_DIR)")
+	name := fs.String("name", "", "project name")
+	pub := fs.String("public-key", "", "public key (create: chosen key; update/rotate-keys: the project to change)")
+	secret := fs.String("secret-key", "", "secret key (create only; random when empty)")
+	autostore := fs.String("autostore", "", "true or false")
+	signed := fs.String("signed-uploads", "", "true or false: require signed uploads")
+	maxSize := fs.Int64("max-file-size", -1, "largest file in bytes (0: server default)")
+	types := fs.String("allowed-types", "\x00", `comma-separated MIME patterns such as "image/*,application/pdf" (empty: all)`)
+	secretOnly := fs.Bool("secret-only", false, "rotate-keys: keep the public key")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	store, err := openStore(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	apply := func(p *satchel.Project) error {
+		if *name != "" {
+			p.Name = *name
+		}
+		for _, b := range []struct {
+			v   string
+			dst *bool
+		}{{*autostore, &p.Autostore}, {*signed, &p.SignedUploads}} {
+			switch b.v {
+			case "":
+			case "true", "1", "yes":
+				*b.dst = true
+			case "false", "0", "no":
+				*b.dst = false
+			default:
+				return fmt.Errorf("want true or false, got %q", b.v)
+			}
+		}
+		if *maxSize >= 0 {
+			p.MaxFileSize = *maxSize
+		}
+		if *types != "\x00" {
+			p.AllowedTypes = []string{}
+			for _, t := range strings.Split(*types, ",") {
+				if t = strings.TrimSpace(t); t != "" {
+					p.AllowedTypes = append(p.AllowedTypes, t)
+				}
+			}
+		}
+		return nil
+	}
+	find := func() (*satchel.Project, error) {
+		if *pub == "" {
+			return nil, fmt.Errorf("--public-key names the project")
+		}
+		p, err := store.ProjectByPublicKey(ctx, *pub)
+		if err != nil {
+			return nil, fmt.Errorf("project %s: %w", *pub, err)
+		}
+		return p, nil
+	}
+	switch sub {
+	case "create":
+		p := &satchel.Project{Name: "project", PublicKey: *pub, SecretKey: *secret, Autostore: true}
+		if err := apply(p); err != nil {
+			return err
+		}
+		if p.PublicKey == "" {
+			p.PublicKey = randomKey()
+		}
+		if p.SecretKey == "" {
+			p.SecretKey = randomKey()
+		}
+		if err := store.CreateProject(ctx, p); err != nil {
+			return err
+		}
+		fmt.Printf("public key: %s\nsecret key: %s\n", p.PublicKey, p.SecretKey)
+	case "list":
+		ps, err := store.Projects(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tPUBLIC KEY\tAUTOSTORE\tSIGNED UPLOADS\tMAX FILE SIZE\tALLOWED TYPES")
+		for _, p := range ps {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%d\t%s\n", p.ID, p.Name, p.PublicKey, p.Autostore, p.SignedUploads, p.MaxFileSize, strings.Join(p.AllowedTypes, ","))
+		}
+		return tw.Flush()
+	case "update":
+		p, err := find()
+		if err != nil {
+			return err
+		}
+		if err := apply(p); err != nil {
+			return err
+		}
+		return store.UpdateProject(ctx, p)
+	case "rotate-keys":
+		p, err := find()
+		if err != nil {
+			return err
+		}
+		if !*secretOnly {
+			p.PublicKey = randomKey()
+		}
+		p.SecretKey = randomKey()
+		if err := store.UpdateProject(ctx, p); err != nil {
+			return err
+		}
+		fmt.Printf("public key: %s\nsecret key: %s\n", p.PublicKey, p.SecretKey)
+	default:
+		fmt.Fprintf(os.Stderr, "satchel project: unknown subcommand %q\n", sub)
+		return errUsage
+	}
+	return nil
+}

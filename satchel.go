@@ -1,0 +1,193 @@
+// Package satchel holds the domain of Satchel, a self-hosted file upload, storage
+// and delivery service that speaks the Uploadcare APIs: files, groups, projects,
+// upload sessions and fetch tasks, the errors they produce, and the interfaces the
+// storage back ends implement. It depends on the standard library only.
+package satchel
+
+import (
+	"time"
+)
+
+// Project is a tenant: a pair of keys and the policies that govern its uploads.
+type Project struct {
+	ID        int64
+	Name      string
+	PublicKey string
+	SecretKey string
+	// Autostore decides what UPLOADCARE_STORE=auto means.
+	Autostore bool
+	// SignedUploads requires a valid signature/expire pair on every upload.
+	SignedUploads bool
+	// MaxFileSize caps one file in bytes; 0 means the server default.
+	MaxFileSize int64
+	// AllowedTypes lists MIME patterns ("image/*", "application/pdf"); empty allows all.
+	AllowedTypes []string
+	Created      time.Time
+}
+
+// File is one uploaded file.
+type File struct {
+	UUID             string
+	ProjectID        int64
+	Size             int64
+	MimeType         string
+	OriginalFilename string
+	// Filename is the sanitised name used in CDN URLs.
+	Filename string
+	// BlobKey names the bytes in the blob store.
+	BlobKey string
+	// Checksum is "sha256:<hex>" of the bytes, or "sha256-parts:<hex>-<n>" (the
+	// SHA-256 of the concatenated part digests) for multipart uploads.
+	Checksum string
+	IsImage  bool
+	IsReady  bool
+	Uploaded time.Time
+	Stored   *time.Time
+	Removed  *time.Time
+	Source   string
+	// SourceURL is the URL a from-URL upload fetched, if any.
+	SourceURL   string
+	ContentInfo *ContentInfo
+	Metadata    map[string]string
+	Tags        []string
+}
+
+// IsStored reports whether the file is stored (kept beyond the temporary period).
+func (f *File) IsStored() bool { return f.Stored != nil && f.Removed == nil }
+
+// ContentInfo is what Satchel learned about a file's content at ingest.
+type ContentInfo struct {
+	Mime  MimeInfo   `json:"mime"`
+	Image *ImageInfo `json:"image,omitempty"`
+	Video *VideoInfo `json:"video,omitempty"`
+}
+
+// MimeInfo splits a MIME type into its parts.
+type MimeInfo struct {
+	Mime    string `json:"mime"`
+	Type    string `json:"type"`
+	Subtype string `json:"subtype"`
+}
+
+// ImageInfo describes an image; the JSON shape is the Upload/REST API one.
+type ImageInfo struct {
+	ColorMode        string       `json:"color_mode"`
+	Orientation      *int         `json:"orientation"`
+	Format           string       `json:"format"`
+	Height           int          `json:"height"`
+	Width            int          `json:"width"`
+	GeoLocation      *GeoLocation `json:"geo_location"`
+	DatetimeOriginal *string      `json:"datetime_original"`
+	DPI              []float64    `json:"dpi"`
+	Sequence         bool         `json:"sequence"`
+}
+
+// GeoLocation is a GPS position in decimal degrees.
+type GeoLocation struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+}
+
+// VideoInfo describes a video or audio container (v0.7 shape: stream arrays).
+type VideoInfo struct {
+	// Duration in milliseconds.
+	Duration *int64        `json:"duration"`
+	Format   string        `json:"format"`
+	Bitrate  *int64        `json:"bitrate"`
+	Audio    []AudioStream `json:"audio"`
+	Video    []VideoStream `json:"video"`
+}
+
+// AudioStream is one audio stream of a container. Bitrates are in kbit/s.
+type AudioStream struct {
+	Bitrate    *int64 `json:"bitrate"`
+	Codec      string `json:"codec"`
+	SampleRate *int64 `json:"sample_rate"`
+	Channels   *int64 `json:"channels"`
+}
+
+// VideoStream is one video stream of a container. Bitrates are in kbit/s.
+type VideoStream struct {
+	Height    int     `json:"height"`
+	Width     int     `json:"width"`
+	FrameRate float64 `json:"frame_rate"`
+	Bitrate   *int64  `json:"bitrate"`
+	Codec     string  `json:"codec"`
+}
+
+// Group is an immutable ordered list of files.
+type Group struct {
+	// ID is "<uuid>~<count>".
+	ID        string
+	ProjectID int64
+	Created   time.Time
+	Stored    *time.Time
+	Removed   *time.Time
+	Members   []GroupMember
+}
+
+// GroupMember is one entry of a group with the CDN operations it carries.
+type GroupMember struct {
+	FileUUID       string
+	DefaultEffects string
+}
+
+// UploadSession is a multipart upload in progress.
+type UploadSession struct {
+	UUID             string
+	ProjectID        int64
+	Size             int64
+	PartSize         int64
+	ContentType      string
+	OriginalFilename string
+	Store            string
+	Metadata         map[string]string
+	Tags             []string
+	Source           string
+	Created          time.Time
+	Expires          time.Time
+	// Upload is the blob store's handle of the multipart upload.
+	Upload string
+}
+
+// Parts is the number of parts the session expects.
+func (s *UploadSession) Parts() int {
+	return int((s.Size + s.PartSize - 1) / s.PartSize)
+}
+
+// PartRange returns the byte offset and length of part n (1-based).
+func (s *UploadSession) PartRange(n int) (off, length int64) {
+	off = int64(n-1) * s.PartSize
+	length = s.PartSize
+	if off+length > s.Size {
+		length = s.Size - off
+	}
+	return off, length
+}
+
+// Fetch task statuses as the Upload API reports them.
+const (
+	FetchWaiting  = "waiting"
+	FetchProgress = "progress"
+	FetchSuccess  = "success"
+	FetchError    = "error"
+)
+
+// FetchTask is a from-URL upload running in the background.
+type FetchTask struct {
+	Token     string
+	ProjectID int64
+	SourceURL string
+	Status    string
+	Done      int64
+	// Total is -1 while unknown.
+	Total     int64
+	ErrorCode string
+	ErrorText string
+	FileUUID  string
+	// Params carries the upload options (store, filename, metadata, tags, duplicates flags) as JSON.
+	Params   string
+	Created  time.Time
+	Updated  time.Time
+	Attempts int
+}

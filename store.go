@@ -1,0 +1,86 @@
+package satchel
+
+import (
+	"context"
+	"time"
+)
+
+// Event is a webhook event written in the same transaction as the change that
+// causes it (transactional outbox).
+type Event struct {
+	ID        string
+	ProjectID int64
+	Type      string
+	// Payload is the event's JSON body.
+	Payload []byte
+	Created time.Time
+}
+
+// Event types.
+const (
+	EventFileUploaded    = "file.uploaded"
+	EventFileStored      = "file.stored"
+	EventFileDeleted     = "file.deleted"
+	EventFileInfoUpdated = "file.info_updated"
+	EventFileInfected    = "file.infected"
+)
+
+// Store keeps Satchel's metadata. Implementations: sqlstore (SQLite, and
+// PostgreSQL later); all pass the storetest conformance suite.
+type Store interface {
+	CreateProject(ctx context.Context, p *Project) error
+	UpdateProject(ctx context.Context, p *Project) error
+	ProjectByPublicKey(ctx context.Context, key string) (*Project, error)
+	ProjectByID(ctx context.Context, id int64) (*Project, error)
+	Projects(ctx context.Context) ([]*Project, error)
+
+	// CreateFiles inserts files and their events in one transaction.
+	CreateFiles(ctx context.Context, files []*File, events []*Event) error
+	// File returns a file of a project (projectID 0: of any project).
+	File(ctx context.Context, projectID int64, uuid string) (*File, error)
+	// FileBySourceURL returns the newest live file of the project fetched from url.
+	FileBySourceURL(ctx context.Context, projectID int64, url string) (*File, error)
+	// HasBlob reports whether any file record references the blob key.
+	HasBlob(ctx context.Context, key string) (bool, error)
+	// ExpiredTemporaryFiles lists unstored, unremoved files uploaded before t.
+	ExpiredTemporaryFiles(ctx context.Context, before time.Time, limit int) ([]*File, error)
+	// RemoveFile marks a file removed at t and writes events with it.
+	RemoveFile(ctx context.Context, uuid string, t time.Time, events []*Event) error
+
+	CreateUploadSession(ctx context.Context, s *UploadSession) error
+	UploadSession(ctx context.Context, uuid string) (*UploadSession, error)
+	// PutPart records a received part (idempotent: a part written again replaces the record).
+	PutPart(ctx context.Context, uuid string, n int, size int64, checksum string) error
+	// Parts returns the received parts of a session by number.
+	Parts(ctx context.Context, uuid string) (map[int]PartRecord, error)
+	// CompleteUploadSession deletes the session and its parts and inserts the file and events, atomically.
+	CompleteUploadSession(ctx context.Context, uuid string, f *File, events []*Event) error
+	DeleteUploadSession(ctx context.Context, uuid string) error
+	ExpiredUploadSessions(ctx context.Context, now time.Time, limit int) ([]*UploadSession, error)
+	// UploadSessionByUpload finds the session owning a blob-store multipart upload.
+	UploadSessionByUpload(ctx context.Context, upload string) (*UploadSession, error)
+
+	CreateFetchTask(ctx context.Context, t *FetchTask) error
+	FetchTask(ctx context.Context, token string) (*FetchTask, error)
+	UpdateFetchTask(ctx context.Context, t *FetchTask) error
+	// UnfinishedFetchTasks lists tasks in waiting or progress state.
+	UnfinishedFetchTasks(ctx context.Context) ([]*FetchTask, error)
+	// DeleteFetchTasksBefore forgets finished tasks last updated before t.
+	DeleteFetchTasksBefore(ctx context.Context, t time.Time) error
+
+	CreateGroup(ctx context.Context, g *Group) error
+	Group(ctx context.Context, projectID int64, id string) (*Group, error)
+
+	// Setting reads a server-wide value; ErrNotFound if unset.
+	Setting(ctx context.Context, name string) (string, error)
+	// SetSettingIfAbsent stores value unless one exists and returns the value in force.
+	SetSettingIfAbsent(ctx context.Context, name, value string) (string, error)
+
+	Close() error
+}
+
+// PartRecord is a received multipart part.
+type PartRecord struct {
+	Size     int64
+	Checksum string
+}

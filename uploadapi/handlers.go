@@ -1,0 +1,329 @@
+package uploadapi
+
+import (
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/app"
+)
+
+// direct handles POST /base/: one or more files streamed into temporary blobs,
+// then authorised, committed and recorded together.
+func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxDirectUpload+1<<20)
+	var ins []*app.Incoming
+	f, err := h.readForm(r, func(field, filename, ctype string, body io.Reader) error {
+		if len(ins) >= 100 {
+			return satchel.Errorf(http.StatusBadRequest, "RequestFileNumberLimitExceededError", "The request contains too many files.")
+		}
+		in, err := h.app.Receive(r.Context(), field, filename, ctype, body, h.cfg.MaxDirectUpload)
+		if err != nil {
+			return err
+		}
+		ins = append(ins, in)
+		return nil
+	})
+	abort := func() {
+		for _, in := range ins {
+			in.Abort()
+		}
+	}
+	if err != nil {
+		abort()
+		h.writeError(w, r, err)
+		return
+	}
+	p, err := h.authorize(r, f, "UPLOADCARE_PUB_KEY")
+	if err != nil {
+		abort()
+		h.writeError(w, r, err)
+		return
+	}
+	opts, err := f.options("UPLOADCARE_STORE")
+	if err != nil {
+		abort()
+		h.writeError(w, r, err)
+		return
+	}
+	if len(ins) == 0 {
+		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "FilesRequiredError", "Request does not contain files."))
+		return
+	}
+	if opts.Source == "" {
+		opts.Source = "local"
+	}
+	files, err := h.app.Commit(r.Context(), p, opts, ins)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out := make(map[string]string, len(files))
+	for i, f := range files {
+		out[ins[i].Field] = f.UUID
+	}
+	writeJSON(w, out)
+}
+
+// authorize resolves the project and checks the signature fields.
+func (h *Handler) authorize(r *http.Request, f form, keyField string) (*satchel.Project, error) {
+	p, err := h.app.ProjectByKey(r.Context(), f.Get(keyField), keyField)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.app.CheckSignature(p, f.Get("signature"), f.Get("expire")); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (h *Handler) multipartStart(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
+	f, err := h.readForm(r, nil)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	p, err := h.authorize(r, f, "UPLOADCARE_PUB_KEY")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	filename := f.Get("filename")
+	if filename == "" {
+		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "RequestParamRequiredError", "filename is required."))
+		return
+	}
+	if f.Get("size") == "" {
+		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "RequestParamRequiredError", "size is required."))
+		return
+	}
+	size, err := strconv.ParseInt(f.Get("size"), 10, 64)
+	if err != nil || size < 0 {
+		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "MultipartSizeInvalidError", "size should be integer."))
+		return
+	}
+	var partSize int64
+	if v := f.Get("part_size"); v != "" {
+		partSize, err = strconv.ParseInt(v, 10, 64)
+		if err != nil || partSize <= 0 {
+			h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "part_size should be integer."))
+			return
+		}
+	}
+	ctype := f.Get("content_type")
+	if ctype == "" {
+		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "RequestParamRequiredError", "content_type is required."))
+		return
+	}
+	opts, err := f.options("UPLOADCARE_STORE")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if opts.Source == "" {
+		opts.Source = "local"
+	}
+	s, err := h.app.StartMultipart(r.Context(), p, opts, filename, ctype, size, partSize)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, map[string]any{"uuid": s.UUID, "parts": h.app.PartURLs(h.publicBase(r), s)})
+}
+
+func (h *Handler) multipartPart(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	err := h.app.PutPart(r.Context(), app.PartRequest{
+		UUID: r.PathValue("uuid"), PartNumber: q.Get("partNumber"), Expires: q.Get("expires"),
+		Signature: q.Get("signature"), ContentLength: r.ContentLength,
+	}, r.Body)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	cors(w, corsMethods)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *Handler) multipartComplete(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	f, err := h.readForm(r, nil)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	p, err := h.app.ProjectByKey(r.Context(), f.Get("UPLOADCARE_PUB_KEY"), "UPLOADCARE_PUB_KEY")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	file, err := h.app.CompleteMultipart(r.Context(), p, f.Get("uuid"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, renderFile(file))
+}
+
+func (h *Handler) fromURL(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
+	f, err := h.readForm(r, nil)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	p, err := h.authorize(r, f, "pub_key")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	opts, err := f.options("store")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	check := f.Get("check_URL_duplicates") == "1"
+	save := check
+	if v := f.Get("save_URL_duplicates"); v != "" {
+		save = v == "1"
+	}
+	task, file, err := h.app.FromURL(r.Context(), p, opts, f.Get("source_url"), f.Get("filename"), check, save)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if file != nil {
+		writeJSON(w, struct {
+			Type string `json:"type"`
+			*FileInfo
+		}{"file_info", renderFile(file)})
+		return
+	}
+	writeJSON(w, map[string]string{"type": "token", "token": task.Token})
+}
+
+// statusBody is a /from_url/status/ answer; done and total are always numbers
+// (total null while unknown).
+type statusBody struct {
+	Status    string `json:"status"`
+	Done      int64  `json:"done"`
+	Total     *int64 `json:"total"`
+	Error     string `json:"error,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
+	*FileInfo
+}
+
+func (h *Handler) fromURLStatus(w http.ResponseWriter, r *http.Request) {
+	t, file, err := h.app.FetchStatus(r.Context(), r.URL.Query().Get("token"))
+	if satchel.IsNotFound(err) {
+		zero := int64(0)
+		writeJSON(w, statusBody{Status: "unknown", Total: &zero})
+		return
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	b := statusBody{Status: t.Status, Done: t.Done}
+	if t.Total >= 0 {
+		b.Total = &t.Total
+	}
+	switch t.Status {
+	case satchel.FetchSuccess:
+		b.FileInfo = renderFile(file)
+		b.Done, b.Total = file.Size, &file.Size
+	case satchel.FetchError:
+		b.Error, b.ErrorCode = t.ErrorText, t.ErrorCode
+	case satchel.FetchWaiting:
+		zero := int64(0)
+		b.Total = &zero
+	}
+	writeJSON(w, b)
+}
+
+func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p, err := h.app.ProjectByKey(r.Context(), q.Get("pub_key"), "pub_key")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	f, err := h.app.FileInfo(r.Context(), p, q.Get("file_id"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, renderFile(f))
+}
+
+// groupMembers reads files[N] (in index order) or files[] (in order).
+func groupMembers(f form) ([]string, error) {
+	if vs := f.Values["files[]"]; len(vs) > 0 {
+		return vs, nil
+	}
+	type indexed struct {
+		i int
+		v string
+	}
+	var list []indexed
+	for k, vs := range f.Values {
+		if !strings.HasPrefix(k, "files[") || !strings.HasSuffix(k, "]") {
+			continue
+		}
+		i, err := strconv.Atoi(k[len("files[") : len(k)-1])
+		if err != nil || i < 0 {
+			return nil, satchel.Errorf(http.StatusBadRequest, "GroupFilesInvalidError", "No files[N] parameters found.")
+		}
+		list = append(list, indexed{i, vs[0]})
+	}
+	sort.Slice(list, func(a, b int) bool { return list[a].i < list[b].i })
+	out := make([]string, len(list))
+	for i, e := range list {
+		out[i] = e.v
+	}
+	return out, nil
+}
+
+func (h *Handler) groupCreate(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
+	f, err := h.readForm(r, nil)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	p, err := h.authorize(r, f, "pub_key")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	members, err := groupMembers(f)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	g, files, err := h.app.CreateGroup(r.Context(), p, members)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, renderGroup(g, files, h.publicBase(r), h.publicBase(r)))
+}
+
+func (h *Handler) groupInfo(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p, err := h.app.ProjectByKey(r.Context(), q.Get("pub_key"), "pub_key")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	g, files, err := h.app.GroupInfo(r.Context(), p, q.Get("group_id"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, renderGroup(g, files, h.publicBase(r), h.publicBase(r)))
+}

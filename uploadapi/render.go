@@ -1,0 +1,127 @@
+package uploadapi
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/satchel-project/satchel"
+)
+
+// FileInfo is the Upload API's file-upload-info object.
+type FileInfo struct {
+	UUID             string               `json:"uuid"`
+	FileID           string               `json:"file_id"`
+	Size             int64                `json:"size"`
+	Total            int64                `json:"total"`
+	Done             int64                `json:"done"`
+	OriginalFilename string               `json:"original_filename"`
+	Filename         string               `json:"filename"`
+	MimeType         string               `json:"mime_type"`
+	IsImage          bool                 `json:"is_image"`
+	IsStored         bool                 `json:"is_stored"`
+	IsReady          bool                 `json:"is_ready"`
+	ImageInfo        *satchel.ImageInfo   `json:"image_info"`
+	VideoInfo        *LegacyVideoInfo     `json:"video_info"`
+	ContentInfo      *satchel.ContentInfo `json:"content_info"`
+	Metadata         map[string]string    `json:"metadata"`
+	Tags             []string             `json:"tags"`
+	S3Bucket         *string              `json:"s3_bucket"`
+}
+
+// LegacyVideoInfo is the pre-0.7 video shape: one audio and one video stream.
+type LegacyVideoInfo struct {
+	Duration *int64               `json:"duration"`
+	Format   string               `json:"format"`
+	Bitrate  *int64               `json:"bitrate"`
+	Audio    *LegacyAudioStream   `json:"audio"`
+	Video    *satchel.VideoStream `json:"video"`
+}
+
+// LegacyAudioStream is the pre-0.7 audio shape (channels as a string).
+type LegacyAudioStream struct {
+	Bitrate    *int64  `json:"bitrate"`
+	Codec      string  `json:"codec"`
+	SampleRate *int64  `json:"sample_rate"`
+	Channels   *string `json:"channels"`
+}
+
+// LegacyVideo converts v0.7 video info to the legacy single-stream shape.
+func LegacyVideo(v *satchel.VideoInfo) *LegacyVideoInfo {
+	if v == nil {
+		return nil
+	}
+	out := &LegacyVideoInfo{Duration: v.Duration, Format: v.Format, Bitrate: v.Bitrate}
+	if len(v.Audio) > 0 {
+		a := v.Audio[0]
+		out.Audio = &LegacyAudioStream{Bitrate: a.Bitrate, Codec: a.Codec, SampleRate: a.SampleRate}
+		if a.Channels != nil {
+			s := strconv.FormatInt(*a.Channels, 10)
+			out.Audio.Channels = &s
+		}
+	}
+	if len(v.Video) > 0 {
+		vs := v.Video[0]
+		out.Video = &vs
+	}
+	return out
+}
+
+func renderFile(f *satchel.File) *FileInfo {
+	fi := &FileInfo{
+		UUID: f.UUID, FileID: f.UUID, Size: f.Size, Total: f.Size, Done: f.Size,
+		OriginalFilename: f.OriginalFilename, Filename: f.Filename, MimeType: f.MimeType,
+		IsImage: f.IsImage, IsStored: f.IsStored(), IsReady: f.IsReady,
+		ContentInfo: f.ContentInfo, Metadata: f.Metadata, Tags: f.Tags,
+	}
+	if fi.Metadata == nil {
+		fi.Metadata = map[string]string{}
+	}
+	if fi.Tags == nil {
+		fi.Tags = []string{}
+	}
+	if f.ContentInfo != nil {
+		fi.ImageInfo = f.ContentInfo.Image
+		fi.VideoInfo = LegacyVideo(f.ContentInfo.Video)
+	}
+	return fi
+}
+
+// GroupInfo is the Upload API's group object.
+type GroupInfo struct {
+	ID             string       `json:"id"`
+	DatetimeCreate string       `json:"datetime_created"`
+	DatetimeStored *string      `json:"datetime_stored"`
+	FilesCount     int          `json:"files_count"`
+	CDNURL         string       `json:"cdn_url"`
+	URL            string       `json:"url"`
+	Files          []*GroupFile `json:"files"`
+}
+
+// GroupFile is a group member: file info plus its default effects.
+type GroupFile struct {
+	*FileInfo
+	DefaultEffects string `json:"default_effects"`
+}
+
+// FormatTime renders a time as the APIs do: UTC, microseconds, "Z".
+func FormatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
+}
+
+func renderGroup(g *satchel.Group, files []*satchel.File, cdnBase, apiBase string) *GroupInfo {
+	gi := &GroupInfo{
+		ID: g.ID, DatetimeCreate: FormatTime(g.Created), FilesCount: len(g.Members),
+		CDNURL: cdnBase + "/" + g.ID + "/", URL: apiBase + "/groups/" + g.ID + "/",
+		Files: make([]*GroupFile, len(g.Members)),
+	}
+	if g.Stored != nil {
+		s := FormatTime(*g.Stored)
+		gi.DatetimeStored = &s
+	}
+	for i, m := range g.Members {
+		if files[i] != nil {
+			gi.Files[i] = &GroupFile{FileInfo: renderFile(files[i]), DefaultEffects: m.DefaultEffects}
+		}
+	}
+	return gi
+}
