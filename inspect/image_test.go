@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/color/palette"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/satchel-project/satchel"
@@ -239,8 +241,8 @@ func TestVipsMadeFormats(t *testing.T) {
 			if img.Format != c.format || img.Width != 40 || img.Height != 30 {
 				t.Errorf("got %s %dx%d", img.Format, img.Width, img.Height)
 			}
-			if c.mode == "CMYK" && img.ColorMode != "CMYK" {
-				t.Errorf("color_mode = %s, want CMYK", img.ColorMode)
+			if img.ColorMode != c.mode {
+				t.Errorf("color_mode = %s, want %s", img.ColorMode, c.mode)
 			}
 			checkDPI(t, img.DPI, c.dpi...)
 		})
@@ -338,6 +340,67 @@ func BenchmarkInspectJPEG(b *testing.B) {
 		info, ok, err := in.Inspect(ctx, path, "image/jpeg")
 		if err != nil || !ok || info.Image.Width != 4000 {
 			b.Fatalf("%+v %v %v", info, ok, err)
+		}
+	}
+}
+
+func TestNoDescriptorLeak(t *testing.T) {
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(ents)
+	}
+	in := New(Options{})
+	paths := []string{
+		writeTemp(t, "a.png", encodePNG(t, gradient(8, 8))),
+		writeTemp(t, "a.jpg", encodeJPEG(t, gradient(8, 8))),
+	}
+	for _, p := range paths { // warm up libvips
+		in.Inspect(context.Background(), p, "image/png")
+	}
+	before := fds()
+	for i := 0; i < 200; i++ {
+		for _, p := range paths {
+			if _, ok, err := in.Inspect(context.Background(), p, "image/png"); err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+		}
+	}
+	if after := fds(); after > before+4 {
+		t.Errorf("open descriptors grew from %d to %d", before, after)
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	in := New(Options{})
+	files := []struct{ path, mime string }{
+		{writeTemp(t, "a.png", encodePNG(t, gradient(30, 20))), "image/png"},
+		{writeTemp(t, "a.jpg", encodeJPEG(t, gradient(30, 20))), "image/jpeg"},
+		{writeTemp(t, "bad.jpg", []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16}), "image/jpeg"},
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for n := 0; n < 50; n++ {
+				f := files[(g+n)%len(files)]
+				info, ok, err := in.Inspect(context.Background(), f.path, f.mime)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if want := f.mime != "image/jpeg" || !strings.Contains(f.path, "bad"); ok != want || (ok && info.Image.Width != 30) {
+					errs <- fmt.Errorf("%s: ok=%v info=%+v", f.path, ok, info.Image)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }

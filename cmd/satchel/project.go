@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/server"
 )
 
 func cmdProject(ctx context.Context, args []string) error {
@@ -30,7 +31,7 @@ func cmdProject(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	store, err := openStore(ctx, *dataDir)
+	store, err := server.OpenStore(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -84,10 +85,10 @@ func cmdProject(ctx context.Context, args []string) error {
 			return err
 		}
 		if p.PublicKey == "" {
-			p.PublicKey = randomKey()
+			p.PublicKey = server.RandomKey()
 		}
 		if p.SecretKey == "" {
-			p.SecretKey = randomKey()
+			p.SecretKey = server.RandomKey()
 		}
 		if err := store.CreateProject(ctx, p); err != nil {
 			return err
@@ -119,9 +120,9 @@ func cmdProject(ctx context.Context, args []string) error {
 			return err
 		}
 		if !*secretOnly {
-			p.PublicKey = randomKey()
+			p.PublicKey = server.RandomKey()
 		}
-		p.SecretKey = randomKey()
+		p.SecretKey = server.RandomKey()
 		if err := store.UpdateProject(ctx, p); err != nil {
 			return err
 		}

@@ -1,0 +1,199 @@
+// Package server wires Satchel together: store, blobs, services and every
+// HTTP surface on one handler. cmd/satchel and the tests both use it, so the
+// tests run exactly what users run.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/app"
+	"github.com/satchel-project/satchel/blobstore"
+	"github.com/satchel-project/satchel/cdn"
+	"github.com/satchel-project/satchel/fetch"
+	"github.com/satchel-project/satchel/inspect"
+	"github.com/satchel-project/satchel/sqlstore"
+	"github.com/satchel-project/satchel/uploadapi"
+)
+
+// Config is everything a Satchel node can be told.
+type Config struct {
+	DataDir           string
+	PublicURL         string
+	FetchAllowPrivate bool
+	MaxFileSize       int64
+	MaxDirectUpload   int64
+	TemporaryTTL      time.Duration
+	SessionTTL        time.Duration
+	SweepEvery        time.Duration
+	RateLimit         float64
+	RateBurst         int
+	FetchWorkers      int
+	FetchMaxBytes     int64
+	FetchTimeout      time.Duration
+	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
+	// on first start (random when empty).
+	DemoPublicKey string
+	DemoSecretKey string
+	Log           *slog.Logger
+}
+
+// Server is a running Satchel node (without its listener).
+type Server struct {
+	App    *app.App
+	Store  satchel.Store
+	Bucket blobstore.Bucket
+	// Demo is the demo project when this start created it.
+	Demo    *satchel.Project
+	handler http.Handler
+	marker  string
+	log     *slog.Logger
+}
+
+// OpenStore opens the embedded metadata store in dataDir.
+func OpenStore(ctx context.Context, dataDir string) (*sqlstore.DB, error) {
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return sqlstore.OpenSQLite(ctx, filepath.Join(dataDir, "satchel.db"))
+}
+
+// New opens storage, recovers from an unclean stop, creates the demo project
+// on first start and starts background work.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	store, err := OpenStore(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	bucket, err := blobstore.OpenDisk(filepath.Join(cfg.DataDir, "files"))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	fc := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.FetchMaxBytes, Timeout: cfg.FetchTimeout, UserAgent: "Satchel"})
+	a, err := app.New(ctx, store, bucket, inspect.New(inspect.Options{}), fc, log, app.Config{
+		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
+		FetchWorkers: cfg.FetchWorkers, RateLimit: cfg.RateLimit, Burst: cfg.RateBurst, SweepEvery: cfg.SweepEvery,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s := &Server{App: a, Store: store, Bucket: bucket, log: log, marker: filepath.Join(cfg.DataDir, "running")}
+	if s.Demo, err = ensureDemoProject(ctx, store, cfg); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := s.recover(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := a.Start(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	uploadapi.New(a, uploadapi.Config{PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload}, log).Register(mux)
+	mux.Handle("GET /", &cdn.Handler{Store: store, Bucket: bucket, Log: log})
+	s.handler = cleanPath(mux)
+	return s, nil
+}
+
+// recover runs the recovery an unclean stop calls for. A marker file holds the
+// start time of the running process; finding it at start means the previous
+// process did not stop cleanly.
+func (s *Server) recover(ctx context.Context) error {
+	since := time.Time{}
+	if b, err := os.ReadFile(s.marker); err == nil {
+		since = time.Unix(1, 0)
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			since = time.Unix(n, 0).Add(-time.Minute)
+		}
+	}
+	if err := s.App.Recover(ctx, since); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	if err := os.WriteFile(s.marker, []byte(strconv.FormatInt(time.Now().Unix(), 10)), 0o640); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	return nil
+}
+
+// Handler serves every surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close stops background work and closes storage; it marks the stop clean.
+func (s *Server) Close() error {
+	s.App.Close()
+	err := s.Store.Close()
+	if err == nil {
+		os.Remove(s.marker)
+	}
+	return err
+}
+
+// cleanPath collapses repeated slashes (pyuploadcare posts to /group//)
+// before routing, so the mux does not answer with a redirect.
+func cleanPath(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "//") {
+			p := r.URL.Path
+			for strings.Contains(p, "//") {
+				p = strings.ReplaceAll(p, "//", "/")
+			}
+			r.URL.Path = p
+			r.URL.RawPath = ""
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// RandomKey returns a new random API key.
+func RandomKey() string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// ensureDemoProject creates the demo project when there is no project yet.
+func ensureDemoProject(ctx context.Context, store satchel.Store, cfg Config) (*satchel.Project, error) {
+	ps, err := store.Projects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) > 0 {
+		return nil, nil
+	}
+	p := &satchel.Project{Name: "demo", PublicKey: cfg.DemoPublicKey, SecretKey: cfg.DemoSecretKey, Autostore: true}
+	if p.PublicKey == "" {
+		p.PublicKey = RandomKey()
+	}
+	if p.SecretKey == "" {
+		p.SecretKey = RandomKey()
+	}
+	if err := store.CreateProject(ctx, p); err != nil {
+		return nil, fmt.Errorf("create demo project: %w", err)
+	}
+	return p, nil
+}
