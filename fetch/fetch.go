@@ -67,6 +67,9 @@ type Options struct {
 	MaxRedirects int
 	// UserAgent is sent with every request; empty means "Satchel".
 	UserAgent string
+	// Deny lists networks that are always refused, even with AllowPrivate
+	// (an operator's own infrastructure, a metadata service).
+	Deny []netip.Prefix
 }
 
 // Error is a fetch failure with an Uploadcare error code and sentence.
@@ -151,8 +154,13 @@ func New(o Options) *Client {
 	if c.userAgent == "" {
 		c.userAgent = defaultUserAgent
 	}
-	if !o.AllowPrivate {
+	switch deny := o.Deny; {
+	case !o.AllowPrivate && len(deny) == 0:
 		c.forbidden = IsForbidden
+	case !o.AllowPrivate:
+		c.forbidden = func(ip netip.Addr) bool { return IsForbidden(ip) || denied(deny, ip) }
+	case len(deny) > 0:
+		c.forbidden = func(ip netip.Addr) bool { return denied(deny, ip) }
 	}
 
 	dialer := &net.Dialer{
@@ -878,4 +886,15 @@ func punyAdapt(delta, points int, first bool) int {
 		k += pcBase
 	}
 	return k + (pcBase-pcTMin+1)*delta/(delta+pcSkew)
+}
+
+// denied reports whether ip (unmapped) falls in one of the networks.
+func denied(nets []netip.Prefix, ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, n := range nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

@@ -169,7 +169,6 @@ var headerStrings = []string{
 	"exif-ifd0-YResolution",
 	"exif-ifd0-ResolutionUnit",
 	"heif-compression",
-	"resolution-unit",
 }
 
 // headerFlags lists the fields whose mere presence readHeader records.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,6 +42,8 @@ type Config struct {
 	FetchWorkers      int
 	FetchMaxBytes     int64
 	FetchTimeout      time.Duration
+	// FetchDeny lists networks outbound requests never reach, even with FetchAllowPrivate.
+	FetchDeny []netip.Prefix
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
 	// on first start (random when empty).
 	DemoPublicKey string
@@ -84,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	fc := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.FetchMaxBytes, Timeout: cfg.FetchTimeout, UserAgent: "Satchel"})
+	fc := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.FetchMaxBytes, Timeout: cfg.FetchTimeout, UserAgent: "Satchel", Deny: cfg.FetchDeny})
 	a, err := app.New(ctx, store, bucket, inspect.New(inspect.Options{}), fc, log, app.Config{
 		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
 		FetchWorkers: cfg.FetchWorkers, RateLimit: cfg.RateLimit, Burst: cfg.RateBurst, SweepEvery: cfg.SweepEvery,

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -80,6 +81,7 @@ type serveConfig struct {
 	FetchWorkers      int64
 	FetchMaxBytes     int64
 	FetchTimeout      time.Duration
+	FetchDeny         []netip.Prefix
 	DemoPublicKey     string
 	DemoSecretKey     string
 	LogLevel          string
@@ -100,11 +102,22 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.Int64Var(&c.FetchWorkers, "fetch-workers", envInt("SATCHEL_FETCH_WORKERS", 4), "concurrent from-URL downloads (SATCHEL_FETCH_WORKERS)")
 	fs.Int64Var(&c.FetchMaxBytes, "fetch-max-bytes", envInt("SATCHEL_FETCH_MAX_BYTES", 5<<30), "largest from-URL download (SATCHEL_FETCH_MAX_BYTES)")
 	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", envDuration("SATCHEL_FETCH_TIMEOUT", 10*time.Minute), "time limit of one from-URL download (SATCHEL_FETCH_TIMEOUT)")
+	deny := fs.String("fetch-deny", env("SATCHEL_FETCH_DENY", ""), "comma-separated networks (CIDR) outbound requests never reach, even with --fetch-allow-private (SATCHEL_FETCH_DENY)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
 	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
+	}
+	for _, n := range strings.Split(*deny, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(n)
+		if err != nil {
+			return nil, fmt.Errorf("--fetch-deny: %w", err)
+		}
+		c.FetchDeny = append(c.FetchDeny, pfx)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
