@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Satchel needs to build and run on Debian, skipping what is there:
+# a C toolchain and pkg-config (cgo), libvips (image inspection and transforms)
+# and ffmpeg (video inspection). Go itself must be installed (see go.mod for the version).
+set -euo pipefail
+
+need=()
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+pkg-config --exists vips 2>/dev/null || need+=(libvips-dev)
+command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+command -v vips >/dev/null 2>&1 || need+=(libvips-tools)
+
+if ((${#need[@]})); then
+  echo "satchel: installing ${need[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  if [ -x /usr/local/go/bin/go ]; then
+    export PATH="/usr/local/go/bin:$PATH"
+  else
+    echo "satchel: Go is not installed; install the version named in go.mod" >&2
+    exit 1
+  fi
+fi

@@ -1,0 +1,22 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/sqlstore"
+	"github.com/satchel-project/satchel/storetest"
+)
+
+func TestSQLiteConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) satchel.Store {
+		db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

@@ -1,0 +1,259 @@
+// Package storetest is the conformance suite every satchel.Store passes.
+// A driver's test calls Run with a function that opens an empty store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/satchel-project/satchel"
+)
+
+// Run runs the suite; open returns a new, empty store.
+func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, satchel.Store)
+	}{
+		{"Projects", testProjects},
+		{"Files", testFiles},
+		{"UploadSessions", testSessions},
+		{"FetchTasks", testFetchTasks},
+		{"Groups", testGroups},
+		{"Settings", testSettings},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+func newProject(t *testing.T, s satchel.Store) *satchel.Project {
+	t.Helper()
+	p := &satchel.Project{Name: "p", PublicKey: uuid.NewString()[:20], SecretKey: "s", Autostore: true, AllowedTypes: []string{"image/*"}}
+	if err := s.CreateProject(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testProjects(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	p := newProject(t, s)
+	if p.ID == 0 {
+		t.Fatal("no id assigned")
+	}
+	got, err := s.ProjectByPublicKey(ctx, p.PublicKey)
+	if err != nil || got.ID != p.ID || got.SecretKey != "s" || !got.Autostore || len(got.AllowedTypes) != 1 {
+		t.Fatalf("by key: %+v %v", got, err)
+	}
+	dup := &satchel.Project{Name: "d", PublicKey: p.PublicKey, SecretKey: "x"}
+	if err := s.CreateProject(ctx, dup); !errors.Is(err, satchel.ErrConflict) {
+		t.Fatalf("duplicate key: %v", err)
+	}
+	p.SignedUploads, p.MaxFileSize, p.PublicKey = true, 1234, "rotated-"+p.PublicKey[:8]
+	if err := s.UpdateProject(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.ProjectByID(ctx, p.ID)
+	if err != nil || !got.SignedUploads || got.MaxFileSize != 1234 || got.PublicKey != p.PublicKey {
+		t.Fatalf("after update: %+v %v", got, err)
+	}
+	if _, err := s.ProjectByPublicKey(ctx, "missing"); !satchel.IsNotFound(err) {
+		t.Fatalf("missing: %v", err)
+	}
+	newProject(t, s)
+	all, err := s.Projects(ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("list: %d %v", len(all), err)
+	}
+}
+
+func newFile(p *satchel.Project, uploaded time.Time, stored bool) *satchel.File {
+	f := &satchel.File{
+		UUID: uuid.NewString(), ProjectID: p.ID, Size: 10, MimeType: "image/png", OriginalFilename: "a b.png", Filename: "ab.png",
+		Checksum: "sha256:00", IsImage: true, IsReady: true, Uploaded: uploaded.UTC().Truncate(time.Microsecond),
+		Metadata: map[string]string{"k": "v"}, Tags: []string{"t"},
+		ContentInfo: &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "image/png", Type: "image", Subtype: "png"}, Image: &satchel.ImageInfo{Width: 3, Height: 4, Format: "PNG"}},
+	}
+	f.BlobKey = f.UUID
+	if stored {
+		st := f.Uploaded
+		f.Stored = &st
+	}
+	return f
+}
+
+func testFiles(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	p := newProject(t, s)
+	other := newProject(t, s)
+	now := time.Now()
+	a, b := newFile(p, now.Add(-48*time.Hour), false), newFile(p, now, true)
+	a.SourceURL = "https://example.com/a.png"
+	ev := &satchel.Event{ID: uuid.NewString(), ProjectID: p.ID, Type: satchel.EventFileUploaded, Payload: []byte(`{}`)}
+	if err := s.CreateFiles(ctx, []*satchel.File{a, b}, []*satchel.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.File(ctx, p.ID, a.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Size != 10 || !got.Uploaded.Equal(a.Uploaded) || got.Stored != nil || got.Metadata["k"] != "v" || got.Tags[0] != "t" ||
+		got.ContentInfo == nil || got.ContentInfo.Image.Width != 3 || got.OriginalFilename != "a b.png" {
+		t.Fatalf("round trip: %+v", got)
+	}
+	if _, err := s.File(ctx, other.ID, a.UUID); !satchel.IsNotFound(err) {
+		t.Fatalf("file visible to another project: %v", err)
+	}
+	if f, err := s.File(ctx, 0, b.UUID); err != nil || f.Stored == nil {
+		t.Fatalf("any-project lookup: %v", err)
+	}
+	// Atomicity: a batch with a duplicate inserts nothing.
+	c := newFile(p, now, true)
+	if err := s.CreateFiles(ctx, []*satchel.File{c, a}, nil); err == nil {
+		t.Fatal("duplicate uuid accepted")
+	}
+	if _, err := s.File(ctx, 0, c.UUID); !satchel.IsNotFound(err) {
+		t.Fatalf("partial batch visible: %v", err)
+	}
+	if f, err := s.FileBySourceURL(ctx, p.ID, a.SourceURL); err != nil || f.UUID != a.UUID {
+		t.Fatalf("by source url: %v", err)
+	}
+	if ok, err := s.HasBlob(ctx, a.BlobKey); err != nil || !ok {
+		t.Fatalf("has blob: %v %v", ok, err)
+	}
+	if ok, _ := s.HasBlob(ctx, "nope"); ok {
+		t.Fatal("has unknown blob")
+	}
+	exp, err := s.ExpiredTemporaryFiles(ctx, now.Add(-24*time.Hour), 10)
+	if err != nil || len(exp) != 1 || exp[0].UUID != a.UUID {
+		t.Fatalf("expired: %v %v", exp, err)
+	}
+	if err := s.RemoveFile(ctx, a.UUID, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveFile(ctx, a.UUID, now, nil); !satchel.IsNotFound(err) {
+		t.Fatalf("second remove: %v", err)
+	}
+	if f, _ := s.File(ctx, p.ID, a.UUID); f.Removed == nil {
+		t.Fatal("not marked removed")
+	}
+	if _, err := s.FileBySourceURL(ctx, p.ID, a.SourceURL); !satchel.IsNotFound(err) {
+		t.Fatalf("removed file found by url: %v", err)
+	}
+	if exp, _ := s.ExpiredTemporaryFiles(ctx, now, 10); len(exp) != 0 {
+		t.Fatalf("removed file still expiring: %d", len(exp))
+	}
+}
+
+func testSessions(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	p := newProject(t, s)
+	now := time.Now().UTC()
+	ss := &satchel.UploadSession{UUID: uuid.NewString(), ProjectID: p.ID, Size: 12_000_000, PartSize: 5242880, ContentType: "x/y",
+		OriginalFilename: "f", Store: "auto", Created: now, Expires: now.Add(time.Hour), Upload: "up-" + uuid.NewString()}
+	if err := s.CreateUploadSession(ctx, ss); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UploadSession(ctx, ss.UUID)
+	if err != nil || got.Size != ss.Size || got.Parts() != 3 || got.Upload != ss.Upload {
+		t.Fatalf("session: %+v %v", got, err)
+	}
+	if g, err := s.UploadSessionByUpload(ctx, ss.Upload); err != nil || g.UUID != ss.UUID {
+		t.Fatalf("by upload: %v", err)
+	}
+	for _, n := range []int{2, 1, 2} {
+		if err := s.PutPart(ctx, ss.UUID, n, int64(n*10), fmt.Sprint("c", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parts, err := s.Parts(ctx, ss.UUID)
+	if err != nil || len(parts) != 2 || parts[2].Size != 20 {
+		t.Fatalf("parts: %v %v", parts, err)
+	}
+	if exp, _ := s.ExpiredUploadSessions(ctx, now, 10); len(exp) != 0 {
+		t.Fatal("live session expired")
+	}
+	if exp, _ := s.ExpiredUploadSessions(ctx, now.Add(2*time.Hour), 10); len(exp) != 1 {
+		t.Fatal("expired session not listed")
+	}
+	f := newFile(p, now, true)
+	f.UUID = ss.UUID
+	if err := s.CompleteUploadSession(ctx, ss.UUID, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UploadSession(ctx, ss.UUID); !satchel.IsNotFound(err) {
+		t.Fatalf("session survives completion: %v", err)
+	}
+	if parts, _ := s.Parts(ctx, ss.UUID); len(parts) != 0 {
+		t.Fatal("parts survive completion")
+	}
+	if err := s.CompleteUploadSession(ctx, ss.UUID, f, nil); !satchel.IsNotFound(err) {
+		t.Fatalf("second completion: %v", err)
+	}
+}
+
+func testFetchTasks(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	p := newProject(t, s)
+	now := time.Now().UTC()
+	task := &satchel.FetchTask{Token: uuid.NewString(), ProjectID: p.ID, SourceURL: "https://e/x", Status: satchel.FetchWaiting, Total: -1, Params: "{}", Created: now, Updated: now}
+	if err := s.CreateFetchTask(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	if un, _ := s.UnfinishedFetchTasks(ctx); len(un) != 1 {
+		t.Fatal("waiting task not unfinished")
+	}
+	task.Status, task.Done, task.Total, task.FileUUID = satchel.FetchSuccess, 5, 5, "f"
+	if err := s.UpdateFetchTask(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FetchTask(ctx, task.Token)
+	if err != nil || got.Status != satchel.FetchSuccess || got.Done != 5 || got.FileUUID != "f" {
+		t.Fatalf("task: %+v %v", got, err)
+	}
+	if un, _ := s.UnfinishedFetchTasks(ctx); len(un) != 0 {
+		t.Fatal("finished task unfinished")
+	}
+	if err := s.DeleteFetchTasksBefore(ctx, now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FetchTask(ctx, task.Token); !satchel.IsNotFound(err) {
+		t.Fatalf("old task kept: %v", err)
+	}
+}
+
+func testGroups(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	p := newProject(t, s)
+	g := &satchel.Group{ID: uuid.NewString() + "~2", ProjectID: p.ID, Created: time.Now().UTC(),
+		Members: []satchel.GroupMember{{FileUUID: "a"}, {FileUUID: "b", DefaultEffects: "resize/x8/"}}}
+	if err := s.CreateGroup(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Group(ctx, p.ID, g.ID)
+	if err != nil || len(got.Members) != 2 || got.Members[1].DefaultEffects != "resize/x8/" {
+		t.Fatalf("group: %+v %v", got, err)
+	}
+	if _, err := s.Group(ctx, p.ID+1000, g.ID); !satchel.IsNotFound(err) {
+		t.Fatalf("group of another project: %v", err)
+	}
+}
+
+func testSettings(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	if _, err := s.Setting(ctx, "k"); !satchel.IsNotFound(err) {
+		t.Fatalf("unset: %v", err)
+	}
+	v, err := s.SetSettingIfAbsent(ctx, "k", "first")
+	if err != nil || v != "first" {
+		t.Fatal(v, err)
+	}
+	if v, _ := s.SetSettingIfAbsent(ctx, "k", "second"); v != "first" {
+		t.Fatalf("overwritten: %s", v)
+	}
+}
