@@ -25,6 +25,9 @@ type DB struct {
 	// w is the single-connection writer pool (SQLite allows one writer);
 	// r serves reads concurrently.
 	w, r *sql.DB
+
+	batch     chan *createReq
+	batchDone chan struct{}
 }
 
 var _ satchel.Store = (*DB)(nil)
@@ -45,14 +48,18 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	db := &DB{w: w, r: r}
 	if _, err := w.ExecContext(ctx, schema); err != nil {
-		db.Close()
+		w.Close()
+		r.Close()
 		return nil, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
+	db.startBatcher()
 	return db, nil
 }
 
 // Close implements satchel.Store.
 func (db *DB) Close() error {
+	close(db.batch)
+	<-db.batchDone
 	err1 := db.w.Close()
 	err2 := db.r.Close()
 	return errors.Join(err1, err2)
@@ -261,15 +268,11 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*satchel.Event) erro
 }
 
 // CreateFiles implements satchel.Store.
+// Concurrent calls are committed together (group commit).
 func (db *DB) CreateFiles(ctx context.Context, files []*satchel.File, events []*satchel.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		for _, f := range files {
-			if err := insertFile(ctx, tx, f); err != nil {
-				return err
-			}
-		}
-		return insertEvents(ctx, tx, events)
-	})
+	r := &createReq{ctx: ctx, files: files, events: events, done: make(chan error, 1)}
+	db.batch <- r
+	return <-r.done
 }
 
 // File implements satchel.Store.

@@ -21,6 +21,7 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 	}{
 		{"Projects", testProjects},
 		{"Files", testFiles},
+		{"ConcurrentCreates", testConcurrentCreates},
 		{"UploadSessions", testSessions},
 		{"FetchTasks", testFetchTasks},
 		{"Groups", testGroups},
@@ -255,5 +256,45 @@ func testSettings(t *testing.T, s satchel.Store) {
 	}
 	if v, _ := s.SetSettingIfAbsent(ctx, "k", "second"); v != "first" {
 		t.Fatalf("overwritten: %s", v)
+	}
+}
+
+// testConcurrentCreates checks that concurrent inserts (which a driver may
+// commit together) all land, and that one bad insert fails alone.
+func testConcurrentCreates(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	p := newProject(t, s)
+	dup := newFile(p, time.Now(), true)
+	if err := s.CreateFiles(ctx, []*satchel.File{dup}, nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	errs := make(chan error, n)
+	files := make([]*satchel.File, n)
+	for i := range files {
+		files[i] = newFile(p, time.Now(), true)
+		if i == n/2 {
+			files[i] = dup
+		}
+	}
+	for _, f := range files {
+		go func(f *satchel.File) { errs <- s.CreateFiles(ctx, []*satchel.File{f}, nil) }(f)
+	}
+	failed := 0
+	for range files {
+		if err := <-errs; err != nil {
+			if !errors.Is(err, satchel.ErrConflict) {
+				t.Errorf("unexpected error: %v", err)
+			}
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("%d inserts failed, want exactly the duplicate", failed)
+	}
+	for _, f := range files {
+		if _, err := s.File(ctx, p.ID, f.UUID); err != nil {
+			t.Fatalf("file %s missing: %v", f.UUID, err)
+		}
 	}
 }
