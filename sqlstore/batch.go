@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/satchel-project/satchel"
 )
@@ -56,7 +55,7 @@ func (db *DB) commitBatch(reqs []*createReq) {
 	if len(live) == 0 {
 		return
 	}
-	err := db.tx(context.Background(), func(tx *sql.Tx) error {
+	err := db.tx(context.Background(), func(tx execer) error {
 		for _, r := range live {
 			if err := insertBatch(r.ctx, tx, r); err != nil {
 				return err
@@ -76,11 +75,11 @@ func (db *DB) commitBatch(reqs []*createReq) {
 	}
 	// One request spoiled the batch: commit each on its own so only it fails.
 	for _, r := range live {
-		r.done <- db.tx(context.Background(), func(tx *sql.Tx) error { return insertBatch(r.ctx, tx, r) })
+		r.done <- db.tx(context.Background(), func(tx execer) error { return insertBatch(r.ctx, tx, r) })
 	}
 }
 
-func insertBatch(ctx context.Context, tx *sql.Tx, r *createReq) error {
+func insertBatch(ctx context.Context, tx execer, r *createReq) error {
 	for _, f := range r.files {
 		if err := insertFile(ctx, tx, f); err != nil {
 			return err
