@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/satchel-project/satchel/internal/testenv"
 	"github.com/satchel-project/satchel/server"
 	"github.com/uploadcare/uploadcare-go/ucare"
 )
@@ -36,6 +37,9 @@ func startServer(t testing.TB, mutate func(*server.Config)) *testServer {
 		DemoSecretKey:     testSecret,
 		RateLimit:         0,
 		Log:               slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if testenv.HasPostgres() {
+		cfg.DatabaseURL = testenv.PostgresDSN(t)
 	}
 	if mutate != nil {
 		mutate(&cfg)

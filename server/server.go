@@ -29,7 +29,9 @@ import (
 
 // Config is everything a Satchel node can be told.
 type Config struct {
-	DataDir           string
+	DataDir string
+	// DatabaseURL selects PostgreSQL ("postgres://…"); empty keeps SQLite in DataDir.
+	DatabaseURL       string
 	PublicURL         string
 	FetchAllowPrivate bool
 	MaxFileSize       int64
@@ -63,8 +65,12 @@ type Server struct {
 	log     *slog.Logger
 }
 
-// OpenStore opens the embedded metadata store in dataDir.
-func OpenStore(ctx context.Context, dataDir string) (*sqlstore.DB, error) {
+// OpenStore opens the metadata store: PostgreSQL when databaseURL is set,
+// else the embedded SQLite database in dataDir.
+func OpenStore(ctx context.Context, dataDir, databaseURL string) (*sqlstore.DB, error) {
+	if databaseURL != "" {
+		return sqlstore.OpenPostgres(ctx, databaseURL)
+	}
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -78,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	store, err := OpenStore(ctx, cfg.DataDir)
+	store, err := OpenStore(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}

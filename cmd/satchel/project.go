@@ -31,7 +31,7 @@ func cmdProject(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	store, err := server.OpenStore(ctx, *dataDir)
+	store, err := server.OpenStore(ctx, *dataDir, env("SATCHEL_DATABASE_URL", ""))
 	if err != nil {
 		return err
 	}
