@@ -28,6 +28,8 @@ const (
 // Store keeps Satchel's metadata. Implementations: sqlstore (SQLite, and
 // PostgreSQL later); all pass the storetest conformance suite.
 type Store interface {
+	FileLister
+
 	CreateProject(ctx context.Context, p *Project) error
 	UpdateProject(ctx context.Context, p *Project) error
 	ProjectByPublicKey(ctx context.Context, key string) (*Project, error)
@@ -83,4 +85,48 @@ type Store interface {
 type PartRecord struct {
 	Size     int64
 	Checksum string
+}
+
+// FileQuery selects one page of a project's files, keyset-paginated.
+type FileQuery struct {
+	ProjectID int64
+	// Stored filters on storage state; nil means both.
+	Stored *bool
+	// Removed selects removed files instead of live ones.
+	Removed bool
+	// BySize orders by size instead of upload time; Desc reverses.
+	BySize bool
+	Desc   bool
+	// FromTime/FromSize is an exclusive cursor in the chosen order.
+	FromTime *time.Time
+	FromSize *int64
+	Limit    int
+}
+
+// FileCounts are a project's file counters, maintained with every change.
+type FileCounts struct {
+	Stored, Unstored, Removed int64
+}
+
+// GroupQuery selects one page of a project's groups.
+type GroupQuery struct {
+	ProjectID int64
+	Desc      bool
+	FromTime  *time.Time
+	Limit     int
+}
+
+// FileLister lists and changes files for the management API.
+type FileLister interface {
+	ListFiles(ctx context.Context, q FileQuery) ([]*File, error)
+	FileCounts(ctx context.Context, projectID int64) (FileCounts, error)
+	// UpdateFile runs mutate on the current file in a transaction and saves
+	// the result with the events mutate returns. mutate's error aborts.
+	UpdateFile(ctx context.Context, projectID int64, uuid string, mutate func(f *File) ([]*Event, error)) (*File, error)
+	ListGroups(ctx context.Context, q GroupQuery) ([]*Group, error)
+	CountGroups(ctx context.Context, projectID int64) (int64, error)
+	// RemoveGroup marks a group removed; its files are untouched.
+	RemoveGroup(ctx context.Context, projectID int64, id string, t time.Time) error
+	// StoreGroup records the time a group's files were stored.
+	StoreGroup(ctx context.Context, projectID int64, id string, t time.Time) error
 }

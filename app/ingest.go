@@ -229,8 +229,19 @@ func uploadEvents(files []*satchel.File) []*satchel.Event {
 	return evs
 }
 
+// fileEvent is an outbox event carrying a snapshot of f.
 func fileEvent(f *satchel.File, typ string) *satchel.Event {
-	payload, _ := json.Marshal(map[string]string{"uuid": f.UUID})
+	return FileEvent(f, typ, satchel.Initiator{Type: "api"}, nil)
+}
+
+// FileEvent is an outbox event of type typ carrying a snapshot of f, its
+// initiator and, for file.info_updated, the previous values.
+func FileEvent(f *satchel.File, typ string, in satchel.Initiator, previous map[string]any) *satchel.Event {
+	snap := *f
+	payload, err := json.Marshal(satchel.EventData{File: &snap, Initiator: in, PreviousValues: previous})
+	if err != nil {
+		panic(fmt.Sprintf("app: marshal event: %v", err))
+	}
 	return &satchel.Event{ID: newUUID(), ProjectID: f.ProjectID, Type: typ, Payload: payload, Created: time.Now().UTC()}
 }
 

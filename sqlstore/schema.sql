@@ -94,3 +94,10 @@ CREATE TABLE IF NOT EXISTS events (
 	created    BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_created ON events (created);
+CREATE TABLE IF NOT EXISTS project_counters (
+	project_id BIGINT PRIMARY KEY,
+	stored     BIGINT NOT NULL,
+	unstored   BIGINT NOT NULL,
+	removed    BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_project_size ON files (project_id, size, uuid);

@@ -1,69 +1,29 @@
 package uploadapi
 
 import (
-	"strconv"
-	"time"
-
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/apiview"
 )
 
 // FileInfo is the Upload API's file-upload-info object.
 type FileInfo struct {
-	UUID             string               `json:"uuid"`
-	FileID           string               `json:"file_id"`
-	Size             int64                `json:"size"`
-	Total            int64                `json:"total"`
-	Done             int64                `json:"done"`
-	OriginalFilename string               `json:"original_filename"`
-	Filename         string               `json:"filename"`
-	MimeType         string               `json:"mime_type"`
-	IsImage          bool                 `json:"is_image"`
-	IsStored         bool                 `json:"is_stored"`
-	IsReady          bool                 `json:"is_ready"`
-	ImageInfo        *satchel.ImageInfo   `json:"image_info"`
-	VideoInfo        *LegacyVideoInfo     `json:"video_info"`
-	ContentInfo      *satchel.ContentInfo `json:"content_info"`
-	Metadata         map[string]string    `json:"metadata"`
-	Tags             []string             `json:"tags"`
-	S3Bucket         *string              `json:"s3_bucket"`
-}
-
-// LegacyVideoInfo is the pre-0.7 video shape: one audio and one video stream.
-type LegacyVideoInfo struct {
-	Duration *int64               `json:"duration"`
-	Format   string               `json:"format"`
-	Bitrate  *int64               `json:"bitrate"`
-	Audio    *LegacyAudioStream   `json:"audio"`
-	Video    *satchel.VideoStream `json:"video"`
-}
-
-// LegacyAudioStream is the pre-0.7 audio shape (channels as a string).
-type LegacyAudioStream struct {
-	Bitrate    *int64  `json:"bitrate"`
-	Codec      string  `json:"codec"`
-	SampleRate *int64  `json:"sample_rate"`
-	Channels   *string `json:"channels"`
-}
-
-// LegacyVideo converts v0.7 video info to the legacy single-stream shape.
-func LegacyVideo(v *satchel.VideoInfo) *LegacyVideoInfo {
-	if v == nil {
-		return nil
-	}
-	out := &LegacyVideoInfo{Duration: v.Duration, Format: v.Format, Bitrate: v.Bitrate}
-	if len(v.Audio) > 0 {
-		a := v.Audio[0]
-		out.Audio = &LegacyAudioStream{Bitrate: a.Bitrate, Codec: a.Codec, SampleRate: a.SampleRate}
-		if a.Channels != nil {
-			s := strconv.FormatInt(*a.Channels, 10)
-			out.Audio.Channels = &s
-		}
-	}
-	if len(v.Video) > 0 {
-		vs := v.Video[0]
-		out.Video = &vs
-	}
-	return out
+	UUID             string                   `json:"uuid"`
+	FileID           string                   `json:"file_id"`
+	Size             int64                    `json:"size"`
+	Total            int64                    `json:"total"`
+	Done             int64                    `json:"done"`
+	OriginalFilename string                   `json:"original_filename"`
+	Filename         string                   `json:"filename"`
+	MimeType         string                   `json:"mime_type"`
+	IsImage          bool                     `json:"is_image"`
+	IsStored         bool                     `json:"is_stored"`
+	IsReady          bool                     `json:"is_ready"`
+	ImageInfo        *satchel.ImageInfo       `json:"image_info"`
+	VideoInfo        *apiview.LegacyVideoInfo `json:"video_info"`
+	ContentInfo      *satchel.ContentInfo     `json:"content_info"`
+	Metadata         map[string]string        `json:"metadata"`
+	Tags             []string                 `json:"tags"`
+	S3Bucket         *string                  `json:"s3_bucket"`
 }
 
 func renderFile(f *satchel.File) *FileInfo {
@@ -81,7 +41,7 @@ func renderFile(f *satchel.File) *FileInfo {
 	}
 	if f.ContentInfo != nil {
 		fi.ImageInfo = f.ContentInfo.Image
-		fi.VideoInfo = LegacyVideo(f.ContentInfo.Video)
+		fi.VideoInfo = apiview.LegacyVideo(f.ContentInfo.Video)
 	}
 	return fi
 }
@@ -103,19 +63,14 @@ type GroupFile struct {
 	DefaultEffects string `json:"default_effects"`
 }
 
-// FormatTime renders a time as the APIs do: UTC, microseconds, "Z".
-func FormatTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
-}
-
 func renderGroup(g *satchel.Group, files []*satchel.File, cdnBase, apiBase string) *GroupInfo {
 	gi := &GroupInfo{
-		ID: g.ID, DatetimeCreate: FormatTime(g.Created), FilesCount: len(g.Members),
+		ID: g.ID, DatetimeCreate: apiview.Time(g.Created), FilesCount: len(g.Members),
 		CDNURL: cdnBase + "/" + g.ID + "/", URL: apiBase + "/groups/" + g.ID + "/",
 		Files: make([]*GroupFile, len(g.Members)),
 	}
 	if g.Stored != nil {
-		s := FormatTime(*g.Stored)
+		s := apiview.Time(*g.Stored)
 		gi.DatetimeStored = &s
 	}
 	for i, m := range g.Members {

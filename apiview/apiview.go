@@ -1,0 +1,241 @@
+// Package apiview renders domain objects in the REST API's shapes, per API
+// version. The REST handlers and webhook payloads share it, so a file looks the
+// same in GET /files/{uuid}/ and in the webhook that announced it.
+package apiview
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/satchel-project/satchel"
+)
+
+// Versions of the REST API.
+const (
+	V05 = "0.5"
+	V06 = "0.6"
+	V07 = "0.7"
+)
+
+// Bases are the absolute roots links are built on (no trailing slash).
+type Bases struct {
+	CDN string
+	API string
+}
+
+// Time renders a datetime as the APIs do: UTC, microseconds, "Z".
+func Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+func timePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := Time(*t)
+	return &s
+}
+
+// FileOptions adds optional parts to a file object.
+type FileOptions struct {
+	// Appdata includes "appdata" (0.7, include=appdata).
+	Appdata bool
+	// Rekognition includes "rekognition_info" (0.6, add_fields=rekognition_info).
+	Rekognition bool
+	// DefaultEffects is set for group members.
+	DefaultEffects *string
+}
+
+// File renders a file object for version v as an ordered JSON object.
+func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
+	var ofu *string
+	if f.Removed == nil && f.IsReady {
+		u := b.CDN + "/" + f.UUID + "/" + f.Filename
+		ofu = &u
+	}
+	obj := object{
+		{"datetime_removed", timePtr(f.Removed)},
+		{"datetime_stored", timePtr(storedTime(f))},
+		{"datetime_uploaded", Time(f.Uploaded)},
+		{"is_image", f.IsImage},
+		{"is_ready", f.IsReady},
+		{"mime_type", f.MimeType},
+		{"original_file_url", ofu},
+		{"original_filename", f.OriginalFilename},
+		{"size", f.Size},
+		{"url", b.API + "/files/" + f.UUID + "/"},
+		{"uuid", f.UUID},
+	}
+	if v != V05 {
+		obj = append(obj, field{"variations", nil})
+	}
+	var img *satchel.ImageInfo
+	var vid *satchel.VideoInfo
+	if f.ContentInfo != nil {
+		img, vid = f.ContentInfo.Image, f.ContentInfo.Video
+	}
+	switch v {
+	case V07:
+		obj = append(obj, field{"content_info", f.ContentInfo})
+		md := f.Metadata
+		if md == nil {
+			md = map[string]string{}
+		}
+		obj = append(obj, field{"metadata", md})
+		tags := f.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		obj = append(obj, field{"tags", tags})
+		if o.Appdata {
+			obj = append(obj, field{"appdata", map[string]any{}})
+		}
+	default:
+		obj = append(obj, field{"image_info", img})
+		if v == V06 {
+			obj = append(obj, field{"video_info", LegacyVideo(vid)})
+		}
+		if o.Rekognition {
+			obj = append(obj, field{"rekognition_info", map[string]float64{}})
+		}
+	}
+	var src *string
+	if f.Source != "" {
+		src = &f.Source
+	}
+	obj = append(obj, field{"source", src})
+	if o.DefaultEffects != nil {
+		obj = append(obj, field{"default_effects", *o.DefaultEffects})
+	}
+	return obj.marshal()
+}
+
+func storedTime(f *satchel.File) *time.Time {
+	if f.Removed != nil {
+		return nil
+	}
+	return f.Stored
+}
+
+// LegacyVideoInfo is the pre-0.7 video shape: one audio and one video stream.
+type LegacyVideoInfo struct {
+	Duration *int64               `json:"duration"`
+	Format   string               `json:"format"`
+	Bitrate  *int64               `json:"bitrate"`
+	Audio    *LegacyAudioStream   `json:"audio"`
+	Video    *satchel.VideoStream `json:"video"`
+}
+
+// LegacyAudioStream is the pre-0.7 audio shape (channels as a string).
+type LegacyAudioStream struct {
+	Bitrate    *int64  `json:"bitrate"`
+	Codec      string  `json:"codec"`
+	SampleRate *int64  `json:"sample_rate"`
+	Channels   *string `json:"channels"`
+}
+
+// LegacyVideo converts v0.7 video info to the legacy single-stream shape.
+func LegacyVideo(v *satchel.VideoInfo) *LegacyVideoInfo {
+	if v == nil {
+		return nil
+	}
+	out := &LegacyVideoInfo{Duration: v.Duration, Format: v.Format, Bitrate: v.Bitrate}
+	if len(v.Audio) > 0 {
+		a := v.Audio[0]
+		out.Audio = &LegacyAudioStream{Bitrate: a.Bitrate, Codec: a.Codec, SampleRate: a.SampleRate}
+		if a.Channels != nil {
+			s := strconv.FormatInt(*a.Channels, 10)
+			out.Audio.Channels = &s
+		}
+	}
+	if len(v.Video) > 0 {
+		vs := v.Video[0]
+		out.Video = &vs
+	}
+	return out
+}
+
+// Group renders a group object; with files != nil the members are included
+// (null for removed files).
+func Group(g *satchel.Group, v string, b Bases, files []*satchel.File) json.RawMessage {
+	obj := object{
+		{"id", g.ID},
+		{"datetime_created", Time(g.Created)},
+	}
+	if v != V07 {
+		obj = append(obj, field{"datetime_stored", timePtr(g.Stored)})
+	}
+	obj = append(obj,
+		field{"files_count", len(g.Members)},
+		field{"cdn_url", b.CDN + "/" + g.ID + "/"},
+		field{"url", b.API + "/groups/" + g.ID + "/"},
+	)
+	if files != nil {
+		list := make([]json.RawMessage, len(g.Members))
+		for i, m := range g.Members {
+			if files[i] == nil {
+				list[i] = json.RawMessage("null")
+				continue
+			}
+			eff := m.DefaultEffects
+			list[i] = File(files[i], v, b, FileOptions{DefaultEffects: &eff})
+		}
+		obj = append(obj, field{"files", list})
+	}
+	return obj.marshal()
+}
+
+// Webhook renders a subscription as the REST API does.
+func Webhook(w *satchel.Webhook) json.RawMessage {
+	var secret *string
+	if w.SigningSecret != "" {
+		secret = &w.SigningSecret
+	}
+	return object{
+		{"id", w.ID},
+		{"project", w.ProjectID},
+		{"created", Time(w.Created)},
+		{"updated", Time(w.Updated)},
+		{"event", w.Event},
+		{"target_url", w.TargetURL},
+		{"is_active", w.IsActive},
+		{"signing_secret", secret},
+		{"version", w.Version},
+	}.marshal()
+}
+
+// field is one key of an ordered JSON object.
+type field struct {
+	k string
+	v any
+}
+
+// object marshals its fields in order (receivers of signed webhook bodies and
+// humans reading responses both like a stable order).
+type object []field
+
+func (o object) marshal() json.RawMessage {
+	buf := []byte{'{'}
+	for i, f := range o {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		k, _ := json.Marshal(f.k)
+		buf = append(buf, k...)
+		buf = append(buf, ':')
+		v, err := json.Marshal(f.v)
+		if err != nil {
+			v = []byte("null")
+		}
+		buf = append(buf, v...)
+	}
+	return append(buf, '}')
+}
+
+// Object builds an ordered JSON object from key/value pairs.
+func Object(kv ...any) json.RawMessage {
+	o := make(object, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		o = append(o, field{kv[i].(string), kv[i+1]})
+	}
+	return o.marshal()
+}

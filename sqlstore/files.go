@@ -1,0 +1,220 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/satchel-project/satchel"
+)
+
+// fileState is the counter a file counts in.
+func fileState(f *satchel.File) (stored, unstored, removed int64) {
+	switch {
+	case f.Removed != nil:
+		return 0, 0, 1
+	case f.Stored != nil:
+		return 1, 0, 0
+	}
+	return 0, 1, 0
+}
+
+// addCounts adjusts a project's counters by the given deltas.
+func addCounts(ctx context.Context, tx execer, projectID, stored, unstored, removed int64) error {
+	if stored == 0 && unstored == 0 && removed == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO project_counters (project_id, stored, unstored, removed) VALUES (?, ?, ?, ?)
+		ON CONFLICT (project_id) DO UPDATE SET stored = project_counters.stored + excluded.stored,
+		unstored = project_counters.unstored + excluded.unstored, removed = project_counters.removed + excluded.removed`,
+		projectID, stored, unstored, removed)
+	if err != nil {
+		return fmt.Errorf("sqlstore: counters: %w", err)
+	}
+	return nil
+}
+
+// countChange moves a file from its old counter to its new one.
+func countChange(ctx context.Context, tx execer, old, cur *satchel.File) error {
+	s0, u0, r0 := fileState(old)
+	s1, u1, r1 := fileState(cur)
+	return addCounts(ctx, tx, cur.ProjectID, s1-s0, u1-u0, r1-r0)
+}
+
+// FileCounts implements satchel.Store.
+func (db *DB) FileCounts(ctx context.Context, projectID int64) (satchel.FileCounts, error) {
+	var c satchel.FileCounts
+	err := db.r.QueryRowContext(ctx, `SELECT stored, unstored, removed FROM project_counters WHERE project_id=?`, projectID).Scan(&c.Stored, &c.Unstored, &c.Removed)
+	if err := notFound(err); err != nil && !satchel.IsNotFound(err) {
+		return c, fmt.Errorf("sqlstore: counts: %w", err)
+	}
+	return c, nil
+}
+
+// ListFiles implements satchel.Store.
+func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.File, error) {
+	var where []string
+	args := []any{q.ProjectID}
+	where = append(where, "project_id = ?")
+	if q.Removed {
+		where = append(where, "removed IS NOT NULL")
+	} else {
+		where = append(where, "removed IS NULL")
+	}
+	if q.Stored != nil {
+		if *q.Stored {
+			where = append(where, "stored IS NOT NULL")
+		} else {
+			where = append(where, "stored IS NULL")
+		}
+	}
+	col, op, dir := "uploaded", ">", "ASC"
+	if q.BySize {
+		col = "size"
+	}
+	if q.Desc {
+		op, dir = "<", "DESC"
+	}
+	switch {
+	case q.BySize && q.FromSize != nil:
+		where = append(where, "size "+op+" ?")
+		args = append(args, *q.FromSize)
+	case !q.BySize && q.FromTime != nil:
+		where = append(where, "uploaded "+op+" ?")
+		args = append(args, micros(*q.FromTime))
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+fileCols+` FROM files WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY `+col+` `+dir+`, uuid `+dir+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list files: %w", err)
+	}
+	defer rows.Close()
+	var out []*satchel.File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// UpdateFile implements satchel.Store.
+func (db *DB) UpdateFile(ctx context.Context, projectID int64, uuid string, mutate func(*satchel.File) ([]*satchel.Event, error)) (*satchel.File, error) {
+	var out *satchel.File
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE"
+	}
+	err := db.tx(ctx, func(tx execer) error {
+		old, err := scanFile(tx.QueryRowContext(ctx, `SELECT `+fileCols+` FROM files WHERE uuid=?`+lock, uuid))
+		if err != nil {
+			return err
+		}
+		if projectID != 0 && old.ProjectID != projectID {
+			return satchel.ErrNotFound
+		}
+		cur := *old
+		cur.Metadata = make(map[string]string, len(old.Metadata))
+		for k, v := range old.Metadata {
+			cur.Metadata[k] = v
+		}
+		cur.Tags = append([]string(nil), old.Tags...)
+		events, err := mutate(&cur)
+		if err != nil {
+			return err
+		}
+		if cur.Metadata == nil {
+			cur.Metadata = map[string]string{}
+		}
+		if cur.Tags == nil {
+			cur.Tags = []string{}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE files SET size=?, mime_type=?, is_image=?, is_ready=?, stored=?, removed=?, content_info=?, metadata=?, tags=? WHERE uuid=?`,
+			cur.Size, cur.MimeType, cur.IsImage, cur.IsReady, nullMicros(cur.Stored), nullMicros(cur.Removed),
+			mustJSON(cur.ContentInfo), mustJSON(cur.Metadata), mustJSON(cur.Tags), uuid)
+		if err != nil {
+			return fmt.Errorf("sqlstore: update file: %w", err)
+		}
+		if err := countChange(ctx, tx, old, &cur); err != nil {
+			return err
+		}
+		out = &cur
+		return insertEvents(ctx, tx, events)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListGroups implements satchel.Store.
+func (db *DB) ListGroups(ctx context.Context, q satchel.GroupQuery) ([]*satchel.Group, error) {
+	where := "project_id = ? AND removed IS NULL"
+	args := []any{q.ProjectID}
+	op, dir := ">", "ASC"
+	if q.Desc {
+		op, dir = "<", "DESC"
+	}
+	if q.FromTime != nil {
+		where += " AND created " + op + " ?"
+		args = append(args, micros(*q.FromTime))
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	rows, err := db.r.QueryContext(ctx, `SELECT id, project_id, created, stored, removed, members FROM groups WHERE `+where+
+		` ORDER BY created `+dir+`, id `+dir+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list groups: %w", err)
+	}
+	defer rows.Close()
+	var out []*satchel.Group
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// CountGroups implements satchel.Store.
+func (db *DB) CountGroups(ctx context.Context, projectID int64) (int64, error) {
+	var n int64
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM groups WHERE project_id=? AND removed IS NULL`, projectID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count groups: %w", err)
+	}
+	return n, nil
+}
+
+// RemoveGroup implements satchel.Store.
+func (db *DB) RemoveGroup(ctx context.Context, projectID int64, id string, t time.Time) error {
+	return db.setGroupTime(ctx, "removed", projectID, id, t)
+}
+
+// StoreGroup implements satchel.Store.
+func (db *DB) StoreGroup(ctx context.Context, projectID int64, id string, t time.Time) error {
+	return db.setGroupTime(ctx, "stored", projectID, id, t)
+}
+
+func (db *DB) setGroupTime(ctx context.Context, col string, projectID int64, id string, t time.Time) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE groups SET `+col+`=? WHERE id=? AND project_id=? AND removed IS NULL`, micros(t), id, projectID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: update group: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return satchel.ErrNotFound
+	}
+	return nil
+}
