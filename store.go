@@ -29,6 +29,7 @@ const (
 // PostgreSQL later); all pass the storetest conformance suite.
 type Store interface {
 	FileLister
+	WebhookStore
 
 	CreateProject(ctx context.Context, p *Project) error
 	UpdateProject(ctx context.Context, p *Project) error

@@ -73,10 +73,15 @@ func (rt *rewriteTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rt.base.RoundTrip(r)
 }
 
+// rewritingHTTPClient sends the Go client's Uploadcare-host requests to base.
+func rewritingHTTPClient(base string) *http.Client {
+	u, _ := url.Parse(base)
+	return &http.Client{Transport: &rewriteTransport{target: u, base: http.DefaultTransport}, Timeout: 2 * time.Minute}
+}
+
 func ucClient(t testing.TB, base string, signed bool) ucare.Client {
 	t.Helper()
-	u, _ := url.Parse(base)
-	hc := &http.Client{Transport: &rewriteTransport{target: u, base: http.DefaultTransport}, Timeout: 2 * time.Minute}
+	hc := rewritingHTTPClient(base)
 	c, err := ucare.NewClient(ucare.APICreds{PublicKey: testPub, SecretKey: testSecret}, &ucare.Config{
 		HTTPClient: hc, SignBasedAuthentication: signed, APIVersion: ucare.APIv06,
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/satchel-project/satchel/cdn"
 	"github.com/satchel-project/satchel/fetch"
 	"github.com/satchel-project/satchel/inspect"
+	"github.com/satchel-project/satchel/restapi"
 	"github.com/satchel-project/satchel/sqlstore"
 	"github.com/satchel-project/satchel/uploadapi"
 )
@@ -122,6 +123,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Write([]byte("ok\n"))
 	})
 	uploadapi.New(a, uploadapi.Config{PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload}, log).Register(mux)
+	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL}, log).Register(mux)
 	mux.Handle("GET /", &cdn.Handler{Store: store, Bucket: bucket, Log: log})
 	s.handler = cleanPath(mux)
 	return s, nil

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"FetchTasks", testFetchTasks},
 		{"Groups", testGroups},
 		{"Settings", testSettings},
+		{"Webhooks", testWebhooks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

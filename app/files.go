@@ -1,0 +1,327 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/satchel-project/satchel"
+)
+
+// errNoChange aborts an UpdateFile whose mutation changed nothing.
+var errNoChange = errors.New("no change")
+
+// update runs a mutation on a live file of the project; a mutation returning
+// errNoChange leaves the file as it is and returns it.
+func (a *App) update(ctx context.Context, p *satchel.Project, id string, allowRemoved bool, mutate func(f *satchel.File) ([]*satchel.Event, error)) (*satchel.File, error) {
+	if !satchel.ValidUUID(id) {
+		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+	}
+	f, err := a.Store.UpdateFile(ctx, p.ID, id, func(f *satchel.File) ([]*satchel.Event, error) {
+		if f.Removed != nil && !allowRemoved {
+			return nil, satchel.ErrNotFound
+		}
+		return mutate(f)
+	})
+	if errors.Is(err, errNoChange) {
+		return a.Store.File(ctx, p.ID, id)
+	}
+	if satchel.IsNotFound(err) {
+		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+	}
+	return f, err
+}
+
+// StoreFile marks a file stored (kept beyond the temporary period).
+func (a *App) StoreFile(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
+	return a.update(ctx, p, id, false, func(f *satchel.File) ([]*satchel.Event, error) {
+		if f.Stored != nil {
+			return nil, errNoChange
+		}
+		now := time.Now().UTC()
+		f.Stored = &now
+		return []*satchel.Event{fileEvent(f, satchel.EventFileStored)}, nil
+	})
+}
+
+// DeleteFile removes a file: its record stays readable with datetime_removed
+// set, its bytes are deleted.
+func (a *App) DeleteFile(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
+	f, err := a.update(ctx, p, id, true, func(f *satchel.File) ([]*satchel.Event, error) {
+		if f.Removed != nil {
+			return nil, errNoChange
+		}
+		now := time.Now().UTC()
+		f.Removed, f.Stored = &now, nil
+		return []*satchel.Event{fileEvent(f, satchel.EventFileDeleted)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey); err != nil {
+		a.Log.Error("delete blob", "uuid", f.UUID, "err", err)
+	}
+	return f, nil
+}
+
+// SetMetadata sets one metadata key; created reports whether it was new.
+func (a *App) SetMetadata(ctx context.Context, p *satchel.Project, id, key, value string) (created bool, err error) {
+	if err := satchel.ValidateMetadataKey(key); err != nil {
+		return false, err
+	}
+	if err := satchel.ValidateMetadataValue(key, value); err != nil {
+		return false, err
+	}
+	_, err = a.update(ctx, p, id, false, func(f *satchel.File) ([]*satchel.Event, error) {
+		old, exists := f.Metadata[key]
+		if exists && old == value {
+			return nil, errNoChange
+		}
+		if !exists && len(f.Metadata) >= satchel.MaxMetadataKeys {
+			return nil, satchel.Errorf(http.StatusBadRequest, "FileMetadataKeysNumberTooBigError", "A file can not have more than %d metadata keys.", satchel.MaxMetadataKeys)
+		}
+		prev := previousMetadata(f.Metadata)
+		f.Metadata[key] = value
+		created = !exists
+		return []*satchel.Event{FileEvent(f, satchel.EventFileInfoUpdated, satchel.Initiator{Type: "api"}, prev)}, nil
+	})
+	return created, err
+}
+
+func previousMetadata(md map[string]string) map[string]any {
+	if len(md) == 0 {
+		return map[string]any{"metadata": nil}
+	}
+	cp := make(map[string]string, len(md))
+	for k, v := range md {
+		cp[k] = v
+	}
+	return map[string]any{"metadata": cp}
+}
+
+// DeleteMetadata removes one metadata key.
+func (a *App) DeleteMetadata(ctx context.Context, p *satchel.Project, id, key string) error {
+	_, err := a.update(ctx, p, id, false, func(f *satchel.File) ([]*satchel.Event, error) {
+		if _, ok := f.Metadata[key]; !ok {
+			return nil, satchel.ErrNotFound
+		}
+		prev := previousMetadata(f.Metadata)
+		delete(f.Metadata, key)
+		return []*satchel.Event{FileEvent(f, satchel.EventFileInfoUpdated, satchel.Initiator{Type: "api"}, prev)}, nil
+	})
+	return err
+}
+
+// TagChange is the result of a tag update.
+type TagChange struct {
+	Tags, Added, Deleted []string
+}
+
+// ChangeTags replaces the tags (replace != nil) or removes del then adds add.
+func (a *App) ChangeTags(ctx context.Context, p *satchel.Project, id string, replace, add, del []string) (*TagChange, error) {
+	norm := func(in []string) ([]string, error) {
+		out := []string{}
+		for _, t := range in {
+			ts, err := satchel.ParseTags(t)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ts...)
+		}
+		return out, nil
+	}
+	var err error
+	if replace, err = normOrNil(replace, norm); err != nil {
+		return nil, err
+	}
+	if add, err = norm(add); err != nil {
+		return nil, err
+	}
+	if del, err = norm(del); err != nil {
+		return nil, err
+	}
+	var ch TagChange
+	_, err = a.update(ctx, p, id, false, func(f *satchel.File) ([]*satchel.Event, error) {
+		before := map[string]bool{}
+		for _, t := range f.Tags {
+			before[t] = true
+		}
+		next := f.Tags
+		if replace != nil {
+			next = replace
+		} else {
+			drop := map[string]bool{}
+			for _, t := range del {
+				drop[t] = true
+			}
+			kept := []string{}
+			for _, t := range f.Tags {
+				if !drop[t] {
+					kept = append(kept, t)
+				}
+			}
+			next = append(kept, add...)
+		}
+		seen := map[string]bool{}
+		ch = TagChange{Tags: []string{}, Added: []string{}, Deleted: []string{}}
+		for _, t := range next {
+			if !seen[t] {
+				seen[t] = true
+				ch.Tags = append(ch.Tags, t)
+				if !before[t] {
+					ch.Added = append(ch.Added, t)
+				}
+			}
+		}
+		if len(ch.Tags) > satchel.MaxTags {
+			return nil, satchel.Errorf(http.StatusBadRequest, "FileTagsNumberTooBigError", "A file can not have more than %d tags.", satchel.MaxTags)
+		}
+		for _, t := range f.Tags {
+			if !seen[t] {
+				ch.Deleted = append(ch.Deleted, t)
+			}
+		}
+		if len(ch.Added) == 0 && len(ch.Deleted) == 0 {
+			return nil, errNoChange
+		}
+		f.Tags = ch.Tags
+		return []*satchel.Event{FileEvent(f, satchel.EventFileInfoUpdated, satchel.Initiator{Type: "api"}, nil)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ch, nil
+}
+
+func normOrNil(in []string, norm func([]string) ([]string, error)) ([]string, error) {
+	if in == nil {
+		return nil, nil
+	}
+	return norm(in)
+}
+
+// BatchResult is the outcome of a batch store/delete.
+type BatchResult struct {
+	Files    []*satchel.File
+	Problems map[string]string
+}
+
+// MaxBatch is the largest batch of UUIDs one call may name.
+const MaxBatch = 100
+
+// Batch stores (store=true) or deletes the files named by values (UUIDs or CDN URLs).
+func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, store bool) (*BatchResult, error) {
+	if len(values) == 0 {
+		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "List of UUIDs can not be empty")
+	}
+	if len(values) > MaxBatch {
+		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Maximum UUIDs per request is exceeded. The limit is %d", MaxBatch)
+	}
+	res := &BatchResult{Files: []*satchel.File{}, Problems: map[string]string{}}
+	for _, v := range values {
+		m, ok := ParseGroupMember(v)
+		if !ok {
+			res.Problems[v] = "Invalid"
+			continue
+		}
+		var f *satchel.File
+		var err error
+		if store {
+			f, err = a.StoreFile(ctx, p, m.FileUUID)
+		} else {
+			f, err = a.DeleteFile(ctx, p, m.FileUUID)
+		}
+		if err != nil {
+			if e := satchel.AsError(err); e.Status == http.StatusNotFound {
+				res.Problems[v] = "Missing in the project"
+				continue
+			}
+			return nil, err
+		}
+		res.Files = append(res.Files, f)
+	}
+	return res, nil
+}
+
+// LocalCopy copies a file's bytes into a new file of the same project.
+// CDN operations in the source are not supported yet and are refused.
+func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, store *bool, metadata map[string]string) (*satchel.File, error) {
+	if source == "" {
+		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`source` parameter is required.")
+	}
+	m, ok := ParseGroupMember(source)
+	if !ok {
+		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+	}
+	if m.DefaultEffects != "" {
+		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying with image operations is not supported by this server yet.")
+	}
+	src, err := a.Store.File(ctx, p.ID, m.FileUUID)
+	if err != nil || src.Removed != nil {
+		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+	}
+	if !src.IsReady {
+		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "File is not ready yet.")
+	}
+	r, err := a.Bucket.Open(ctx, src.BlobKey)
+	if err != nil {
+		return nil, fmt.Errorf("app: open source: %w", err)
+	}
+	defer r.Close()
+	in, err := a.Receive(ctx, "", src.OriginalFilename, src.MimeType, io.Reader(r), 0)
+	if err != nil {
+		return nil, err
+	}
+	md := map[string]string{}
+	for k, v := range src.Metadata {
+		md[k] = v
+	}
+	for k, v := range metadata {
+		md[k] = v
+	}
+	opts := UploadOptions{Store: "0", Metadata: md, Tags: src.Tags, Source: "local_copy"}
+	if store == nil || *store {
+		opts.Store = "1"
+	}
+	if err := opts.Validate(); err != nil {
+		in.Abort()
+		return nil, err
+	}
+	files, err := a.Commit(ctx, p, opts, []*Incoming{in})
+	if err != nil {
+		return nil, err
+	}
+	return files[0], nil
+}
+
+// DeleteGroup removes a group record; its files stay.
+func (a *App) DeleteGroup(ctx context.Context, p *satchel.Project, id string) error {
+	if !satchel.ValidGroupID(id) {
+		return satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+	}
+	err := a.Store.RemoveGroup(ctx, p.ID, id, time.Now().UTC())
+	if satchel.IsNotFound(err) {
+		return satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+	}
+	return err
+}
+
+// StoreGroup stores every member of a group (the pre-0.7 group storage call).
+func (a *App) StoreGroup(ctx context.Context, p *satchel.Project, id string) (*satchel.Group, []*satchel.File, error) {
+	g, _, err := a.GroupInfo(ctx, p, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, m := range g.Members {
+		if _, err := a.StoreFile(ctx, p, m.FileUUID); err != nil && satchel.AsError(err).Status != http.StatusNotFound {
+			return nil, nil, err
+		}
+	}
+	if err := a.Store.StoreGroup(ctx, p.ID, id, time.Now().UTC()); err != nil {
+		return nil, nil, err
+	}
+	return a.GroupInfo(ctx, p, id)
+}
