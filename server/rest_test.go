@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/satchel-project/satchel/restapi"
+	"github.com/satchel-project/satchel/server"
 	ucfile "github.com/uploadcare/uploadcare-go/file"
 	"github.com/uploadcare/uploadcare-go/group"
 	"github.com/uploadcare/uploadcare-go/project"
@@ -351,5 +354,84 @@ func TestRESTMetadataTagsAndCopy(t *testing.T) {
 	json.Unmarshal([]byte(body), &lc)
 	if lc.Result.UUID == id || !bytes.Equal(download(t, s.URL, lc.Result.UUID), download(t, s.URL, id)) {
 		t.Fatal("local copy bytes differ or same uuid")
+	}
+}
+
+func TestRESTFormWebhooksAndCursor(t *testing.T) {
+	s := startServer(t, nil)
+	// pyuploadcare posts webhooks form-encoded.
+	code, _, body := rawREST(t, "POST", s.URL+"/webhooks/", v7, "application/x-www-form-urlencoded", "event=file.uploaded&target_url=https%3A%2F%2Fexample.com%2Fh&is_active=true&signing_secret=abc")
+	if code != 201 || !strings.Contains(body, `"signing_secret":"abc"`) || !strings.Contains(body, `"version":"0.7"`) {
+		t.Fatalf("form webhook: %d %s", code, body)
+	}
+	code, _, body = rawREST(t, "POST", s.URL+"/webhooks/", v7, "application/x-www-form-urlencoded", "event=file.uploaded&target_url=https%3A%2F%2Fexample.com%2Fh")
+	if code != 400 || !strings.Contains(body, "non_field_errors") || !strings.Contains(body, "project is already subscribed on this event") {
+		t.Fatalf("duplicate form webhook: %d %s", code, body)
+	}
+	code, _, _ = rawREST(t, "DELETE", s.URL+"/webhooks/unsubscribe/", v7, "application/json", `{"target_url":"https://example.com/h"}`)
+	if code != 204 {
+		t.Fatalf("unsubscribe: %d", code)
+	}
+
+	// JS follows pages by re-sending only `from` (and limit) from the next link.
+	ids := uploadN(t, s.URL, 5, "1")
+	var got []string
+	q := "limit=2"
+	for i := 0; i < 10; i++ {
+		code, _, body := rawREST(t, "GET", s.URL+"/files/?"+q, v7, "", "")
+		if code != 200 {
+			t.Fatalf("page: %d %s", code, body)
+		}
+		var page struct {
+			Next    *string `json:"next"`
+			Total   int     `json:"total"`
+			PerPage int     `json:"per_page"`
+			Results []struct {
+				UUID string `json:"uuid"`
+			} `json:"results"`
+		}
+		json.Unmarshal([]byte(body), &page)
+		if page.Total != 5 || page.PerPage != 2 {
+			t.Fatalf("total/per_page: %s", body)
+		}
+		for _, r := range page.Results {
+			got = append(got, r.UUID)
+		}
+		if page.Next == nil {
+			break
+		}
+		u, _ := url.Parse(*page.Next)
+		q = "limit=2&from=" + url.QueryEscape(u.Query().Get("from"))
+	}
+	if strings.Join(got, ",") != strings.Join(ids, ",") {
+		t.Fatalf("cursor pages: %v, want %v", got, ids)
+	}
+	// Descending order and a previous link.
+	code, _, body = rawREST(t, "GET", s.URL+"/files/?limit=2&ordering=-datetime_uploaded", v7, "", "")
+	if code != 200 || !strings.Contains(body, ids[4]) || strings.Contains(body, ids[0]) {
+		t.Fatalf("descending: %d %s", code, body)
+	}
+}
+
+func TestRESTSimpleAuthPolicy(t *testing.T) {
+	s := startServer(t, func(c *server.Config) {
+		c.SimpleAuthOverHTTP = "never"
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	code, _, body := rawREST(t, "GET", s.URL+"/project/", v7, "", "")
+	if code != 400 || !strings.Contains(body, "Simple authentication over HTTP is forbidden.") {
+		t.Fatalf("simple over http: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/project/", nil)
+	req.Header.Set("Accept", v7)
+	req.Header.Set("Authorization", "Uploadcare.Simple "+testPub+":"+testSecret)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("behind a trusted TLS proxy: %d", resp.StatusCode)
 	}
 }

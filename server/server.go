@@ -45,6 +45,10 @@ type Config struct {
 	FetchWorkers      int
 	FetchMaxBytes     int64
 	FetchTimeout      time.Duration
+	// SimpleAuthOverHTTP is "loopback" (default), "always" or "never".
+	SimpleAuthOverHTTP string
+	// TrustedProxies may tell the original scheme with X-Forwarded-Proto.
+	TrustedProxies []netip.Prefix
 	// FetchDeny lists networks outbound requests never reach, even with FetchAllowPrivate.
 	FetchDeny []netip.Prefix
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
@@ -123,7 +127,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Write([]byte("ok\n"))
 	})
 	uploadapi.New(a, uploadapi.Config{PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload}, log).Register(mux)
-	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL}, log).Register(mux)
+	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	mux.Handle("GET /", &cdn.Handler{Store: store, Bucket: bucket, Log: log})
 	s.handler = cleanPath(mux)
 	return s, nil

@@ -83,6 +83,8 @@ type serveConfig struct {
 	FetchMaxBytes     int64
 	FetchTimeout      time.Duration
 	FetchDeny         []netip.Prefix
+	SimpleAuth        string
+	TrustedProxies    []netip.Prefix
 	DemoPublicKey     string
 	DemoSecretKey     string
 	LogLevel          string
@@ -105,24 +107,44 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.Int64Var(&c.FetchMaxBytes, "fetch-max-bytes", envInt("SATCHEL_FETCH_MAX_BYTES", 5<<30), "largest from-URL download (SATCHEL_FETCH_MAX_BYTES)")
 	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", envDuration("SATCHEL_FETCH_TIMEOUT", 10*time.Minute), "time limit of one from-URL download (SATCHEL_FETCH_TIMEOUT)")
 	deny := fs.String("fetch-deny", env("SATCHEL_FETCH_DENY", ""), "comma-separated networks (CIDR) outbound requests never reach, even with --fetch-allow-private (SATCHEL_FETCH_DENY)")
+	fs.StringVar(&c.SimpleAuth, "simple-auth-over-http", env("SATCHEL_SIMPLE_AUTH_OVER_HTTP", "loopback"), "who may use Uploadcare.Simple REST auth without TLS: loopback, always or never (SATCHEL_SIMPLE_AUTH_OVER_HTTP)")
+	proxies := fs.String("trusted-proxies", env("SATCHEL_TRUSTED_PROXIES", ""), "comma-separated networks (CIDR) whose X-Forwarded-Proto is believed (SATCHEL_TRUSTED_PROXIES)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
 	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
-	for _, n := range strings.Split(*deny, ",") {
-		if n = strings.TrimSpace(n); n == "" {
-			continue
-		}
-		pfx, err := netip.ParsePrefix(n)
-		if err != nil {
-			return nil, fmt.Errorf("--fetch-deny: %w", err)
-		}
-		c.FetchDeny = append(c.FetchDeny, pfx)
+	var err error
+	if c.FetchDeny, err = parsePrefixes(*deny); err != nil {
+		return nil, fmt.Errorf("--fetch-deny: %w", err)
+	}
+	if c.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	switch c.SimpleAuth {
+	case "loopback", "always", "never":
+	default:
+		return nil, fmt.Errorf("--simple-auth-over-http: want loopback, always or never")
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return c, nil
+}
+
+// parsePrefixes reads a comma-separated list of CIDR networks.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pfx)
+	}
+	return out, nil
 }
