@@ -124,6 +124,10 @@ type FileLister interface {
 	// UpdateFile runs mutate on the current file in a transaction and saves
 	// the result with the events mutate returns. mutate's error aborts.
 	UpdateFile(ctx context.Context, projectID int64, uuid string, mutate func(f *File) ([]*Event, error)) (*File, error)
+	// UpdateFiles runs mutate on several files in one transaction. Per-file
+	// failures (not found, or mutate's error) leave that file unchanged and are
+	// reported in errs at its index; err is for the transaction as a whole.
+	UpdateFiles(ctx context.Context, projectID int64, uuids []string, mutate func(f *File) ([]*Event, error)) (files []*File, errs []error, err error)
 	ListGroups(ctx context.Context, q GroupQuery) ([]*Group, error)
 	CountGroups(ctx context.Context, projectID int64) (int64, error)
 	// RemoveGroup marks a group removed; its files are untouched.

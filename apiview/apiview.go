@@ -5,6 +5,7 @@ package apiview
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -45,68 +46,98 @@ type FileOptions struct {
 	DefaultEffects *string
 }
 
-// File renders a file object for version v as an ordered JSON object.
+// fileBase holds the fields every version has, in the API's order.
+type fileBase struct {
+	DatetimeRemoved  *string `json:"datetime_removed"`
+	DatetimeStored   *string `json:"datetime_stored"`
+	DatetimeUploaded string  `json:"datetime_uploaded"`
+	IsImage          bool    `json:"is_image"`
+	IsReady          bool    `json:"is_ready"`
+	MimeType         string  `json:"mime_type"`
+	OriginalFileURL  *string `json:"original_file_url"`
+	OriginalFilename string  `json:"original_filename"`
+	Size             int64   `json:"size"`
+	URL              string  `json:"url"`
+	UUID             string  `json:"uuid"`
+}
+
+type fileV07 struct {
+	fileBase
+	Variations     *map[string]string   `json:"variations"`
+	ContentInfo    *satchel.ContentInfo `json:"content_info"`
+	Metadata       map[string]string    `json:"metadata"`
+	Tags           []string             `json:"tags"`
+	Appdata        *map[string]any      `json:"appdata,omitempty"`
+	Source         *string              `json:"source"`
+	DefaultEffects *string              `json:"default_effects,omitempty"`
+}
+
+type fileV06 struct {
+	fileBase
+	Variations      *map[string]string  `json:"variations"`
+	ImageInfo       *satchel.ImageInfo  `json:"image_info"`
+	VideoInfo       *LegacyVideoInfo    `json:"video_info"`
+	RekognitionInfo *map[string]float64 `json:"rekognition_info,omitempty"`
+	Source          *string             `json:"source"`
+	DefaultEffects  *string             `json:"default_effects,omitempty"`
+}
+
+type fileV05 struct {
+	fileBase
+	ImageInfo       *satchel.ImageInfo  `json:"image_info"`
+	RekognitionInfo *map[string]float64 `json:"rekognition_info,omitempty"`
+	Source          *string             `json:"source"`
+	DefaultEffects  *string             `json:"default_effects,omitempty"`
+}
+
+// File renders a file object for version v.
 func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
-	var ofu *string
+	base := fileBase{
+		DatetimeRemoved: timePtr(f.Removed), DatetimeStored: timePtr(storedTime(f)), DatetimeUploaded: Time(f.Uploaded),
+		IsImage: f.IsImage, IsReady: f.IsReady, MimeType: f.MimeType, OriginalFilename: f.OriginalFilename,
+		Size: f.Size, URL: b.API + "/files/" + f.UUID + "/", UUID: f.UUID,
+	}
 	if f.Removed == nil && f.IsReady {
 		u := b.CDN + "/" + f.UUID + "/" + f.Filename
-		ofu = &u
+		base.OriginalFileURL = &u
 	}
-	obj := object{
-		{"datetime_removed", timePtr(f.Removed)},
-		{"datetime_stored", timePtr(storedTime(f))},
-		{"datetime_uploaded", Time(f.Uploaded)},
-		{"is_image", f.IsImage},
-		{"is_ready", f.IsReady},
-		{"mime_type", f.MimeType},
-		{"original_file_url", ofu},
-		{"original_filename", f.OriginalFilename},
-		{"size", f.Size},
-		{"url", b.API + "/files/" + f.UUID + "/"},
-		{"uuid", f.UUID},
-	}
-	if v != V05 {
-		obj = append(obj, field{"variations", nil})
+	var src *string
+	if f.Source != "" {
+		src = &f.Source
 	}
 	var img *satchel.ImageInfo
 	var vid *satchel.VideoInfo
 	if f.ContentInfo != nil {
 		img, vid = f.ContentInfo.Image, f.ContentInfo.Video
 	}
+	var rek *map[string]float64
+	if o.Rekognition {
+		rek = &map[string]float64{}
+	}
+	var out any
 	switch v {
 	case V07:
-		obj = append(obj, field{"content_info", f.ContentInfo})
-		md := f.Metadata
-		if md == nil {
-			md = map[string]string{}
+		fv := fileV07{fileBase: base, ContentInfo: f.ContentInfo, Metadata: f.Metadata, Tags: f.Tags, Source: src, DefaultEffects: o.DefaultEffects}
+		if fv.Metadata == nil {
+			fv.Metadata = map[string]string{}
 		}
-		obj = append(obj, field{"metadata", md})
-		tags := f.Tags
-		if tags == nil {
-			tags = []string{}
+		if fv.Tags == nil {
+			fv.Tags = []string{}
 		}
-		obj = append(obj, field{"tags", tags})
 		if o.Appdata {
-			obj = append(obj, field{"appdata", map[string]any{}})
+			fv.Appdata = &map[string]any{}
 		}
+		out = fv
+	case V06:
+		out = fileV06{fileBase: base, ImageInfo: img, VideoInfo: LegacyVideo(vid), RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
 	default:
-		obj = append(obj, field{"image_info", img})
-		if v == V06 {
-			obj = append(obj, field{"video_info", LegacyVideo(vid)})
-		}
-		if o.Rekognition {
-			obj = append(obj, field{"rekognition_info", map[string]float64{}})
-		}
+		out = fileV05{fileBase: base, ImageInfo: img, RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
 	}
-	var src *string
-	if f.Source != "" {
-		src = &f.Source
+	buf, err := json.Marshal(out)
+	if err != nil {
+		panic(fmt.Sprintf("apiview: marshal file: %v", err))
 	}
-	obj = append(obj, field{"source", src})
-	if o.DefaultEffects != nil {
-		obj = append(obj, field{"default_effects", *o.DefaultEffects})
-	}
-	return obj.marshal()
+	return buf
 }
 
 func storedTime(f *satchel.File) *time.Time {

@@ -212,7 +212,8 @@ type BatchResult struct {
 // MaxBatch is the largest batch of UUIDs one call may name.
 const MaxBatch = 100
 
-// Batch stores (store=true) or deletes the files named by values (UUIDs or CDN URLs).
+// Batch stores (store=true) or deletes the files named by values (UUIDs or
+// CDN URLs), all in one transaction.
 func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, store bool) (*BatchResult, error) {
 	if len(values) == 0 {
 		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "List of UUIDs can not be empty")
@@ -221,27 +222,57 @@ func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, st
 		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Maximum UUIDs per request is exceeded. The limit is %d", MaxBatch)
 	}
 	res := &BatchResult{Files: []*satchel.File{}, Problems: map[string]string{}}
+	var ids, names []string
 	for _, v := range values {
 		m, ok := ParseGroupMember(v)
 		if !ok {
 			res.Problems[v] = "Invalid"
 			continue
 		}
-		var f *satchel.File
-		var err error
+		ids, names = append(ids, m.FileUUID), append(names, v)
+	}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	now := time.Now().UTC()
+	files, errs, err := a.Store.UpdateFiles(ctx, p.ID, ids, func(f *satchel.File) ([]*satchel.Event, error) {
 		if store {
-			f, err = a.StoreFile(ctx, p, m.FileUUID)
-		} else {
-			f, err = a.DeleteFile(ctx, p, m.FileUUID)
-		}
-		if err != nil {
-			if e := satchel.AsError(err); e.Status == http.StatusNotFound {
-				res.Problems[v] = "Missing in the project"
-				continue
+			if f.Removed != nil {
+				return nil, satchel.ErrNotFound
 			}
-			return nil, err
+			if f.Stored != nil {
+				return nil, errNoChange
+			}
+			f.Stored = &now
+			return []*satchel.Event{fileEvent(f, satchel.EventFileStored)}, nil
 		}
-		res.Files = append(res.Files, f)
+		if f.Removed != nil {
+			return nil, errNoChange
+		}
+		f.Removed, f.Stored = &now, nil
+		return []*satchel.Event{fileEvent(f, satchel.EventFileDeleted)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range files {
+		switch {
+		case errs[i] == nil:
+			res.Files = append(res.Files, f)
+			if !store {
+				if err := a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey); err != nil {
+					a.Log.Error("delete blob", "uuid", f.UUID, "err", err)
+				}
+			}
+		case errors.Is(errs[i], errNoChange):
+			cur, err := a.Store.File(ctx, p.ID, ids[i])
+			if err != nil {
+				return nil, err
+			}
+			res.Files = append(res.Files, cur)
+		default:
+			res.Problems[names[i]] = "Missing in the project"
+		}
 	}
 	return res, nil
 }

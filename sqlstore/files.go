@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -109,50 +110,94 @@ func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.Fi
 // UpdateFile implements satchel.Store.
 func (db *DB) UpdateFile(ctx context.Context, projectID int64, uuid string, mutate func(*satchel.File) ([]*satchel.Event, error)) (*satchel.File, error) {
 	var out *satchel.File
-	lock := ""
-	if db.pg {
-		lock = " FOR UPDATE"
-	}
 	err := db.tx(ctx, func(tx execer) error {
-		old, err := scanFile(tx.QueryRowContext(ctx, `SELECT `+fileCols+` FROM files WHERE uuid=?`+lock, uuid))
-		if err != nil {
-			return err
-		}
-		if projectID != 0 && old.ProjectID != projectID {
-			return satchel.ErrNotFound
-		}
-		cur := *old
-		cur.Metadata = make(map[string]string, len(old.Metadata))
-		for k, v := range old.Metadata {
-			cur.Metadata[k] = v
-		}
-		cur.Tags = append([]string(nil), old.Tags...)
-		events, err := mutate(&cur)
-		if err != nil {
-			return err
-		}
-		if cur.Metadata == nil {
-			cur.Metadata = map[string]string{}
-		}
-		if cur.Tags == nil {
-			cur.Tags = []string{}
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE files SET size=?, mime_type=?, is_image=?, is_ready=?, stored=?, removed=?, content_info=?, metadata=?, tags=? WHERE uuid=?`,
-			cur.Size, cur.MimeType, cur.IsImage, cur.IsReady, nullMicros(cur.Stored), nullMicros(cur.Removed),
-			mustJSON(cur.ContentInfo), mustJSON(cur.Metadata), mustJSON(cur.Tags), uuid)
-		if err != nil {
-			return fmt.Errorf("sqlstore: update file: %w", err)
-		}
-		if err := countChange(ctx, tx, old, &cur); err != nil {
-			return err
-		}
-		out = &cur
-		return insertEvents(ctx, tx, events)
+		var err error
+		out, err = db.updateOne(ctx, tx, projectID, uuid, mutate)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// UpdateFiles implements satchel.Store.
+func (db *DB) UpdateFiles(ctx context.Context, projectID int64, uuids []string, mutate func(*satchel.File) ([]*satchel.Event, error)) ([]*satchel.File, []error, error) {
+	files := make([]*satchel.File, len(uuids))
+	errs := make([]error, len(uuids))
+	err := db.tx(ctx, func(tx execer) error {
+		for i, id := range uuids {
+			f, err := db.updateOne(ctx, tx, projectID, id, mutate)
+			var perFile *fileError
+			switch {
+			case err == nil:
+				files[i] = f
+			case errors.As(err, &perFile):
+				errs[i] = perFile.err
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, errs, nil
+}
+
+// fileError is a failure of one file that does not spoil its transaction.
+type fileError struct{ err error }
+
+func (e *fileError) Error() string { return e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+// updateOne reads, mutates and writes one file inside tx. Failures that
+// leave the transaction usable are returned as *fileError.
+func (db *DB) updateOne(ctx context.Context, tx execer, projectID int64, uuid string, mutate func(*satchel.File) ([]*satchel.Event, error)) (*satchel.File, error) {
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE"
+	}
+	old, err := scanFile(tx.QueryRowContext(ctx, `SELECT `+fileCols+` FROM files WHERE uuid=?`+lock, uuid))
+	if satchel.IsNotFound(err) {
+		return nil, &fileError{satchel.ErrNotFound}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if projectID != 0 && old.ProjectID != projectID {
+		return nil, &fileError{satchel.ErrNotFound}
+	}
+	cur := *old
+	cur.Metadata = make(map[string]string, len(old.Metadata))
+	for k, v := range old.Metadata {
+		cur.Metadata[k] = v
+	}
+	cur.Tags = append([]string(nil), old.Tags...)
+	events, err := mutate(&cur)
+	if err != nil {
+		return nil, &fileError{err}
+	}
+	if cur.Metadata == nil {
+		cur.Metadata = map[string]string{}
+	}
+	if cur.Tags == nil {
+		cur.Tags = []string{}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE files SET size=?, mime_type=?, is_image=?, is_ready=?, stored=?, removed=?, content_info=?, metadata=?, tags=? WHERE uuid=?`,
+		cur.Size, cur.MimeType, cur.IsImage, cur.IsReady, nullMicros(cur.Stored), nullMicros(cur.Removed),
+		mustJSON(cur.ContentInfo), mustJSON(cur.Metadata), mustJSON(cur.Tags), uuid)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: update file: %w", err)
+	}
+	if err := countChange(ctx, tx, old, &cur); err != nil {
+		return nil, err
+	}
+	if err := insertEvents(ctx, tx, events); err != nil {
+		return nil, err
+	}
+	return &cur, nil
 }
 
 // ListGroups implements satchel.Store.

@@ -239,10 +239,15 @@ func scanFile(row interface{ Scan(...any) error }) (*satchel.File, error) {
 			return nil, fmt.Errorf("sqlstore: file %s content info: %w", f.UUID, err)
 		}
 	}
-	if err := json.Unmarshal([]byte(md), &f.Metadata); err != nil {
+	// Most files have no metadata or tags: skip the decoder for those.
+	if md == "{}" {
+		f.Metadata = map[string]string{}
+	} else if err := json.Unmarshal([]byte(md), &f.Metadata); err != nil {
 		return nil, fmt.Errorf("sqlstore: file %s metadata: %w", f.UUID, err)
 	}
-	if err := json.Unmarshal([]byte(tags), &f.Tags); err != nil {
+	if tags == "[]" {
+		f.Tags = []string{}
+	} else if err := json.Unmarshal([]byte(tags), &f.Tags); err != nil {
 		return nil, fmt.Errorf("sqlstore: file %s tags: %w", f.UUID, err)
 	}
 	return &f, nil

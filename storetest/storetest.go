@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"Projects", testProjects},
 		{"Files", testFiles},
 		{"ConcurrentCreates", testConcurrentCreates},
+		{"ListingAndCounters", testListing},
 		{"UploadSessions", testSessions},
 		{"FetchTasks", testFetchTasks},
 		{"Groups", testGroups},
@@ -297,5 +298,95 @@ func testConcurrentCreates(t *testing.T, s satchel.Store) {
 		if _, err := s.File(ctx, p.ID, f.UUID); err != nil {
 			t.Fatalf("file %s missing: %v", f.UUID, err)
 		}
+	}
+}
+
+func testListing(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	p := newProject(t, s)
+	base := time.Now().Add(-time.Hour)
+	var all []*satchel.File
+	for i := 0; i < 7; i++ {
+		f := newFile(p, base.Add(time.Duration(i)*time.Second), i%2 == 0)
+		f.Size = int64(100 - i)
+		all = append(all, f)
+	}
+	if err := s.CreateFiles(ctx, all, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.FileCounts(ctx, p.ID)
+	if err != nil || c.Stored != 4 || c.Unstored != 3 || c.Removed != 0 {
+		t.Fatalf("counts: %+v %v", c, err)
+	}
+	page, err := s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 3})
+	if err != nil || len(page) != 3 || page[0].UUID != all[0].UUID || page[2].UUID != all[2].UUID {
+		t.Fatalf("first page: %v", err)
+	}
+	from := page[2].Uploaded
+	page, _ = s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 3, FromTime: &from})
+	if len(page) != 3 || page[0].UUID != all[3].UUID {
+		t.Fatal("cursor page wrong")
+	}
+	page, _ = s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 2, Desc: true})
+	if len(page) != 2 || page[0].UUID != all[6].UUID {
+		t.Fatal("descending page wrong")
+	}
+	tr := true
+	page, _ = s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 10, Stored: &tr})
+	if len(page) != 4 {
+		t.Fatalf("stored filter: %d", len(page))
+	}
+	page, _ = s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 10, BySize: true})
+	if len(page) != 7 || page[0].UUID != all[6].UUID {
+		t.Fatal("size order wrong")
+	}
+	// Batch update: store the unstored, one unknown uuid, one refused by mutate.
+	refuse := errors.New("refused")
+	ids := []string{all[1].UUID, "00000000-0000-4000-8000-000000000000", all[3].UUID, all[5].UUID}
+	now := time.Now().UTC()
+	files, errs, err := s.UpdateFiles(ctx, p.ID, ids, func(f *satchel.File) ([]*satchel.Event, error) {
+		if f.UUID == all[5].UUID {
+			return nil, refuse
+		}
+		f.Stored = &now
+		return nil, nil
+	})
+	if err != nil || files[0] == nil || files[0].Stored == nil || !satchel.IsNotFound(errs[1]) || !errors.Is(errs[3], refuse) || files[2] == nil {
+		t.Fatalf("batch: %v %v", errs, err)
+	}
+	c, _ = s.FileCounts(ctx, p.ID)
+	if c.Stored != 6 || c.Unstored != 1 {
+		t.Fatalf("counts after batch: %+v", c)
+	}
+	if err := s.RemoveFile(ctx, all[0].UUID, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = s.FileCounts(ctx, p.ID)
+	if c.Stored != 5 || c.Removed != 1 {
+		t.Fatalf("counts after remove: %+v", c)
+	}
+	page, _ = s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 10, Removed: true})
+	if len(page) != 1 || page[0].UUID != all[0].UUID {
+		t.Fatal("removed listing wrong")
+	}
+	// Groups listing.
+	for i := 0; i < 3; i++ {
+		g := &satchel.Group{ID: uuid.NewString() + "~1", ProjectID: p.ID, Created: base.Add(time.Duration(i) * time.Second).UTC(), Members: []satchel.GroupMember{{FileUUID: all[i].UUID}}}
+		if err := s.CreateGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gs, err := s.ListGroups(ctx, satchel.GroupQuery{ProjectID: p.ID, Limit: 2})
+	if err != nil || len(gs) != 2 {
+		t.Fatalf("groups: %v", err)
+	}
+	if n, _ := s.CountGroups(ctx, p.ID); n != 3 {
+		t.Fatalf("group count %d", n)
+	}
+	if err := s.RemoveGroup(ctx, p.ID, gs[0].ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountGroups(ctx, p.ID); n != 2 {
+		t.Fatalf("group count after remove %d", n)
 	}
 }
