@@ -116,7 +116,8 @@ func testAbort(t *testing.T, b blobstore.Bucket) {
 func testMultipart(t *testing.T, b blobstore.Bucket) {
 	ctx := context.Background()
 	key := "0f1e2d3c-aaaa-4bbb-8ccc-000000000003"
-	const part = 1 << 20
+	// S3 wants every part but the last to be at least 5 MiB.
+	const part = 5 << 20
 	data := random(t, 5*part+123)
 	id, err := b.StartMultipart(ctx, key, int64(len(data)))
 	if err != nil {
