@@ -46,6 +46,8 @@ type Config struct {
 	Burst     int
 	// SweepEvery is the period of the lifecycle sweeps.
 	SweepEvery time.Duration
+	// TempDir holds short-lived local copies (inspection of remote blobs).
+	TempDir string
 }
 
 func (c *Config) defaults() {

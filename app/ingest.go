@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -129,21 +130,66 @@ func (a *App) Receive(ctx context.Context, field, filename, contentType string, 
 // readerOnly hides WriterTo/ReaderFrom so io.CopyBuffer uses our buffer.
 type readerOnly struct{ io.Reader }
 
-// fileFromIncoming builds the file record of a received blob.
+// describe sniffs and inspects a committed blob and fills in what was learned.
 func (a *App) describe(ctx context.Context, f *satchel.File, head []byte) error {
 	f.MimeType = inspect.Sniff(head, f.OriginalFilename)
 	f.ContentInfo = &satchel.ContentInfo{Mime: splitMime(f.MimeType)}
-	if path, ok := a.Bucket.LocalPath(f.BlobKey); ok && a.Inspect != nil {
-		ci, isImage, err := a.Inspect.Inspect(ctx, path, f.MimeType)
-		if err != nil {
-			return fmt.Errorf("app: inspect: %w", err)
-		}
-		if ci != nil {
-			f.ContentInfo = ci
-		}
-		f.IsImage = isImage
+	if a.Inspect == nil || !inspectable(f.MimeType) {
+		return nil
 	}
+	path, ok := a.Bucket.LocalPath(f.BlobKey)
+	if !ok {
+		// Remote blobs are spooled to a temporary file for libvips/ffprobe.
+		tmp, err := a.spool(ctx, f.BlobKey, f.Size)
+		if err != nil {
+			a.Log.Warn("inspect: spool", "uuid", f.UUID, "err", err)
+			return nil
+		}
+		defer os.Remove(tmp)
+		path = tmp
+	}
+	ci, isImage, err := a.Inspect.Inspect(ctx, path, f.MimeType)
+	if err != nil {
+		return fmt.Errorf("app: inspect: %w", err)
+	}
+	if ci != nil {
+		f.ContentInfo = ci
+	}
+	f.IsImage = isImage
 	return nil
+}
+
+// inspectable reports whether inspection can learn anything about a type.
+func inspectable(mime string) bool {
+	return strings.HasPrefix(mime, "image/") || strings.HasPrefix(mime, "video/") || strings.HasPrefix(mime, "audio/")
+}
+
+// maxSpool bounds how much of a remote blob is copied locally for inspection.
+const maxSpool = 4 << 30
+
+func (a *App) spool(ctx context.Context, key string, size int64) (string, error) {
+	if size > maxSpool {
+		return "", fmt.Errorf("blob of %d bytes is too large to inspect", size)
+	}
+	r, err := a.Bucket.Open(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	tmp, err := os.CreateTemp(a.cfg.TempDir, "inspect-*")
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(tmp, r); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
 }
 
 func splitMime(m string) satchel.MimeInfo {

@@ -41,6 +41,9 @@ func startServer(t testing.TB, mutate func(*server.Config)) *testServer {
 	if testenv.HasPostgres() {
 		cfg.DatabaseURL = testenv.PostgresDSN(t)
 	}
+	if testenv.HasS3() {
+		cfg.StorageURL = testenv.S3BucketURL(t)
+	}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -32,7 +32,10 @@ import (
 type Config struct {
 	DataDir string
 	// DatabaseURL selects PostgreSQL ("postgres://…"); empty keeps SQLite in DataDir.
-	DatabaseURL       string
+	DatabaseURL string
+	// StorageURL selects an S3-compatible store ("s3://bucket?endpoint=…");
+	// empty keeps files on local disk in DataDir.
+	StorageURL        string
 	PublicURL         string
 	FetchAllowPrivate bool
 	MaxFileSize       int64
@@ -82,6 +85,14 @@ func OpenStore(ctx context.Context, dataDir, databaseURL string) (*sqlstore.DB, 
 	return sqlstore.OpenSQLite(ctx, filepath.Join(dataDir, "satchel.db"))
 }
 
+// OpenBucket opens the blob store: S3 when storageURL is set, else local disk in dataDir.
+func OpenBucket(ctx context.Context, dataDir, storageURL string) (blobstore.Bucket, error) {
+	if storageURL != "" {
+		return blobstore.OpenS3(ctx, storageURL)
+	}
+	return blobstore.OpenDisk(filepath.Join(dataDir, "files"))
+}
+
 // New opens storage, recovers from an unclean stop, creates the demo project
 // on first start and starts background work.
 func New(ctx context.Context, cfg Config) (*Server, error) {
@@ -93,15 +104,26 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	bucket, err := blobstore.OpenDisk(filepath.Join(cfg.DataDir, "files"))
+	bucket, err := OpenBucket(ctx, cfg.DataDir, cfg.StorageURL)
 	if err != nil {
 		store.Close()
 		return nil, err
+	}
+	// Short-lived local copies live in tmp/, emptied at every start.
+	tmpDir := filepath.Join(cfg.DataDir, "tmp")
+	if err := os.RemoveAll(tmpDir); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("clean tmp: %w", err)
+	}
+	if err := os.MkdirAll(tmpDir, 0o750); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("create tmp: %w", err)
 	}
 	fc := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.FetchMaxBytes, Timeout: cfg.FetchTimeout, UserAgent: "Satchel", Deny: cfg.FetchDeny})
 	a, err := app.New(ctx, store, bucket, inspect.New(inspect.Options{}), fc, log, app.Config{
 		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
 		FetchWorkers: cfg.FetchWorkers, RateLimit: cfg.RateLimit, Burst: cfg.RateBurst, SweepEvery: cfg.SweepEvery,
+		TempDir: tmpDir,
 	})
 	if err != nil {
 		store.Close()

@@ -72,6 +72,7 @@ type serveConfig struct {
 	Addr              string
 	DataDir           string
 	DatabaseURL       string
+	StorageURL        string
 	PublicURL         string
 	FetchAllowPrivate bool
 	MaxFileSize       int64
@@ -96,6 +97,7 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.StringVar(&c.Addr, "addr", env("SATCHEL_ADDR", "127.0.0.1:8080"), "listen address (SATCHEL_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", env("SATCHEL_DATA_DIR", "./satchel-data"), "where the database and files live (SATCHEL_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("SATCHEL_DATABASE_URL", ""), "PostgreSQL DSN; empty keeps SQLite in the data dir (SATCHEL_DATABASE_URL)")
+	fs.StringVar(&c.StorageURL, "storage-url", env("SATCHEL_STORAGE_URL", ""), "S3-compatible store, s3://bucket?endpoint=…&region=…; credentials from AWS_* variables; empty keeps files on disk (SATCHEL_STORAGE_URL)")
 	fs.StringVar(&c.PublicURL, "public-url", env("SATCHEL_PUBLIC_URL", ""), "absolute base URL used in links; derived from each request when empty (SATCHEL_PUBLIC_URL)")
 	fs.BoolVar(&c.FetchAllowPrivate, "fetch-allow-private", envBool("SATCHEL_FETCH_ALLOW_PRIVATE", false), "let outbound requests reach loopback and private addresses (SATCHEL_FETCH_ALLOW_PRIVATE)")
 	fs.Int64Var(&c.MaxFileSize, "max-file-size", envInt("SATCHEL_MAX_FILE_SIZE", 50<<30), "largest file in bytes (SATCHEL_MAX_FILE_SIZE)")

@@ -34,7 +34,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	defer stop()
 
 	srv, err := server.New(ctx, server.Config{
-		DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, FetchAllowPrivate: cfg.FetchAllowPrivate,
+		DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, StorageURL: cfg.StorageURL, PublicURL: cfg.PublicURL, FetchAllowPrivate: cfg.FetchAllowPrivate,
 		MaxFileSize: cfg.MaxFileSize, MaxDirectUpload: cfg.MaxDirectUpload,
 		TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL, RateLimit: cfg.RateLimit,
 		FetchWorkers: int(cfg.FetchWorkers), FetchMaxBytes: cfg.FetchMaxBytes, FetchTimeout: cfg.FetchTimeout, FetchDeny: cfg.FetchDeny, SimpleAuthOverHTTP: cfg.SimpleAuth, TrustedProxies: cfg.TrustedProxies,

@@ -48,3 +48,23 @@ func PostgresDSN(t testing.TB) string {
 	}
 	return base + sep + "search_path=" + schema
 }
+
+// S3URL is the environment variable naming the test S3 bucket URL.
+const S3URL = "SATCHEL_TEST_S3_URL"
+
+// HasS3 reports whether a test S3 bucket is configured.
+func HasS3() bool { return os.Getenv(S3URL) != "" }
+
+// S3BucketURL returns the test bucket URL with a prefix of its own, or skips.
+func S3BucketURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(S3URL)
+	if base == "" {
+		t.Skip(S3URL + " not set: S3 tests skipped (CI sets it; see scripts/s3server.sh)")
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return fmt.Sprintf("%s%sprefix=t%d/", base, sep, time.Now().UnixNano())
+}
