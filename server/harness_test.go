@@ -30,7 +30,10 @@ type testServer struct {
 
 func startServer(t testing.TB, mutate func(*server.Config)) *testServer {
 	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Start()
 	cfg := server.Config{
+		ListenURL:         ts.URL,
 		DataDir:           t.TempDir(),
 		FetchAllowPrivate: true,
 		DemoPublicKey:     testPub,
@@ -51,7 +54,7 @@ func startServer(t testing.TB, mutate func(*server.Config)) *testServer {
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
-	ts := httptest.NewServer(s.Handler())
+	ts.Config.Handler = s.Handler()
 	t.Cleanup(func() {
 		ts.Close()
 		s.Close()

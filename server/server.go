@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/apiview"
 	"github.com/satchel-project/satchel/app"
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/cdn"
@@ -26,6 +27,7 @@ import (
 	"github.com/satchel-project/satchel/restapi"
 	"github.com/satchel-project/satchel/sqlstore"
 	"github.com/satchel-project/satchel/uploadapi"
+	"github.com/satchel-project/satchel/webhook"
 )
 
 // Config is everything a Satchel node can be told.
@@ -54,6 +56,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// FetchDeny lists networks outbound requests never reach, even with FetchAllowPrivate.
 	FetchDeny []netip.Prefix
+	// ListenURL is the base of links in webhook payloads when PublicURL is empty.
+	ListenURL string
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
 	// on first start (random when empty).
 	DemoPublicKey string
@@ -71,6 +75,10 @@ type Server struct {
 	handler http.Handler
 	marker  string
 	log     *slog.Logger
+
+	closeStore func() error
+	stopWorker func()
+	workerDone chan struct{}
 }
 
 // OpenStore opens the metadata store: PostgreSQL when databaseURL is set,
@@ -100,10 +108,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	store, err := OpenStore(ctx, cfg.DataDir, cfg.DatabaseURL)
+	rawStore, err := OpenStore(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
+	var store satchel.Store = rawStore
 	bucket, err := OpenBucket(ctx, cfg.DataDir, cfg.StorageURL)
 	if err != nil {
 		store.Close()
@@ -119,6 +128,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, fmt.Errorf("create tmp: %w", err)
 	}
+	// Webhook deliveries go through the same SSRF-safe dialer as fetches.
+	hookClient := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, Timeout: 30 * time.Second, UserAgent: webhook.UserAgent, Deny: cfg.FetchDeny}).HTTPClient()
+	base := strings.TrimRight(cfg.PublicURL, "/")
+	if base == "" {
+		base = cfg.ListenURL
+	}
+	worker := webhook.NewWorker(store, hookClient, apiview.Bases{CDN: base, API: base}, log, webhook.WorkerOptions{})
+	store = webhook.Notify(rawStore, worker.Poke)
 	fc := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.FetchMaxBytes, Timeout: cfg.FetchTimeout, UserAgent: "Satchel", Deny: cfg.FetchDeny})
 	a, err := app.New(ctx, store, bucket, inspect.New(inspect.Options{}), fc, log, app.Config{
 		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
@@ -129,7 +146,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	s := &Server{App: a, Store: store, Bucket: bucket, log: log, marker: filepath.Join(cfg.DataDir, "running")}
+	s := &Server{App: a, Store: store, Bucket: bucket, log: log, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close}
 	if s.Demo, err = ensureDemoProject(ctx, store, cfg); err != nil {
 		store.Close()
 		return nil, err
@@ -142,6 +159,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
+	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWorker = stopWorker
+	s.workerDone = make(chan struct{})
+	go func() {
+		defer close(s.workerDone)
+		worker.Run(wctx)
+	}()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -181,7 +205,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Close stops background work and closes storage; it marks the stop clean.
 func (s *Server) Close() error {
 	s.App.Close()
-	err := s.Store.Close()
+	s.stopWorker()
+	<-s.workerDone
+	err := s.closeStore()
 	if err == nil {
 		os.Remove(s.marker)
 	}

@@ -38,7 +38,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		MaxFileSize: cfg.MaxFileSize, MaxDirectUpload: cfg.MaxDirectUpload,
 		TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL, RateLimit: cfg.RateLimit,
 		FetchWorkers: int(cfg.FetchWorkers), FetchMaxBytes: cfg.FetchMaxBytes, FetchTimeout: cfg.FetchTimeout, FetchDeny: cfg.FetchDeny, SimpleAuthOverHTTP: cfg.SimpleAuth, TrustedProxies: cfg.TrustedProxies,
-		DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
+		ListenURL: "http://" + cfg.Addr, DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
 	})
 	if err != nil {
 		return err
