@@ -190,4 +190,7 @@ type FetchTask struct {
 	Created  time.Time
 	Updated  time.Time
 	Attempts int
+	// LeaseUntil is when the node working on the task must have renewed its
+	// claim (UpdateFetchTask saves it); after that another node takes over.
+	LeaseUntil time.Time
 }

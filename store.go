@@ -68,6 +68,10 @@ type Store interface {
 	UpdateFetchTask(ctx context.Context, t *FetchTask) error
 	// UnfinishedFetchTasks lists tasks in waiting or progress state.
 	UnfinishedFetchTasks(ctx context.Context) ([]*FetchTask, error)
+	// ClaimFetchTasks leases up to limit unfinished tasks whose lease has
+	// expired (new ones, or ones whose node died) and counts an attempt on
+	// each; no other node gets them until the lease ends or is extended.
+	ClaimFetchTasks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*FetchTask, error)
 	// DeleteFetchTasksBefore forgets finished tasks last updated before t.
 	DeleteFetchTasksBefore(ctx context.Context, t time.Time) error
 

@@ -90,7 +90,7 @@ type App struct {
 	limiters sync.Map // project id → *rate.Limiter
 	locks    keyedMutex
 
-	fetchQueue chan string
+	fetchPoke  chan struct{}
 	wg         sync.WaitGroup
 	stop       chan struct{}
 	stopOnce   sync.Once
@@ -117,7 +117,7 @@ func New(ctx context.Context, store satchel.Store, bucket blobstore.Bucket, insp
 	return &App{
 		Store: store, Bucket: bucket, Inspect: insp, Fetch: fc, Log: log, cfg: cfg,
 		partKey:    pk,
-		fetchQueue: make(chan string, 10000),
+		fetchPoke:  make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 	}, nil
 }
@@ -125,20 +125,11 @@ func New(ctx context.Context, store satchel.Store, bucket blobstore.Bucket, insp
 // Config returns the configuration in force.
 func (a *App) Config() Config { return a.cfg }
 
-// Start runs the fetch workers and the lifecycle sweeper, and re-queues the
-// from-URL tasks a previous process did not finish.
+// Start runs the from-URL task loop (which also picks up the tasks a
+// previous process did not finish) and the lifecycle sweeper.
 func (a *App) Start(ctx context.Context) error {
-	for i := 0; i < a.cfg.FetchWorkers; i++ {
-		a.wg.Add(1)
-		go a.fetchWorker()
-	}
-	tasks, err := a.Store.UnfinishedFetchTasks(ctx)
-	if err != nil {
-		return fmt.Errorf("app: resume fetch tasks: %w", err)
-	}
-	for _, t := range tasks {
-		a.enqueueFetch(t.Token)
-	}
+	a.wg.Add(1)
+	go a.fetchLoop()
 	a.wg.Add(1)
 	go a.sweeper()
 	return nil

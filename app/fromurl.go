@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/satchel-project/satchel"
@@ -87,35 +88,66 @@ func (a *App) FetchStatus(ctx context.Context, token string) (*satchel.FetchTask
 	return t, f, nil
 }
 
-func (a *App) enqueueFetch(token string) {
+// Fetch task leasing: a node claims tasks for fetchLease and renews the lease
+// with every progress update, so a task whose node dies is taken over by
+// another node (or this one after a restart) when the lease runs out.
+const (
+	fetchLease       = 30 * time.Second
+	maxFetchAttempts = 3
+	fetchPoll        = 500 * time.Millisecond
+)
+
+// enqueueFetch wakes the claim loop (a hint: the task row is the queue).
+func (a *App) enqueueFetch(string) {
 	select {
-	case a.fetchQueue <- token:
+	case a.fetchPoke <- struct{}{}:
 	default:
-		// The queue is full: the task stays "waiting" in the store and is
-		// picked up again at the next start or sweep.
-		a.Log.Warn("fetch queue full", "token", token)
 	}
 }
 
-func (a *App) fetchWorker() {
+// fetchLoop claims due tasks while workers are free and runs them.
+func (a *App) fetchLoop() {
 	defer a.wg.Done()
+	sem := make(chan struct{}, a.cfg.FetchWorkers)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-a.stop
+		cancel()
+	}()
+	var running sync.WaitGroup
+	defer running.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
 		select {
 		case <-a.stop:
 			return
-		case token := <-a.fetchQueue:
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-a.stop:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
-			if err := a.runFetch(ctx, token); err != nil {
-				a.Log.Error("fetch task", "token", token, "err", err)
+		case <-a.fetchPoke:
+		case <-timer.C:
+		}
+		timer.Reset(fetchPoll)
+		free := cap(sem) - len(sem)
+		if free == 0 {
+			continue
+		}
+		tasks, err := a.Store.ClaimFetchTasks(ctx, time.Now(), fetchLease, free)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.Log.Error("claim fetch tasks", "err", err)
 			}
-			cancel()
+			continue
+		}
+		for _, t := range tasks {
+			sem <- struct{}{}
+			running.Add(1)
+			go func(t *satchel.FetchTask) {
+				defer running.Done()
+				defer func() { <-sem }()
+				if err := a.runFetch(ctx, t); err != nil && ctx.Err() == nil {
+					a.Log.Error("fetch task", "token", t.Token, "err", err)
+				}
+			}(t)
 		}
 	}
 }
@@ -136,6 +168,7 @@ func (w *progressWriter) Write(p []byte) (int, error) {
 		w.last = time.Now()
 		w.t.Status = satchel.FetchProgress
 		w.t.Updated = w.last.UTC()
+		w.t.LeaseUntil = w.last.Add(fetchLease)
 		if uerr := w.a.Store.UpdateFetchTask(w.ctx, w.t); uerr != nil {
 			return n, uerr
 		}
@@ -143,14 +176,7 @@ func (w *progressWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (a *App) runFetch(ctx context.Context, token string) error {
-	t, err := a.Store.FetchTask(ctx, token)
-	if err != nil {
-		return err
-	}
-	if t.Status == satchel.FetchSuccess || t.Status == satchel.FetchError {
-		return nil
-	}
+func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask) error {
 	fail := func(code, msg string) error {
 		t.Status, t.ErrorCode, t.ErrorText, t.Updated = satchel.FetchError, code, msg, time.Now().UTC()
 		return a.Store.UpdateFetchTask(context.WithoutCancel(ctx), t)
@@ -159,12 +185,15 @@ func (a *App) runFetch(ctx context.Context, token string) error {
 	if err := json.Unmarshal([]byte(t.Params), &params); err != nil {
 		return fail("DownloadFileInternalServerError", "Internal error.")
 	}
+	if t.Attempts > maxFetchAttempts {
+		return fail("DownloadFileTaskFailedError", "Download task failed.")
+	}
 	p, err := a.Store.ProjectByID(ctx, t.ProjectID)
 	if err != nil {
 		return fail("DownloadFileInternalServerError", "Internal error.")
 	}
-	t.Attempts++
-	t.Status, t.Done, t.Updated = satchel.FetchProgress, 0, time.Now().UTC()
+	now := time.Now()
+	t.Status, t.Done, t.Updated, t.LeaseUntil = satchel.FetchProgress, 0, now.UTC(), now.Add(fetchLease)
 	if err := a.Store.UpdateFetchTask(ctx, t); err != nil {
 		return err
 	}

@@ -62,18 +62,6 @@ func (a *App) Sweep(ctx context.Context, now time.Time) error {
 	if err := a.Store.DeleteFetchTasksBefore(ctx, now.Add(-a.cfg.FetchTaskTTL)); err != nil {
 		return err
 	}
-	// Tasks that could not be queued (full queue) are retried here.
-	if len(a.fetchQueue) == 0 {
-		tasks, err := a.Store.UnfinishedFetchTasks(ctx)
-		if err != nil {
-			return err
-		}
-		for _, t := range tasks {
-			if t.Status == satchel.FetchWaiting && now.Sub(t.Updated) > a.cfg.SweepEvery {
-				a.enqueueFetch(t.Token)
-			}
-		}
-	}
 	return nil
 }
 

@@ -62,6 +62,11 @@ func open(ctx context.Context, w, r *sql.DB, pg bool) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
 	db.startBatcher()
 	return db, nil
 }
@@ -491,22 +496,22 @@ func (db *DB) ExpiredUploadSessions(ctx context.Context, now time.Time, limit in
 
 // Fetch tasks.
 
-const taskCols = `token, project_id, source_url, status, done, total, error_code, error_text, file_uuid, params, created, updated, attempts`
+const taskCols = `token, project_id, source_url, status, done, total, error_code, error_text, file_uuid, params, created, updated, attempts, lease_until`
 
 func scanTask(row interface{ Scan(...any) error }) (*satchel.FetchTask, error) {
 	var t satchel.FetchTask
-	var created, updated int64
-	if err := row.Scan(&t.Token, &t.ProjectID, &t.SourceURL, &t.Status, &t.Done, &t.Total, &t.ErrorCode, &t.ErrorText, &t.FileUUID, &t.Params, &created, &updated, &t.Attempts); err != nil {
+	var created, updated, lease int64
+	if err := row.Scan(&t.Token, &t.ProjectID, &t.SourceURL, &t.Status, &t.Done, &t.Total, &t.ErrorCode, &t.ErrorText, &t.FileUUID, &t.Params, &created, &updated, &t.Attempts, &lease); err != nil {
 		return nil, notFound(err)
 	}
-	t.Created, t.Updated = fromMicros(created), fromMicros(updated)
+	t.Created, t.Updated, t.LeaseUntil = fromMicros(created), fromMicros(updated), fromMicros(lease)
 	return &t, nil
 }
 
 // CreateFetchTask implements satchel.Store.
 func (db *DB) CreateFetchTask(ctx context.Context, t *satchel.FetchTask) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO fetch_tasks (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Token, t.ProjectID, t.SourceURL, t.Status, t.Done, t.Total, t.ErrorCode, t.ErrorText, t.FileUUID, t.Params, micros(t.Created), micros(t.Updated), t.Attempts)
+	_, err := db.w.ExecContext(ctx, `INSERT INTO fetch_tasks (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Token, t.ProjectID, t.SourceURL, t.Status, t.Done, t.Total, t.ErrorCode, t.ErrorText, t.FileUUID, t.Params, micros(t.Created), micros(t.Updated), t.Attempts, micros(t.LeaseUntil))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create fetch task: %w", err)
 	}
@@ -520,8 +525,8 @@ func (db *DB) FetchTask(ctx context.Context, token string) (*satchel.FetchTask, 
 
 // UpdateFetchTask implements satchel.Store.
 func (db *DB) UpdateFetchTask(ctx context.Context, t *satchel.FetchTask) error {
-	_, err := db.w.ExecContext(ctx, `UPDATE fetch_tasks SET status=?, done=?, total=?, error_code=?, error_text=?, file_uuid=?, updated=?, attempts=? WHERE token=?`,
-		t.Status, t.Done, t.Total, t.ErrorCode, t.ErrorText, t.FileUUID, micros(t.Updated), t.Attempts, t.Token)
+	_, err := db.w.ExecContext(ctx, `UPDATE fetch_tasks SET status=?, done=?, total=?, error_code=?, error_text=?, file_uuid=?, updated=?, attempts=?, lease_until=? WHERE token=?`,
+		t.Status, t.Done, t.Total, t.ErrorCode, t.ErrorText, t.FileUUID, micros(t.Updated), t.Attempts, micros(t.LeaseUntil), t.Token)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update fetch task: %w", err)
 	}
@@ -533,6 +538,30 @@ func (db *DB) UnfinishedFetchTasks(ctx context.Context) ([]*satchel.FetchTask, e
 	rows, err := db.r.QueryContext(ctx, `SELECT `+taskCols+` FROM fetch_tasks WHERE status IN ('waiting', 'progress') ORDER BY created`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: unfinished tasks: %w", err)
+	}
+	defer rows.Close()
+	var out []*satchel.FetchTask
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ClaimFetchTasks implements satchel.Store.
+func (db *DB) ClaimFetchTasks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*satchel.FetchTask, error) {
+	skip := ""
+	if db.pg {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := db.w.QueryContext(ctx, `UPDATE fetch_tasks SET lease_until=?, attempts=attempts+1
+		WHERE token IN (SELECT token FROM fetch_tasks WHERE status IN ('waiting', 'progress') AND lease_until <= ? ORDER BY created LIMIT ?`+skip+`)
+		RETURNING `+taskCols, micros(now.Add(lease)), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim fetch tasks: %w", err)
 	}
 	defer rows.Close()
 	var out []*satchel.FetchTask

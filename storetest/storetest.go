@@ -211,6 +211,19 @@ func testFetchTasks(t *testing.T, s satchel.Store) {
 	if un, _ := s.UnfinishedFetchTasks(ctx); len(un) != 1 {
 		t.Fatal("waiting task not unfinished")
 	}
+	claimed, err := s.ClaimFetchTasks(ctx, now, time.Minute, 10)
+	if err != nil || len(claimed) != 1 || claimed[0].Attempts != 1 || claimed[0].Token != task.Token {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if again, _ := s.ClaimFetchTasks(ctx, now.Add(time.Second), time.Minute, 10); len(again) != 0 {
+		t.Fatal("leased task claimed twice")
+	}
+	// The lease runs out (its node died): another claim takes it over.
+	over, err := s.ClaimFetchTasks(ctx, now.Add(2*time.Minute), time.Minute, 10)
+	if err != nil || len(over) != 1 || over[0].Attempts != 2 {
+		t.Fatalf("takeover: %v %v", over, err)
+	}
+	task.Attempts = over[0].Attempts
 	task.Status, task.Done, task.Total, task.FileUUID = satchel.FetchSuccess, 5, 5, "f"
 	if err := s.UpdateFetchTask(ctx, task); err != nil {
 		t.Fatal(err)
@@ -221,6 +234,9 @@ func testFetchTasks(t *testing.T, s satchel.Store) {
 	}
 	if un, _ := s.UnfinishedFetchTasks(ctx); len(un) != 0 {
 		t.Fatal("finished task unfinished")
+	}
+	if c, _ := s.ClaimFetchTasks(ctx, now.Add(time.Hour), time.Minute, 10); len(c) != 0 {
+		t.Fatal("finished task claimed")
 	}
 	if err := s.DeleteFetchTasksBefore(ctx, now.Add(time.Second)); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,46 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/satchel-project/satchel"
+)
+
+// migrations change a schema created by an earlier version; schema.sql
+// creates version 1, and step i brings a database from version i+1 to i+2.
+// Steps are plain SQL that both SQLite and PostgreSQL accept.
+var migrations = []string{
+	`ALTER TABLE fetch_tasks ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
+}
+
+// migrate applies the steps a database has not seen yet, each in its own
+// transaction together with the new version number.
+func (db *DB) migrate(ctx context.Context) error {
+	var v string
+	err := db.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE name='schema_version'`).Scan(&v)
+	version := 1
+	if err == nil {
+		if version, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("sqlstore: schema version %q: %w", v, err)
+		}
+	} else if err := notFound(err); !satchel.IsNotFound(err) {
+		return fmt.Errorf("sqlstore: schema version: %w", err)
+	}
+	for i := version - 1; i < len(migrations); i++ {
+		next := i + 2
+		err := db.tx(ctx, func(tx execer) error {
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("sqlstore: migration %d: %w", next, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ('schema_version', ?)
+				ON CONFLICT (name) DO UPDATE SET value = excluded.value`, strconv.Itoa(next))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
