@@ -90,10 +90,10 @@ type App struct {
 	limiters sync.Map // project id → *rate.Limiter
 	locks    keyedMutex
 
-	fetchPoke  chan struct{}
-	wg         sync.WaitGroup
-	stop       chan struct{}
-	stopOnce   sync.Once
+	fetchPoke chan struct{}
+	wg        sync.WaitGroup
+	stop      chan struct{}
+	stopOnce  sync.Once
 }
 
 // New wires the services. Call Start to run background work.
@@ -116,9 +116,9 @@ func New(ctx context.Context, store satchel.Store, bucket blobstore.Bucket, insp
 	}
 	return &App{
 		Store: store, Bucket: bucket, Inspect: insp, Fetch: fc, Log: log, cfg: cfg,
-		partKey:    pk,
-		fetchPoke:  make(chan struct{}, 1),
-		stop:       make(chan struct{}),
+		partKey:   pk,
+		fetchPoke: make(chan struct{}, 1),
+		stop:      make(chan struct{}),
 	}, nil
 }
 
