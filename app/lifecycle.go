@@ -55,6 +55,11 @@ func (a *App) Sweep(ctx context.Context, now time.Time) error {
 		if err := a.Bucket.AbortMultipart(ctx, s.Upload); err != nil {
 			return fmt.Errorf("app: abort expired upload: %w", err)
 		}
+		// A completion interrupted after publishing leaves the bytes under
+		// the session's key; no file record owns them while the session lives.
+		if err := a.Bucket.Delete(ctx, s.UUID); err != nil {
+			return fmt.Errorf("app: delete expired upload: %w", err)
+		}
 		if err := a.Store.DeleteUploadSession(ctx, s.UUID); err != nil {
 			return fmt.Errorf("app: delete expired session: %w", err)
 		}
@@ -92,12 +97,18 @@ func (a *App) Recover(ctx context.Context, since time.Time) error {
 	var blobs []string
 	err = a.Bucket.List(ctx, since, func(key string) error {
 		ok, err := a.Store.HasBlob(ctx, key)
-		if err != nil {
+		if err != nil || ok {
 			return err
 		}
-		if !ok {
-			blobs = append(blobs, key)
+		// A multipart upload whose completion was interrupted after its
+		// bytes were published: its session is still open and the client
+		// will complete it again, so the blob is not an orphan.
+		if _, err := a.Store.UploadSession(ctx, key); err == nil {
+			return nil
+		} else if !satchel.IsNotFound(err) {
+			return err
 		}
+		blobs = append(blobs, key)
 		return nil
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {

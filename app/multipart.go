@@ -195,7 +195,16 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooLargeError", "Uploaded size is more than expected.")
 	}
 	if err := a.Bucket.CompleteMultipart(ctx, s.Upload, s.UUID); err != nil {
-		return nil, fmt.Errorf("app: complete multipart: %w", err)
+		// A completion interrupted after the bytes were published (crash
+		// before the record was committed) left the blob in place: go on.
+		if r, oerr := a.Bucket.Open(ctx, s.UUID); oerr == nil && r.Size() == s.Size {
+			r.Close()
+		} else {
+			if oerr == nil {
+				r.Close()
+			}
+			return nil, fmt.Errorf("app: complete multipart: %w", err)
+		}
 	}
 	head, err := a.readHead(ctx, s.UUID)
 	if err != nil {
