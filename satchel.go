@@ -22,7 +22,10 @@ type Project struct {
 	MaxFileSize int64
 	// AllowedTypes lists MIME patterns ("image/*", "application/pdf"); empty allows all.
 	AllowedTypes []string
-	Created      time.Time
+	// Storages are the custom storages files may be copied to (remote copy):
+	// name → URL (file:///dir or s3://bucket?endpoint=…).
+	Storages map[string]string
+	Created  time.Time
 }
 
 // File is one uploaded file.

@@ -384,3 +384,27 @@ func (h *Handler) patchTags(r *request) error {
 	}
 	return r.reply(http.StatusOK, apiview.Object("tags", ch.Tags, "added", ch.Added, "deleted", ch.Deleted))
 }
+
+func (h *Handler) remoteCopy(r *request) error {
+	var body struct {
+		Source     string   `json:"source"`
+		Target     string   `json:"target"`
+		Pattern    string   `json:"pattern"`
+		MakePublic flexBool `json:"make_public"`
+	}
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		return badRequest("Expected JSON object.")
+	}
+	if body.MakePublic.bad {
+		return badRequest("`make_public` parameter should be `true` or `false`.")
+	}
+	result, created, err := h.app.RemoteCopy(r.Context(), r.project, body.Source, body.Target, body.Pattern)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return r.reply(status, apiview.Object("type", "url", "result", result))
+}

@@ -91,6 +91,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		{"PUT /files/storage/{$}", "567", h.batchStore},
 		{"DELETE /files/storage/{$}", "567", h.batchDelete},
 		{"POST /files/local_copy/{$}", "67", h.localCopy},
+		{"POST /files/remote_copy/{$}", "67", h.remoteCopy},
 		{"GET /files/{uuid}/metadata/{$}", "7", h.metadata},
 		{"GET /files/{uuid}/metadata/{key}/{$}", "7", h.metadataKey},
 		{"PUT /files/{uuid}/metadata/{key}/{$}", "7", h.setMetadataKey},

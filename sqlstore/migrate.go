@@ -13,6 +13,7 @@ import (
 // Steps are plain SQL that both SQLite and PostgreSQL accept.
 var migrations = []string{
 	`ALTER TABLE fetch_tasks ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
+	`ALTER TABLE projects ADD COLUMN storages TEXT NOT NULL DEFAULT '{}'`,
 }
 
 // migrate applies the steps a database has not seen yet, each in its own

@@ -139,14 +139,17 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 
 // Projects.
 
-const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created`
+const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages`
 
 func scanProject(row interface{ Scan(...any) error }) (*satchel.Project, error) {
 	var p satchel.Project
-	var types string
+	var types, storages string
 	var created int64
-	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created, &storages); err != nil {
 		return nil, notFound(err)
+	}
+	if err := json.Unmarshal([]byte(storages), &p.Storages); err != nil {
+		return nil, fmt.Errorf("sqlstore: project %d storages: %w", p.ID, err)
 	}
 	p.Created = fromMicros(created)
 	if err := json.Unmarshal([]byte(types), &p.AllowedTypes); err != nil {
@@ -163,9 +166,12 @@ func (db *DB) CreateProject(ctx context.Context, p *satchel.Project) error {
 	if p.AllowedTypes == nil {
 		p.AllowedTypes = []string{}
 	}
-	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created)).Scan(&p.ID)
+	if p.Storages == nil {
+		p.Storages = map[string]string{}
+	}
+	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created), mustJSON(p.Storages)).Scan(&p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}
@@ -180,8 +186,11 @@ func (db *DB) UpdateProject(ctx context.Context, p *satchel.Project) error {
 	if p.AllowedTypes == nil {
 		p.AllowedTypes = []string{}
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=? WHERE id=?`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), p.ID)
+	if p.Storages == nil {
+		p.Storages = map[string]string{}
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=?, storages=? WHERE id=?`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), mustJSON(p.Storages), p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -28,6 +29,20 @@ func cmdProject(ctx context.Context, args []string) error {
 	maxSize := fs.Int64("max-file-size", -1, "largest file in bytes (0: server default)")
 	types := fs.String("allowed-types", "\x00", `comma-separated MIME patterns such as "image/*,application/pdf" (empty: all)`)
 	secretOnly := fs.Bool("secret-only", false, "rotate-keys: keep the public key")
+	addStorage := map[string]string{}
+	fs.Func("storage", "add a custom storage for remote copies: name=file:///dir or name=s3://bucket?endpoint=… (repeatable)", func(v string) error {
+		name, u, ok := strings.Cut(v, "=")
+		if !ok || name == "" || !(strings.HasPrefix(u, "file:///") || strings.HasPrefix(u, "s3://")) {
+			return fmt.Errorf("want name=file:///dir or name=s3://bucket?…")
+		}
+		addStorage[name] = u
+		return nil
+	})
+	var dropStorage []string
+	fs.Func("remove-storage", "remove a custom storage by name (repeatable)", func(v string) error {
+		dropStorage = append(dropStorage, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -57,6 +72,15 @@ func cmdProject(ctx context.Context, args []string) error {
 		}
 		if *maxSize >= 0 {
 			p.MaxFileSize = *maxSize
+		}
+		if p.Storages == nil {
+			p.Storages = map[string]string{}
+		}
+		for k, v := range addStorage {
+			p.Storages[k] = v
+		}
+		for _, k := range dropStorage {
+			delete(p.Storages, k)
 		}
 		if *types != "\x00" {
 			p.AllowedTypes = []string{}
@@ -100,9 +124,14 @@ func cmdProject(ctx context.Context, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tPUBLIC KEY\tAUTOSTORE\tSIGNED UPLOADS\tMAX FILE SIZE\tALLOWED TYPES")
+		fmt.Fprintln(tw, "ID\tNAME\tPUBLIC KEY\tAUTOSTORE\tSIGNED UPLOADS\tMAX FILE SIZE\tALLOWED TYPES\tSTORAGES")
 		for _, p := range ps {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%d\t%s\n", p.ID, p.Name, p.PublicKey, p.Autostore, p.SignedUploads, p.MaxFileSize, strings.Join(p.AllowedTypes, ","))
+			var st []string
+			for k := range p.Storages {
+				st = append(st, k)
+			}
+			sort.Strings(st)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%d\t%s\t%s\n", p.ID, p.Name, p.PublicKey, p.Autostore, p.SignedUploads, p.MaxFileSize, strings.Join(p.AllowedTypes, ","), strings.Join(st, ","))
 		}
 		return tw.Flush()
 	case "update":

@@ -1,0 +1,112 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/blobstore"
+)
+
+// DefaultCopyPattern names remote copies when the caller gives no pattern.
+const DefaultCopyPattern = "${default}"
+
+var patternToken = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// copyName expands a remote-copy pattern for a file.
+func copyName(pattern string, f *satchel.File, effects string) (string, error) {
+	ext := path.Ext(f.Filename)
+	stem := strings.TrimSuffix(f.Filename, ext)
+	expand := func(p string) (string, error) {
+		var bad string
+		out := patternToken.ReplaceAllStringFunc(p, func(tok string) string {
+			switch name := tok[2 : len(tok)-1]; name {
+			case "default":
+				return "${uuid}/${auto_filename}"
+			case "auto_filename":
+				return "${filename}${effects}${ext}"
+			case "uuid", "filename", "effects", "ext":
+				return tok
+			default:
+				bad = tok
+				return tok
+			}
+		})
+		if bad != "" {
+			return "", satchel.Errorf(http.StatusBadRequest, "BadRequest", "Invalid pattern provided: unknown token %s.", bad)
+		}
+		return out, nil
+	}
+	// Two passes: ${default} expands to ${auto_filename}, which expands further.
+	p, err := expand(pattern)
+	if err != nil {
+		return "", err
+	}
+	if p, err = expand(p); err != nil {
+		return "", err
+	}
+	p = strings.NewReplacer("${uuid}", f.UUID, "${filename}", stem, "${effects}", effects, "${ext}", ext).Replace(p)
+	p = strings.TrimPrefix(p, "/")
+	if _, err := blobstore.CleanTargetPath(p); err != nil {
+		return "", satchel.Errorf(http.StatusBadRequest, "BadRequest", "Invalid pattern provided: %q does not make a valid object name.", pattern)
+	}
+	return p, nil
+}
+
+// RemoteCopy copies a file to one of the project's custom storages under the
+// name its pattern gives. created is false when an object of that name was
+// already there (it is left as it is).
+func (a *App) RemoteCopy(ctx context.Context, p *satchel.Project, source, target, pattern string) (result string, created bool, err error) {
+	if source == "" {
+		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`source` parameter is required.")
+	}
+	if target == "" {
+		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`target` parameter is required.")
+	}
+	storageURL, ok := p.Storages[target]
+	if !ok {
+		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Project has no storage with provided name.")
+	}
+	m, ok := ParseGroupMember(source)
+	if !ok {
+		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+	}
+	if m.DefaultEffects != "" {
+		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying with image operations is not supported by this server yet.")
+	}
+	f, err := a.Store.File(ctx, p.ID, m.FileUUID)
+	if err != nil || f.Removed != nil {
+		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+	}
+	if pattern == "" {
+		pattern = DefaultCopyPattern
+	}
+	name, err := copyName(pattern, f, "")
+	if err != nil {
+		return "", false, err
+	}
+	dst, err := blobstore.OpenTarget(ctx, storageURL)
+	if err != nil {
+		return "", false, fmt.Errorf("app: open storage %q: %w", target, err)
+	}
+	exists, err := dst.Exists(ctx, name)
+	if err != nil {
+		return "", false, fmt.Errorf("app: storage %q: %w", target, err)
+	}
+	if exists {
+		return dst.URL(name), false, nil
+	}
+	r, err := a.Bucket.Open(ctx, f.BlobKey)
+	if err != nil {
+		return "", false, fmt.Errorf("app: open source: %w", err)
+	}
+	defer r.Close()
+	if err := dst.Put(ctx, name, r, r.Size()); err != nil {
+		return "", false, fmt.Errorf("app: copy to %q: %w", target, err)
+	}
+	return dst.URL(name), true, nil
+}
