@@ -1,0 +1,279 @@
+// Package variantcache keeps derived images (a file plus normalised
+// operations plus negotiated format) on local disk under a size cap with
+// least-recently-used eviction. Concurrent requests for the same missing
+// variant compute it once.
+package variantcache
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Entry is a cached variant on disk.
+type Entry struct {
+	Path        string
+	ContentType string
+	Size        int64
+	ModTime     time.Time
+	// ETag is derived from the key, stable across nodes.
+	ETag string
+}
+
+// Cache is a size-capped LRU of variant files.
+type Cache struct {
+	dir      string
+	maxBytes int64
+
+	mu    sync.Mutex
+	lru   *list.List // front = most recent; values are *item
+	items map[string]*list.Element
+	bytes int64
+
+	sf singleflight.Group
+}
+
+type item struct {
+	name string // relative path: <uuid>/<hash>.<ext>
+	size int64
+}
+
+// Open opens (creating) a cache in dir holding at most maxBytes, indexing
+// what a previous process left there.
+func Open(dir string, maxBytes int64) (*Cache, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("variantcache: %w", err)
+	}
+	c := &Cache{dir: dir, maxBytes: maxBytes, lru: list.New(), items: map[string]*list.Element{}}
+	type found struct {
+		name string
+		size int64
+		at   time.Time
+	}
+	var all []found
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if strings.HasPrefix(d.Name(), ".") { // interrupted writes
+			os.Remove(p)
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		all = append(all, found{filepath.ToSlash(rel), info.Size(), info.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("variantcache: index: %w", err)
+	}
+	// Oldest first, so the newest end up at the front.
+	for i := 0; i < len(all); i++ {
+		for j := i + 1; j < len(all); j++ {
+			if all[j].at.Before(all[i].at) {
+				all[i], all[j] = all[j], all[i]
+			}
+		}
+	}
+	for _, f := range all {
+		c.items[f.name] = c.lru.PushFront(&item{f.name, f.size})
+		c.bytes += f.size
+	}
+	c.evict()
+	return c, nil
+}
+
+// Key names a variant: the file, its normalised operations and the
+// negotiated output format (the content type).
+func Key(uuid, ops, contentType string) string {
+	h := sha256.Sum256([]byte(ops + "\x00" + contentType))
+	ext := "bin"
+	if exts, _ := mime.ExtensionsByType(contentType); len(exts) > 0 {
+		ext = strings.TrimPrefix(exts[0], ".")
+	}
+	switch contentType {
+	case "application/json":
+		ext = "json"
+	case "image/jpeg":
+		ext = "jpg"
+	case "image/avif":
+		ext = "avif"
+	case "image/webp":
+		ext = "webp"
+	}
+	return uuid + "/" + hex.EncodeToString(h[:12]) + "." + ext
+}
+
+func contentTypeOf(name string) string {
+	switch filepath.Ext(name) {
+	case ".jpg":
+		return "image/jpeg"
+	case ".png":
+		return "image/png"
+	case ".webp":
+		return "image/webp"
+	case ".avif":
+		return "image/avif"
+	case ".gif":
+		return "image/gif"
+	case ".json":
+		return "application/json"
+	}
+	if t := mime.TypeByExtension(filepath.Ext(name)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+func validKey(key string) bool {
+	return key != "" && !strings.Contains(key, "..") && !strings.HasPrefix(key, "/") && strings.Count(key, "/") == 1
+}
+
+// Get returns the variant, computing it with compute when missing. compute
+// returns the bytes; it runs once however many callers wait for the key.
+func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Context) ([]byte, error)) (*Entry, error) {
+	if !validKey(key) {
+		return nil, fmt.Errorf("variantcache: bad key %q", key)
+	}
+	if e, ok := c.lookup(key); ok {
+		return e, nil
+	}
+	v, err, _ := c.sf.Do(key, func() (any, error) {
+		if e, ok := c.lookup(key); ok {
+			return e, nil
+		}
+		body, err := compute(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, err
+		}
+		return c.put(key, body)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Entry), nil
+}
+
+func (c *Cache) lookup(key string) (*Entry, bool) {
+	c.mu.Lock()
+	el, ok := c.items[key]
+	if ok {
+		c.lru.MoveToFront(el)
+	}
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	p := filepath.Join(c.dir, filepath.FromSlash(key))
+	info, err := os.Stat(p)
+	if err != nil {
+		c.forget(key)
+		return nil, false
+	}
+	return &Entry{Path: p, ContentType: contentTypeOf(key), Size: info.Size(), ModTime: info.ModTime(), ETag: etag(key)}, true
+}
+
+func etag(key string) string {
+	base := filepath.Base(key)
+	return `"v-` + strings.TrimSuffix(base, filepath.Ext(base)) + `"`
+}
+
+// put stores a computed variant. Cache files need no fsync: a lost variant
+// is recomputed.
+func (c *Cache) put(key string, body []byte) (*Entry, error) {
+	p := filepath.Join(c.dir, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		return nil, fmt.Errorf("variantcache: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("variantcache: %w", err)
+	}
+	if _, err := tmp.Write(body); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("variantcache: write: %w", err)
+	}
+	tmp.Close()
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("variantcache: %w", err)
+	}
+	c.mu.Lock()
+	if el, ok := c.items[key]; ok {
+		c.bytes -= el.Value.(*item).size
+		c.lru.Remove(el)
+	}
+	c.items[key] = c.lru.PushFront(&item{key, int64(len(body))})
+	c.bytes += int64(len(body))
+	c.mu.Unlock()
+	c.evict()
+	return &Entry{Path: p, ContentType: contentTypeOf(key), Size: int64(len(body)), ModTime: time.Now(), ETag: etag(key)}, nil
+}
+
+func (c *Cache) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[key]; ok {
+		c.bytes -= el.Value.(*item).size
+		c.lru.Remove(el)
+		delete(c.items, key)
+	}
+}
+
+// evict removes least recently used variants until the cache fits.
+func (c *Cache) evict() {
+	for {
+		c.mu.Lock()
+		if c.bytes <= c.maxBytes || c.lru.Len() == 0 {
+			c.mu.Unlock()
+			return
+		}
+		el := c.lru.Back()
+		it := el.Value.(*item)
+		c.lru.Remove(el)
+		delete(c.items, it.name)
+		c.bytes -= it.size
+		c.mu.Unlock()
+		os.Remove(filepath.Join(c.dir, filepath.FromSlash(it.name)))
+	}
+}
+
+// Purge removes every variant of a file.
+func (c *Cache) Purge(uuid string) error {
+	if uuid == "" || strings.ContainsAny(uuid, "/.") {
+		return errors.New("variantcache: bad uuid")
+	}
+	c.mu.Lock()
+	for name, el := range c.items {
+		if strings.HasPrefix(name, uuid+"/") {
+			c.bytes -= el.Value.(*item).size
+			c.lru.Remove(el)
+			delete(c.items, name)
+		}
+	}
+	c.mu.Unlock()
+	return os.RemoveAll(filepath.Join(c.dir, uuid))
+}
+
+// Bytes is the size of the cached variants.
+func (c *Cache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}

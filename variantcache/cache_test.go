@@ -1,0 +1,66 @@
+package variantcache
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func TestComputeOnceAndEvict(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Open(dir, 250)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	key := Key("u1", "resize/10x/", "image/jpeg")
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, err := c.Get(context.Background(), key, func(context.Context) ([]byte, error) {
+				calls.Add(1)
+				return bytes.Repeat([]byte("a"), 100), nil
+			})
+			if err != nil || e.Size != 100 || e.ContentType != "image/jpeg" {
+				t.Errorf("get: %+v %v", e, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if calls.Load() != 1 {
+		t.Fatalf("computed %d times", calls.Load())
+	}
+	// Two more variants: the cap (250) evicts the least recently used one.
+	k2, k3 := Key("u1", "a/", "image/png"), Key("u2", "b/", "image/webp")
+	c.Get(context.Background(), k2, func(context.Context) ([]byte, error) { return make([]byte, 100), nil })
+	c.Get(context.Background(), key, func(context.Context) ([]byte, error) { t.Fatal("recomputed"); return nil, nil })
+	c.Get(context.Background(), k3, func(context.Context) ([]byte, error) { return make([]byte, 100), nil })
+	if _, ok := c.lookup(k2); ok {
+		t.Fatal("LRU victim still cached")
+	}
+	if c.Bytes() != 200 {
+		t.Fatalf("bytes = %d", c.Bytes())
+	}
+	// Reopen: the index is rebuilt from disk.
+	c2, _ := Open(dir, 1000)
+	if _, ok := c2.lookup(key); !ok {
+		t.Fatal("variant lost on reopen")
+	}
+	if err := c2.Purge("u1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c2.lookup(key); ok {
+		t.Fatal("purged variant served")
+	}
+	if _, err := os.Stat(dir + "/u1"); !os.IsNotExist(err) {
+		t.Fatal("purged directory remains")
+	}
+	if _, err := c2.Get(context.Background(), "../x", nil); err == nil {
+		t.Fatal("bad key accepted")
+	}
+}
