@@ -25,7 +25,10 @@ type Project struct {
 	// Storages are the custom storages files may be copied to (remote copy):
 	// name → URL (file:///dir or s3://bucket?endpoint=…).
 	Storages map[string]string
-	Created  time.Time
+	// SecureDeliverySecret, when set (hex), makes the CDN require Akamai-style
+	// ACL or URL tokens signed with it on every file of the project.
+	SecureDeliverySecret string
+	Created              time.Time
 }
 
 // File is one uploaded file.

@@ -14,6 +14,7 @@ import (
 var migrations = []string{
 	`ALTER TABLE fetch_tasks ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
 	`ALTER TABLE projects ADD COLUMN storages TEXT NOT NULL DEFAULT '{}'`,
+	`ALTER TABLE projects ADD COLUMN secure_secret TEXT NOT NULL DEFAULT ''`,
 }
 
 // migrate applies the steps a database has not seen yet, each in its own

@@ -139,13 +139,13 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 
 // Projects.
 
-const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages`
+const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret`
 
 func scanProject(row interface{ Scan(...any) error }) (*satchel.Project, error) {
 	var p satchel.Project
 	var types, storages string
 	var created int64
-	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created, &storages); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created, &storages, &p.SecureDeliverySecret); err != nil {
 		return nil, notFound(err)
 	}
 	if err := json.Unmarshal([]byte(storages), &p.Storages); err != nil {
@@ -169,9 +169,9 @@ func (db *DB) CreateProject(ctx context.Context, p *satchel.Project) error {
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
 	}
-	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created), mustJSON(p.Storages)).Scan(&p.ID)
+	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created), mustJSON(p.Storages), p.SecureDeliverySecret).Scan(&p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}
@@ -189,8 +189,8 @@ func (db *DB) UpdateProject(ctx context.Context, p *satchel.Project) error {
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=?, storages=? WHERE id=?`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), mustJSON(p.Storages), p.ID)
+	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=?, storages=?, secure_secret=? WHERE id=?`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), mustJSON(p.Storages), p.SecureDeliverySecret, p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}

@@ -735,3 +735,100 @@ func mnKilledMidMultipart(t *testing.T, a, b *mnNode) {
 	b.checkServed(t, id, data)
 	t.Logf("A killed with 2 of %d parts acknowledged and 2 half sent; %d parts sent to B; completed on B with identical bytes", len(parts), resent)
 }
+
+func TestMultiNodeExperimentRecover(t *testing.T) {
+	if os.Getenv("MN_EXPERIMENT") == "" {
+		t.Skip()
+	}
+	dsn := testenv.PostgresDSN(t)
+	storage := testenv.S3BucketURL(t)
+	bin := mnBuild(t)
+	tmp := t.TempDir()
+	a := mnStart(t, "A", bin, filepath.Join(tmp, "a"), dsn, storage)
+	data := mnData(9, 40<<20)
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	res := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, a.base+"/base/", pr)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		status, body, err := mnDo(a.client, req)
+		res <- fmt.Sprintf("%d %s %v", status, body, err)
+	}()
+	mw.WriteField("UPLOADCARE_PUB_KEY", mnPub)
+	fw, _ := mw.CreateFormFile("file", "big.bin")
+	fw.Write(data[:20<<20])
+	time.Sleep(500 * time.Millisecond)
+	c := mnStart(t, "C", bin, filepath.Join(tmp, "c"), dsn, storage)
+	_ = c
+	fw.Write(data[20<<20:])
+	mw.Close()
+	pw.Close()
+	r := <-res
+	t.Logf("upload answered: %s", r)
+	t.Logf("A log:\n%s", a.out.String())
+	t.Logf("C log:\n%s", c.out.String())
+}
+
+func TestMultiNodeExperimentUncleanRestart(t *testing.T) {
+	if os.Getenv("MN_EXPERIMENT") == "" {
+		t.Skip()
+	}
+	dsn := testenv.PostgresDSN(t)
+	storage := testenv.S3BucketURL(t)
+	bin := mnBuild(t)
+	tmp := t.TempDir()
+	a := mnStart(t, "A", bin, filepath.Join(tmp, "a"), dsn, storage)
+	b := mnStart(t, "B", bin, filepath.Join(tmp, "b"), dsn, storage)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := map[string][]byte{}
+	for g := range 8 {
+		wg.Go(func() {
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d := mnData(uint64(g*100000+k), 200<<10)
+				id, err := b.uploadDirect(d, "x.bin")
+				if err != nil {
+					t.Errorf("upload: %v", err)
+					return
+				}
+				mu.Lock()
+				acked[id] = d
+				mu.Unlock()
+			}
+		})
+	}
+	for range 6 {
+		time.Sleep(700 * time.Millisecond)
+		a.kill()
+		a = mnStart(t, "A", bin, filepath.Join(tmp, "a"), dsn, storage)
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	lost := 0
+	for id := range acked {
+		resp, err := b.client.Get(b.base + "/" + id + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			lost++
+			t.Errorf("acked %s: GET %d", id, resp.StatusCode)
+		}
+	}
+	t.Logf("%d acked, %d lost", len(acked), lost)
+	for _, l := range strings.Split(a.out.String(), "\n") {
+		if strings.Contains(l, "recovered") {
+			t.Log(l)
+		}
+	}
+}

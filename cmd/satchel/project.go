@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -38,6 +39,7 @@ func cmdProject(ctx context.Context, args []string) error {
 		addStorage[name] = u
 		return nil
 	})
+	secure := fs.String("secure-delivery", "", `require signed CDN tokens: a hex secret, "generate" for a new one, or "off"`)
 	var dropStorage []string
 	fs.Func("remove-storage", "remove a custom storage by name (repeatable)", func(v string) error {
 		dropStorage = append(dropStorage, v)
@@ -81,6 +83,19 @@ func cmdProject(ctx context.Context, args []string) error {
 		}
 		for _, k := range dropStorage {
 			delete(p.Storages, k)
+		}
+		switch *secure {
+		case "":
+		case "off":
+			p.SecureDeliverySecret = ""
+		case "generate":
+			p.SecureDeliverySecret = server.RandomKey() + server.RandomKey() + server.RandomKey()
+			fmt.Printf("secure delivery secret: %s\n", p.SecureDeliverySecret)
+		default:
+			if _, err := hex.DecodeString(*secure); err != nil || len(*secure) < 32 {
+				return fmt.Errorf("--secure-delivery wants a hex secret of at least 16 bytes")
+			}
+			p.SecureDeliverySecret = *secure
 		}
 		if *types != "\x00" {
 			p.AllowedTypes = []string{}
