@@ -229,7 +229,8 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
 	}
 	if err := a.Store.CompleteUploadSession(ctx, id, f, uploadEvents([]*satchel.File{f})); err != nil {
-		a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey)
+		// The published bytes stay: the session is open, so a retried
+		// complete finds them, and the expiry sweep removes them otherwise.
 		return nil, fmt.Errorf("app: record multipart file: %w", err)
 	}
 	return f, nil

@@ -533,6 +533,7 @@ func (h *crashHarness) verify(p *satchelProcess, cycle int) {
 			t.Errorf("cycle %d: %s: /multipart/complete/ after the restart answers HTTP %d %q; want 200, %q (completion committed before the crash) or %q (session still open)", cycle, state, status, body, msgAlreadyUploaded, msgMismatch)
 		}
 	}
+
 	// 5. The blobs of interrupted completions are files now.
 	for _, id := range pending {
 		if sessions[id] == nil {
