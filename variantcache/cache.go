@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"mime"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type Cache struct {
 }
 
 type item struct {
+	key  string // <uuid>/<hash>
 	name string // relative path: <uuid>/<hash>.<ext>
 	size int64
 }
@@ -91,32 +93,40 @@ func Open(dir string, maxBytes int64) (*Cache, error) {
 		}
 	}
 	for _, f := range all {
-		c.items[f.name] = c.lru.PushFront(&item{f.name, f.size})
+		key := strings.TrimSuffix(f.name, path.Ext(f.name))
+		c.items[key] = c.lru.PushFront(&item{key, f.name, f.size})
 		c.bytes += f.size
 	}
 	c.evict()
 	return c, nil
 }
 
-// Key names a variant: the file, its normalised operations and the
-// negotiated output format (the content type).
-func Key(uuid, ops, contentType string) string {
-	h := sha256.Sum256([]byte(ops + "\x00" + contentType))
-	ext := "bin"
-	if exts, _ := mime.ExtensionsByType(contentType); len(exts) > 0 {
-		ext = strings.TrimPrefix(exts[0], ".")
-	}
+// Key names a variant of a file by its normalised operations and whatever
+// else selects the output (the negotiated format class).
+func Key(uuid, variant string) string {
+	h := sha256.Sum256([]byte(variant))
+	return uuid + "/" + hex.EncodeToString(h[:12])
+}
+
+func extOf(contentType string) string {
 	switch contentType {
 	case "application/json":
-		ext = "json"
+		return "json"
 	case "image/jpeg":
-		ext = "jpg"
+		return "jpg"
 	case "image/avif":
-		ext = "avif"
+		return "avif"
 	case "image/webp":
-		ext = "webp"
+		return "webp"
+	case "image/png":
+		return "png"
+	case "image/gif":
+		return "gif"
 	}
-	return uuid + "/" + hex.EncodeToString(h[:12]) + "." + ext
+	if exts, _ := mime.ExtensionsByType(contentType); len(exts) > 0 {
+		return strings.TrimPrefix(exts[0], ".")
+	}
+	return "bin"
 }
 
 func contentTypeOf(name string) string {
@@ -141,12 +151,13 @@ func contentTypeOf(name string) string {
 }
 
 func validKey(key string) bool {
-	return key != "" && !strings.Contains(key, "..") && !strings.HasPrefix(key, "/") && strings.Count(key, "/") == 1
+	return key != "" && !strings.Contains(key, ".") && !strings.HasPrefix(key, "/") && strings.Count(key, "/") == 1
 }
 
 // Get returns the variant, computing it with compute when missing. compute
-// returns the bytes; it runs once however many callers wait for the key.
-func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Context) ([]byte, error)) (*Entry, error) {
+// returns the bytes and their content type; it runs once however many
+// callers wait for the key.
+func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Context) ([]byte, string, error)) (*Entry, error) {
 	if !validKey(key) {
 		return nil, fmt.Errorf("variantcache: bad key %q", key)
 	}
@@ -157,11 +168,11 @@ func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Co
 		if e, ok := c.lookup(key); ok {
 			return e, nil
 		}
-		body, err := compute(context.WithoutCancel(ctx))
+		body, ctype, err := compute(context.WithoutCancel(ctx))
 		if err != nil {
 			return nil, err
 		}
-		return c.put(key, body)
+		return c.put(key, ctype, body)
 	})
 	if err != nil {
 		return nil, err
@@ -172,31 +183,31 @@ func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Co
 func (c *Cache) lookup(key string) (*Entry, bool) {
 	c.mu.Lock()
 	el, ok := c.items[key]
+	var name string
 	if ok {
 		c.lru.MoveToFront(el)
+		name = el.Value.(*item).name
 	}
 	c.mu.Unlock()
 	if !ok {
 		return nil, false
 	}
-	p := filepath.Join(c.dir, filepath.FromSlash(key))
+	p := filepath.Join(c.dir, filepath.FromSlash(name))
 	info, err := os.Stat(p)
 	if err != nil {
 		c.forget(key)
 		return nil, false
 	}
-	return &Entry{Path: p, ContentType: contentTypeOf(key), Size: info.Size(), ModTime: info.ModTime(), ETag: etag(key)}, true
+	return &Entry{Path: p, ContentType: contentTypeOf(name), Size: info.Size(), ModTime: info.ModTime(), ETag: etag(key)}, true
 }
 
-func etag(key string) string {
-	base := filepath.Base(key)
-	return `"v-` + strings.TrimSuffix(base, filepath.Ext(base)) + `"`
-}
+func etag(key string) string { return `"v-` + path.Base(key) + `"` }
 
 // put stores a computed variant. Cache files need no fsync: a lost variant
 // is recomputed.
-func (c *Cache) put(key string, body []byte) (*Entry, error) {
-	p := filepath.Join(c.dir, filepath.FromSlash(key))
+func (c *Cache) put(key, ctype string, body []byte) (*Entry, error) {
+	name := key + "." + extOf(ctype)
+	p := filepath.Join(c.dir, filepath.FromSlash(name))
 	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 		return nil, fmt.Errorf("variantcache: %w", err)
 	}
@@ -219,11 +230,11 @@ func (c *Cache) put(key string, body []byte) (*Entry, error) {
 		c.bytes -= el.Value.(*item).size
 		c.lru.Remove(el)
 	}
-	c.items[key] = c.lru.PushFront(&item{key, int64(len(body))})
+	c.items[key] = c.lru.PushFront(&item{key, name, int64(len(body))})
 	c.bytes += int64(len(body))
 	c.mu.Unlock()
 	c.evict()
-	return &Entry{Path: p, ContentType: contentTypeOf(key), Size: int64(len(body)), ModTime: time.Now(), ETag: etag(key)}, nil
+	return &Entry{Path: p, ContentType: contentTypeOf(name), Size: int64(len(body)), ModTime: time.Now(), ETag: etag(key)}, nil
 }
 
 func (c *Cache) forget(key string) {
@@ -247,7 +258,7 @@ func (c *Cache) evict() {
 		el := c.lru.Back()
 		it := el.Value.(*item)
 		c.lru.Remove(el)
-		delete(c.items, it.name)
+		delete(c.items, it.key)
 		c.bytes -= it.size
 		c.mu.Unlock()
 		os.Remove(filepath.Join(c.dir, filepath.FromSlash(it.name)))
@@ -260,11 +271,11 @@ func (c *Cache) Purge(uuid string) error {
 		return errors.New("variantcache: bad uuid")
 	}
 	c.mu.Lock()
-	for name, el := range c.items {
-		if strings.HasPrefix(name, uuid+"/") {
+	for key, el := range c.items {
+		if strings.HasPrefix(key, uuid+"/") {
 			c.bytes -= el.Value.(*item).size
 			c.lru.Remove(el)
-			delete(c.items, name)
+			delete(c.items, key)
 		}
 	}
 	c.mu.Unlock()

@@ -16,15 +16,15 @@ func TestComputeOnceAndEvict(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls atomic.Int32
-	key := Key("u1", "resize/10x/", "image/jpeg")
+	key := Key("u1", "resize/10x/")
 	var wg sync.WaitGroup
 	for i := 0; i < 16; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, err := c.Get(context.Background(), key, func(context.Context) ([]byte, error) {
+			e, err := c.Get(context.Background(), key, func(context.Context) ([]byte, string, error) {
 				calls.Add(1)
-				return bytes.Repeat([]byte("a"), 100), nil
+				return bytes.Repeat([]byte("a"), 100), "image/jpeg", nil
 			})
 			if err != nil || e.Size != 100 || e.ContentType != "image/jpeg" {
 				t.Errorf("get: %+v %v", e, err)
@@ -36,10 +36,10 @@ func TestComputeOnceAndEvict(t *testing.T) {
 		t.Fatalf("computed %d times", calls.Load())
 	}
 	// Two more variants: the cap (250) evicts the least recently used one.
-	k2, k3 := Key("u1", "a/", "image/png"), Key("u2", "b/", "image/webp")
-	c.Get(context.Background(), k2, func(context.Context) ([]byte, error) { return make([]byte, 100), nil })
-	c.Get(context.Background(), key, func(context.Context) ([]byte, error) { t.Fatal("recomputed"); return nil, nil })
-	c.Get(context.Background(), k3, func(context.Context) ([]byte, error) { return make([]byte, 100), nil })
+	k2, k3 := Key("u1", "a/"), Key("u2", "b/")
+	c.Get(context.Background(), k2, func(context.Context) ([]byte, string, error) { return make([]byte, 100), "image/png", nil })
+	c.Get(context.Background(), key, func(context.Context) ([]byte, string, error) { t.Fatal("recomputed"); return nil, "", nil })
+	c.Get(context.Background(), k3, func(context.Context) ([]byte, string, error) { return make([]byte, 100), "image/webp", nil })
 	if _, ok := c.lookup(k2); ok {
 		t.Fatal("LRU victim still cached")
 	}
