@@ -211,6 +211,10 @@ type JSON struct{}
 // MainColors answers the N main colours (default 4) as JSON (must be last).
 type MainColors struct{ N int }
 
+// JSONP answers the image's information as JSON wrapped in
+// uploadcare_callback(...) (must be last).
+type JSONP struct{}
+
 func (Preview) Name() string      { return "preview" }
 func (Resize) Name() string       { return "resize" }
 func (SmartResize) Name() string  { return "smart_resize" }
@@ -248,6 +252,7 @@ func (Font) Name() string         { return "font" }
 func (TextBox) Name() string      { return "text_box" }
 func (JSON) Name() string         { return "json" }
 func (MainColors) Name() string   { return "main_colors" }
+func (JSONP) Name() string        { return "jsonp" }
 
 // Target is what a CDN path refers to.
 type Target struct {
