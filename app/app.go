@@ -81,7 +81,10 @@ type App struct {
 	Inspect Inspector
 	Fetch   *fetch.Client
 	Log     *slog.Logger
-	cfg     Config
+	// Purge, when set, is told about every removed file (the CDN drops its
+	// cached metadata and variants).
+	Purge func(uuid string)
+	cfg   Config
 
 	// partKey signs multipart part URLs; it is shared by all nodes through the store.
 	partKey []byte
@@ -266,4 +269,11 @@ func notFound(err error, code, msg string) error {
 		return satchel.Errorf(http.StatusNotFound, code, "%s", msg)
 	}
 	return err
+}
+
+// purged tells the CDN that a file is gone.
+func (a *App) purged(uuid string) {
+	if a.Purge != nil {
+		a.Purge(uuid)
+	}
 }

@@ -64,6 +64,7 @@ func (a *App) DeleteFile(ctx context.Context, p *satchel.Project, id string) (*s
 	if err := a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey); err != nil {
 		a.Log.Error("delete blob", "uuid", f.UUID, "err", err)
 	}
+	a.purged(f.UUID)
 	return f, nil
 }
 
@@ -263,6 +264,7 @@ func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, st
 				if err := a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey); err != nil {
 					a.Log.Error("delete blob", "uuid", f.UUID, "err", err)
 				}
+				a.purged(f.UUID)
 			}
 		case errors.Is(errs[i], errNoChange):
 			cur, err := a.Store.File(ctx, p.ID, ids[i])

@@ -42,6 +42,7 @@ func (a *App) Sweep(ctx context.Context, now time.Time) error {
 			if err := a.Bucket.Delete(ctx, f.BlobKey); err != nil {
 				return fmt.Errorf("app: delete expired blob: %w", err)
 			}
+			a.purged(f.UUID)
 		}
 		if len(files) < 500 {
 			break

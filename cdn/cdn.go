@@ -1,17 +1,28 @@
 // Package cdn serves file delivery: originals by UUID with Range, ETag and
-// safe headers. Image operations arrive with the CDN work; until then a URL
-// carrying operations is answered with a clear error, never ignored.
+// safe headers; image operations through the imaging engine with a variant
+// cache; group members, group archives and info endpoints; and secure
+// delivery tokens for projects that require them.
 package cdn
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
+	"os"
+	"path"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
+	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/imaging"
+	"github.com/satchel-project/satchel/securetoken"
+	"github.com/satchel-project/satchel/variantcache"
 )
 
 // Handler serves CDN URLs.
@@ -21,90 +32,384 @@ type Handler struct {
 	Log    *slog.Logger
 	// MaxAge is the Cache-Control max-age in seconds.
 	MaxAge int
+	// Engine applies image operations; nil answers them with an error.
+	Engine *imaging.Engine
+	// Variants caches derived images; required with Engine.
+	Variants *variantcache.Cache
+
+	files    ttlCache[*satchel.File]
+	projects ttlCache[*satchel.Project]
 }
 
-// inlineTypes are served inline by default: images a browser renders safely.
+// metadataTTL bounds how long a node serves a file or project it looked up
+// without asking the store again (deletes reach other nodes within it).
+const metadataTTL = 2 * time.Second
+
+// ttlCache keeps values for metadataTTL; it keeps the delivery hot path free
+// of store queries.
+type ttlCache[T any] struct {
+	m sync.Map
+}
+
+type ttlEntry[T any] struct {
+	v       T
+	err     error
+	expires time.Time
+}
+
+func (c *ttlCache[T]) get(key string, load func() (T, error)) (T, error) {
+	if e, ok := c.m.Load(key); ok {
+		te := e.(*ttlEntry[T])
+		if time.Now().Before(te.expires) {
+			return te.v, te.err
+		}
+	}
+	v, err := load()
+	if err == nil || satchel.IsNotFound(err) {
+		c.m.Store(key, &ttlEntry[T]{v: v, err: err, expires: time.Now().Add(metadataTTL)})
+	}
+	return v, err
+}
+
+func (c *ttlCache[T]) forget(key string) { c.m.Delete(key) }
+
+// Purge forgets a file and its variants on this node (after a delete).
+func (h *Handler) Purge(uuid string) {
+	h.files.forget(uuid)
+	if h.Variants != nil {
+		if err := h.Variants.Purge(uuid); err != nil {
+			h.Log.Warn("purge variants", "uuid", uuid, "err", err)
+		}
+	}
+}
+
+// inlineTypes are served inline by default: media a browser renders safely.
 var inlineTypes = map[string]bool{
 	"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true,
 	"image/avif": true, "image/bmp": true, "image/heic": true, "image/heif": true,
 	"video/mp4": true, "video/webm": true, "audio/mpeg": true, "application/pdf": true,
 }
 
-// activeTypes can run script in a browser: they get a sandboxing CSP.
+// activeType can run script in a browser: such answers get a sandboxing CSP.
 func activeType(m string) bool {
 	return strings.Contains(m, "html") || strings.Contains(m, "svg") || strings.Contains(m, "xml") || strings.Contains(m, "javascript")
 }
 
 func (h *Handler) fail(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("Content-Type", "text/plain; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	hd.Del("Content-Disposition")
+	hd.Del("ETag")
 	w.WriteHeader(status)
 	fmt.Fprintln(w, msg)
 }
 
-// ServeHTTP serves GET/HEAD /{uuid}/[filename] and /{uuid}/-/…/.
+func (h *Handler) file(ctx context.Context, id string) (*satchel.File, error) {
+	return h.files.get(id, func() (*satchel.File, error) { return h.Store.File(ctx, 0, id) })
+}
+
+func (h *Handler) project(ctx context.Context, id int64) (*satchel.Project, error) {
+	return h.projects.get(fmt.Sprint(id), func() (*satchel.Project, error) { return h.Store.ProjectByID(ctx, id) })
+}
+
+// ServeHTTP serves every CDN path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.fail(w, http.StatusMethodNotAllowed, "Method not allowed.")
 		return
 	}
-	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	id := segs[0]
-	if !satchel.ValidUUID(id) {
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if !satchel.ValidUUID(first) && !satchel.ValidGroupID(first) {
 		h.fail(w, http.StatusNotFound, "Not found.")
 		return
 	}
-	rest := segs[1:]
-	if len(rest) > 0 && rest[0] == "-" {
-		h.fail(w, http.StatusBadRequest, "Image operations are not supported by this server yet.")
+	t, err := cdnurl.Parse(r.URL.EscapedPath())
+	if err != nil {
+		h.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if len(rest) > 2 || (len(rest) == 2 && rest[1] != "") {
+	if t.GroupID != "" {
+		h.serveGroup(w, r, t)
+		return
+	}
+	f, err := h.file(r.Context(), t.UUID)
+	if !h.live(w, f, err) {
+		return
+	}
+	if !h.authorized(w, r, f.ProjectID) {
+		return
+	}
+	h.serveFile(w, r, f, t.Ops, t.Filename, t.Special)
+}
+
+// live answers 404/500 unless f is a live file.
+func (h *Handler) live(w http.ResponseWriter, f *satchel.File, err error) bool {
+	if err != nil && !satchel.IsNotFound(err) {
+		h.Log.Error("cdn lookup", "err", err)
+		h.fail(w, http.StatusInternalServerError, "Internal error.")
+		return false
+	}
+	if err != nil || f == nil || f.Removed != nil {
 		h.fail(w, http.StatusNotFound, "Not found.")
-		return
+		return false
 	}
-	f, err := h.Store.File(r.Context(), 0, id)
-	if err != nil || f.Removed != nil {
+	return true
+}
+
+// authorized checks the secure-delivery token of projects that require one.
+func (h *Handler) authorized(w http.ResponseWriter, r *http.Request, projectID int64) bool {
+	p, err := h.project(r.Context(), projectID)
+	if err != nil {
+		h.Log.Error("cdn project", "err", err)
+		h.fail(w, http.StatusInternalServerError, "Internal error.")
+		return false
+	}
+	if p.SecureDeliverySecret == "" {
+		return true
+	}
+	token := r.URL.Query().Get("token")
+	if token == "" {
+		h.fail(w, http.StatusForbidden, "A delivery token is required.")
+		return false
+	}
+	if err := securetoken.Verify(p.SecureDeliverySecret, token, r.URL.EscapedPath(), time.Now()); err != nil {
+		h.fail(w, http.StatusForbidden, "Invalid or expired delivery token.")
+		return false
+	}
+	// Signed answers must not be cached by shared caches beyond the token.
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	return true
+}
+
+func (h *Handler) serveGroup(w http.ResponseWriter, r *http.Request, t *cdnurl.Target) {
+	g, err := h.Store.Group(r.Context(), 0, t.GroupID)
+	if err != nil || g.Removed != nil {
 		if err != nil && !satchel.IsNotFound(err) {
-			h.Log.Error("cdn lookup", "uuid", id, "err", err)
+			h.Log.Error("cdn group", "err", err)
 			h.fail(w, http.StatusInternalServerError, "Internal error.")
 			return
 		}
 		h.fail(w, http.StatusNotFound, "Not found.")
 		return
 	}
+	if !h.authorized(w, r, g.ProjectID) {
+		return
+	}
+	files := make([]*satchel.File, len(g.Members))
+	for i, m := range g.Members {
+		f, err := h.file(r.Context(), m.FileUUID)
+		if err == nil && f.Removed == nil {
+			files[i] = f
+		}
+	}
+	switch {
+	case t.Archive != "":
+		h.serveArchive(w, r, g, files, t.Archive, t.Filename)
+	case t.Nth >= 0:
+		if t.Nth >= len(files) || files[t.Nth] == nil {
+			h.fail(w, http.StatusNotFound, "Not found.")
+			return
+		}
+		base, err := cdnurl.ParseOps(g.Members[t.Nth].DefaultEffects)
+		if err != nil {
+			h.fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		h.serveFile(w, r, files[t.Nth], append(base, t.Ops...), t.Filename, "")
+	default:
+		h.serveGroupPage(w, g, files)
+	}
+}
+
+// serveGroupPage lists a group's members as a small HTML page.
+func (h *Handler) serveGroupPage(w http.ResponseWriter, g *satchel.Group, files []*satchel.File) {
+	var b strings.Builder
+	b.WriteString("<!doctype html><meta charset=utf-8><title>" + html.EscapeString(g.ID) + "</title><ol start=0>")
+	for i, f := range files {
+		if f == nil {
+			b.WriteString("<li>(removed)</li>")
+			continue
+		}
+		u := fmt.Sprintf("/%s/nth/%d/", g.ID, i)
+		fmt.Fprintf(&b, `<li><a href="%s">%s</a></li>`, html.EscapeString(u), html.EscapeString(f.OriginalFilename))
+	}
+	b.WriteString("</ol>")
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	hd.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", h.maxAge()))
+	w.Write([]byte(b.String()))
+}
+
+// serveFile serves a file, applying operations when there are any.
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.File, ops []cdnurl.Op, name, special string) {
+	if special != "" {
+		h.fail(w, http.StatusNotImplemented, special+" is not supported by this server.")
+		return
+	}
+	inline := -1
+	var imageOps []cdnurl.Op
+	for _, op := range ops {
+		if in, ok := op.(cdnurl.Inline); ok {
+			inline = 0
+			if in.On {
+				inline = 1
+			}
+			continue
+		}
+		imageOps = append(imageOps, op)
+	}
+	if len(imageOps) == 0 {
+		h.serveOriginal(w, r, f, name, inline)
+		return
+	}
+	h.serveVariant(w, r, f, imageOps, name, inline)
+}
+
+func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, f *satchel.File, name string, inline int) {
 	blob, err := h.Bucket.Open(r.Context(), f.BlobKey)
 	if err != nil {
 		if errors.Is(err, blobstore.ErrNotFound) {
 			h.fail(w, http.StatusNotFound, "Not found.")
 			return
 		}
-		h.Log.Error("cdn open", "uuid", id, "err", err)
+		h.Log.Error("cdn open", "uuid", f.UUID, "err", err)
 		h.fail(w, http.StatusInternalServerError, "Internal error.")
 		return
 	}
 	defer blob.Close()
+	if name == "" {
+		name = f.Filename
+	}
+	h.headers(w, f.MimeType, `"`+etag(f)+`"`, name, inline)
+	http.ServeContent(w, r, "", f.Uploaded, blob)
+}
+
+// headers sets the delivery headers shared by originals and variants.
+func (h *Handler) headers(w http.ResponseWriter, ctype, tag, name string, inline int) {
 	hd := w.Header()
 	hd.Set("Access-Control-Allow-Origin", "*")
-	hd.Set("Content-Type", f.MimeType)
+	hd.Set("Content-Type", ctype)
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Cache-Control", fmt.Sprintf("public, max-age=%d, immutable", h.maxAge()))
-	hd.Set("ETag", `"`+etag(f)+`"`)
-	name := f.Filename
-	if len(rest) == 1 && rest[0] != "" {
-		name = satchel.SanitizeFilename(rest[0])
+	if hd.Get("Cache-Control") == "" {
+		hd.Set("Cache-Control", fmt.Sprintf("public, max-age=%d, immutable", h.maxAge()))
 	}
+	hd.Set("ETag", tag)
 	disp := "attachment"
-	if inlineTypes[f.MimeType] {
+	if inline == 1 || (inline == -1 && inlineTypes[ctype]) {
 		disp = "inline"
 	}
-	hd.Set("Content-Disposition", fmt.Sprintf(`%s; filename="%s"`, disp, name))
-	if activeType(f.MimeType) {
+	hd.Set("Content-Disposition", fmt.Sprintf(`%s; filename="%s"`, disp, satchel.SanitizeFilename(name)))
+	if activeType(ctype) {
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
 	}
-	http.ServeContent(w, r, "", f.Uploaded, blob)
+}
+
+// acceptClass reduces Accept to what format/auto negotiation depends on.
+func acceptClass(accept string) string {
+	switch {
+	case strings.Contains(accept, "image/avif"):
+		return "avif"
+	case strings.Contains(accept, "image/webp"):
+		return "webp"
+	}
+	return "none"
+}
+
+func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satchel.File, ops []cdnurl.Op, name string, inline int) {
+	if h.Engine == nil || h.Variants == nil {
+		h.fail(w, http.StatusNotImplemented, "Image operations are not enabled on this server.")
+		return
+	}
+	if !f.IsImage {
+		h.fail(w, http.StatusBadRequest, "Image operations are not allowed: the requested files are not images.")
+		return
+	}
+	auto := false
+	for _, op := range ops {
+		if fo, ok := op.(cdnurl.Format); ok && fo.Format == "auto" {
+			auto = true
+		}
+	}
+	accept := r.Header.Get("Accept")
+	variant := cdnurl.FormatOps(ops)
+	if auto {
+		variant += "|" + acceptClass(accept)
+		w.Header().Set("Vary", "Accept")
+	}
+	key := variantcache.Key(f.UUID, variant)
+	e, err := h.Variants.Get(r.Context(), key, func(ctx context.Context) ([]byte, string, error) {
+		res, err := h.Engine.Do(ctx, f.UUID, &blobSource{h: h, f: f}, ops, accept, h.overlays(f.ProjectID))
+		if err != nil {
+			return nil, "", err
+		}
+		return res.Body, res.ContentType, nil
+	})
+	if err != nil {
+		h.imagingError(w, f, err)
+		return
+	}
+	fh, err := os.Open(e.Path)
+	if err != nil {
+		// Evicted between lookup and open: compute again next time.
+		h.fail(w, http.StatusServiceUnavailable, "Try again.")
+		return
+	}
+	defer fh.Close()
+	if name == "" {
+		name = strings.TrimSuffix(f.Filename, path.Ext(f.Filename)) + variantExt(e.ContentType)
+	}
+	h.headers(w, e.ContentType, e.ETag, name, inline)
+	http.ServeContent(w, r, "", f.Uploaded, fh)
+}
+
+func variantExt(ctype string) string {
+	switch ctype {
+	case "image/jpeg":
+		return ".jpg"
+	case "application/json":
+		return ".json"
+	}
+	if i := strings.IndexByte(ctype, '/'); i >= 0 {
+		return "." + ctype[i+1:]
+	}
+	return ""
+}
+
+func (h *Handler) imagingError(w http.ResponseWriter, f *satchel.File, err error) {
+	var opErr *imaging.OpError
+	switch {
+	case errors.As(err, &opErr):
+		h.fail(w, http.StatusBadRequest, opErr.Error())
+	case errors.Is(err, imaging.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		h.fail(w, http.StatusTooManyRequests, "Too many images are being processed; retry shortly.")
+	case errors.Is(err, imaging.ErrTooLarge):
+		h.fail(w, http.StatusBadRequest, "Image is too large to process.")
+	case errors.Is(err, imaging.ErrNotImage):
+		h.fail(w, http.StatusBadRequest, "Image operations are not allowed: the requested files are not images.")
+	case errors.Is(err, imaging.ErrTimeout):
+		h.fail(w, http.StatusGatewayTimeout, "Image processing took too long.")
+	default:
+		h.Log.Error("cdn transform", "uuid", f.UUID, "err", err)
+		h.fail(w, http.StatusInternalServerError, "Internal error.")
+	}
+}
+
+// overlays resolves overlay/<uuid> to files of the same project.
+func (h *Handler) overlays(projectID int64) imaging.Overlays {
+	return func(id string) (imaging.Source, error) {
+		f, err := h.file(context.Background(), id)
+		if err != nil || f.Removed != nil || f.ProjectID != projectID || !f.IsImage {
+			return nil, &imaging.OpError{Op: "overlay", Msg: "overlay image " + id + " not found"}
+		}
+		return &blobSource{h: h, f: f}, nil
+	}
 }
 
 func (h *Handler) maxAge() int {

@@ -23,10 +23,12 @@ import (
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/cdn"
 	"github.com/satchel-project/satchel/fetch"
+	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/inspect"
 	"github.com/satchel-project/satchel/restapi"
 	"github.com/satchel-project/satchel/sqlstore"
 	"github.com/satchel-project/satchel/uploadapi"
+	"github.com/satchel-project/satchel/variantcache"
 	"github.com/satchel-project/satchel/webhook"
 )
 
@@ -56,6 +58,13 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// FetchDeny lists networks outbound requests never reach, even with FetchAllowPrivate.
 	FetchDeny []netip.Prefix
+	// Image transforms: source pixel cap, concurrent transforms, waiting
+	// transforms before 429, time limit, and the local variant cache size.
+	MaxImagePixels   int64
+	ImageWorkers     int
+	ImageQueue       int
+	ImageTimeout     time.Duration
+	VariantCacheSize int64
 	// ListenURL is the base of links in webhook payloads when PublicURL is empty.
 	ListenURL string
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
@@ -174,7 +183,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	uploadapi.New(a, uploadapi.Config{PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload}, log).Register(mux)
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
-	mux.Handle("GET /", &cdn.Handler{Store: store, Bucket: bucket, Log: log})
+	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("imaging: %w", err)
+	}
+	if cfg.VariantCacheSize == 0 {
+		cfg.VariantCacheSize = 1 << 30
+	}
+	variants, err := variantcache.Open(filepath.Join(cfg.DataDir, "variants"), cfg.VariantCacheSize)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants}
+	a.Purge = cdnHandler.Purge
+	mux.Handle("GET /", cdnHandler)
 	s.handler = cleanPath(mux)
 	return s, nil
 }

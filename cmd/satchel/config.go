@@ -89,6 +89,11 @@ type serveConfig struct {
 	DemoPublicKey     string
 	DemoSecretKey     string
 	LogLevel          string
+	MaxImagePixels    int64
+	ImageWorkers      int64
+	ImageQueue        int64
+	ImageTimeout      time.Duration
+	VariantCacheSize  int64
 }
 
 func parseServe(args []string) (*serveConfig, error) {
@@ -111,6 +116,11 @@ func parseServe(args []string) (*serveConfig, error) {
 	deny := fs.String("fetch-deny", env("SATCHEL_FETCH_DENY", ""), "comma-separated networks (CIDR) outbound requests never reach, even with --fetch-allow-private (SATCHEL_FETCH_DENY)")
 	fs.StringVar(&c.SimpleAuth, "simple-auth-over-http", env("SATCHEL_SIMPLE_AUTH_OVER_HTTP", "loopback"), "who may use Uploadcare.Simple REST auth without TLS: loopback, always or never (SATCHEL_SIMPLE_AUTH_OVER_HTTP)")
 	proxies := fs.String("trusted-proxies", env("SATCHEL_TRUSTED_PROXIES", ""), "comma-separated networks (CIDR) whose X-Forwarded-Proto is believed (SATCHEL_TRUSTED_PROXIES)")
+	fs.Int64Var(&c.MaxImagePixels, "max-image-pixels", envInt("SATCHEL_MAX_IMAGE_PIXELS", 100_000_000), "largest source image to transform, in pixels (SATCHEL_MAX_IMAGE_PIXELS)")
+	fs.Int64Var(&c.ImageWorkers, "image-workers", envInt("SATCHEL_IMAGE_WORKERS", 0), "concurrent image transforms, 0 = one per core (SATCHEL_IMAGE_WORKERS)")
+	fs.Int64Var(&c.ImageQueue, "image-queue", envInt("SATCHEL_IMAGE_QUEUE", 64), "transforms that may wait before answering 429 (SATCHEL_IMAGE_QUEUE)")
+	fs.DurationVar(&c.ImageTimeout, "image-timeout", envDuration("SATCHEL_IMAGE_TIMEOUT", 30*time.Second), "time limit of one transform (SATCHEL_IMAGE_TIMEOUT)")
+	fs.Int64Var(&c.VariantCacheSize, "variant-cache-size", envInt("SATCHEL_VARIANT_CACHE_SIZE", 1<<30), "bytes of transformed images kept on local disk (SATCHEL_VARIANT_CACHE_SIZE)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
 	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
