@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,4 +53,29 @@ func (e execer) QueryContext(ctx context.Context, query string, args ...any) (*s
 
 func (e execer) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	return e.c.QueryRowContext(ctx, e.q(query), args...)
+}
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(...any) error }
+
+// queryAll runs a query on e and scans every row with scan; what names the
+// query in errors.
+func queryAll[T any](ctx context.Context, e execer, what string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := e.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return out, nil
 }

@@ -90,21 +90,8 @@ func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.Fi
 		limit = 100
 	}
 	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+fileCols+` FROM files WHERE `+strings.Join(where, " AND ")+
+	return queryAll(ctx, db.r, "list files", scanFile, `SELECT `+fileCols+` FROM files WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY `+col+` `+dir+`, uuid `+dir+` LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list files: %w", err)
-	}
-	defer rows.Close()
-	var out []*satchel.File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
 }
 
 // UpdateFile implements satchel.Store.
@@ -217,21 +204,8 @@ func (db *DB) ListGroups(ctx context.Context, q satchel.GroupQuery) ([]*satchel.
 		limit = 100
 	}
 	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, `SELECT id, project_id, created, stored, removed, members FROM groups WHERE `+where+
+	return queryAll(ctx, db.r, "list groups", scanGroup, `SELECT id, project_id, created, stored, removed, members FROM groups WHERE `+where+
 		` ORDER BY created `+dir+`, id `+dir+` LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list groups: %w", err)
-	}
-	defer rows.Close()
-	var out []*satchel.Group
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
 }
 
 // CountGroups implements satchel.Store.

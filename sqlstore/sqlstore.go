@@ -141,7 +141,7 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 
 const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret`
 
-func scanProject(row interface{ Scan(...any) error }) (*satchel.Project, error) {
+func scanProject(row rowScanner) (*satchel.Project, error) {
 	var p satchel.Project
 	var types, storages string
 	var created int64
@@ -215,27 +215,14 @@ func (db *DB) ProjectByID(ctx context.Context, id int64) (*satchel.Project, erro
 
 // Projects implements satchel.Store.
 func (db *DB) Projects(ctx context.Context) ([]*satchel.Project, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+projectCols+` FROM projects ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list projects: %w", err)
-	}
-	defer rows.Close()
-	var out []*satchel.Project
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.r, "list projects", scanProject, `SELECT `+projectCols+` FROM projects ORDER BY id`)
 }
 
 // Files.
 
 const fileCols = `uuid, project_id, size, mime_type, original_filename, filename, blob_key, checksum, is_image, is_ready, uploaded, stored, removed, source, source_url, content_info, metadata, tags`
 
-func scanFile(row interface{ Scan(...any) error }) (*satchel.File, error) {
+func scanFile(row rowScanner) (*satchel.File, error) {
 	var f satchel.File
 	var uploaded int64
 	var stored, removed sql.NullInt64
@@ -347,20 +334,7 @@ func (db *DB) HasBlob(ctx context.Context, key string) (bool, error) {
 
 // ExpiredTemporaryFiles implements satchel.Store.
 func (db *DB) ExpiredTemporaryFiles(ctx context.Context, before time.Time, limit int) ([]*satchel.File, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+fileCols+` FROM files WHERE stored IS NULL AND removed IS NULL AND uploaded < ? ORDER BY uploaded LIMIT ?`, micros(before), limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: expired files: %w", err)
-	}
-	defer rows.Close()
-	var out []*satchel.File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.r, "expired files", scanFile, `SELECT `+fileCols+` FROM files WHERE stored IS NULL AND removed IS NULL AND uploaded < ? ORDER BY uploaded LIMIT ?`, micros(before), limit)
 }
 
 // RemoveFile implements satchel.Store.
@@ -379,7 +353,7 @@ func (db *DB) RemoveFile(ctx context.Context, uuid string, t time.Time, events [
 
 const sessionCols = `uuid, project_id, size, part_size, content_type, original_filename, store, metadata, tags, source, created, expires, upload`
 
-func scanSession(row interface{ Scan(...any) error }) (*satchel.UploadSession, error) {
+func scanSession(row rowScanner) (*satchel.UploadSession, error) {
 	var s satchel.UploadSession
 	var md, tags string
 	var created, expires int64
@@ -487,27 +461,14 @@ func (db *DB) DeleteUploadSession(ctx context.Context, uuid string) error {
 
 // ExpiredUploadSessions implements satchel.Store.
 func (db *DB) ExpiredUploadSessions(ctx context.Context, now time.Time, limit int) ([]*satchel.UploadSession, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+sessionCols+` FROM upload_sessions WHERE expires < ? ORDER BY expires LIMIT ?`, micros(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: expired sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []*satchel.UploadSession
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.r, "expired sessions", scanSession, `SELECT `+sessionCols+` FROM upload_sessions WHERE expires < ? ORDER BY expires LIMIT ?`, micros(now), limit)
 }
 
 // Fetch tasks.
 
 const taskCols = `token, project_id, source_url, status, done, total, error_code, error_text, file_uuid, params, created, updated, attempts, lease_until`
 
-func scanTask(row interface{ Scan(...any) error }) (*satchel.FetchTask, error) {
+func scanTask(row rowScanner) (*satchel.FetchTask, error) {
 	var t satchel.FetchTask
 	var created, updated, lease int64
 	if err := row.Scan(&t.Token, &t.ProjectID, &t.SourceURL, &t.Status, &t.Done, &t.Total, &t.ErrorCode, &t.ErrorText, &t.FileUUID, &t.Params, &created, &updated, &t.Attempts, &lease); err != nil {
@@ -544,20 +505,7 @@ func (db *DB) UpdateFetchTask(ctx context.Context, t *satchel.FetchTask) error {
 
 // UnfinishedFetchTasks implements satchel.Store.
 func (db *DB) UnfinishedFetchTasks(ctx context.Context) ([]*satchel.FetchTask, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+taskCols+` FROM fetch_tasks WHERE status IN ('waiting', 'progress') ORDER BY created`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: unfinished tasks: %w", err)
-	}
-	defer rows.Close()
-	var out []*satchel.FetchTask
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.r, "unfinished tasks", scanTask, `SELECT `+taskCols+` FROM fetch_tasks WHERE status IN ('waiting', 'progress') ORDER BY created`)
 }
 
 // ClaimFetchTasks implements satchel.Store.
@@ -605,7 +553,7 @@ func (db *DB) CreateGroup(ctx context.Context, g *satchel.Group) error {
 	return nil
 }
 
-func scanGroup(row interface{ Scan(...any) error }) (*satchel.Group, error) {
+func scanGroup(row rowScanner) (*satchel.Group, error) {
 	var g satchel.Group
 	var created int64
 	var stored, removed sql.NullInt64

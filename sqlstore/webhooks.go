@@ -76,7 +76,7 @@ func insertDeliveries(ctx context.Context, tx execer, e eventRow) error {
 
 const webhookCols = `id, project_id, event, target_url, is_active, signing_secret, version, created, updated`
 
-func scanWebhook(row interface{ Scan(...any) error }) (*satchel.Webhook, error) {
+func scanWebhook(row rowScanner) (*satchel.Webhook, error) {
 	var w satchel.Webhook
 	var created, updated int64
 	if err := row.Scan(&w.ID, &w.ProjectID, &w.Event, &w.TargetURL, &w.IsActive, &w.SigningSecret, &w.Version, &created, &updated); err != nil {
@@ -201,7 +201,7 @@ func (db *DB) DeleteWebhooksByTarget(ctx context.Context, projectID int64, url s
 
 const deliveryCols = `id, event_id, webhook_id, project_id, attempts, next_attempt, status, last_status, last_response, last_error, updated`
 
-func scanDelivery(row interface{ Scan(...any) error }) (*satchel.Delivery, error) {
+func scanDelivery(row rowScanner) (*satchel.Delivery, error) {
 	var d satchel.Delivery
 	var next, updated int64
 	if err := row.Scan(&d.ID, &d.EventID, &d.WebhookID, &d.ProjectID, &d.Attempts, &next, &d.Status, &d.LastStatus, &d.LastResponse, &d.LastError, &updated); err != nil {
