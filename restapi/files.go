@@ -58,6 +58,51 @@ func pageLimit(q url.Values) (int, error) {
 	return min(max(n, 1), 1000), nil
 }
 
+// page is one page of a keyset-paginated list with its neighbours' links.
+type page[T any] struct {
+	items      []T
+	next, prev *string
+	limit      int
+}
+
+// paginate reads the request's "from" (or "to", for going back) cursor, asks
+// fetch for limit+1 items beyond it in the requested direction, and builds
+// the links of the neighbouring pages from the keys of the edge items.
+func paginate[T any](r *request, path string, limit int, desc bool, fetch func(cursor string, desc bool, limit int) ([]T, error), key func(T) string) (*page[T], error) {
+	q := r.URL.Query()
+	backward := false
+	cursor := q.Get("from")
+	if cursor == "" && q.Get("to") != "" {
+		cursor, backward = q.Get("to"), true
+	}
+	if backward {
+		desc = !desc
+	}
+	items, err := fetch(cursor, desc, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	if backward {
+		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
+			items[i], items[j] = items[j], items[i]
+		}
+	}
+	pg := &page[T]{items: items, limit: limit}
+	if len(items) > 0 && (more || backward) {
+		s := pageLink(r, path, "from", key(items[len(items)-1]))
+		pg.next = &s
+	}
+	if len(items) > 0 && (cursor != "" && !backward || backward && more) {
+		s := pageLink(r, path, "to", key(items[0]))
+		pg.prev = &s
+	}
+	return pg, nil
+}
+
 // pageLink is the URL of a neighbouring page: the request's query with the
 // cursor replaced.
 func pageLink(r *request, path, key, value string) string {
@@ -102,59 +147,35 @@ func (h *Handler) listFiles(r *request) error {
 	default:
 		return badRequest("Unknown ordering: %s.", o)
 	}
-	backward := false
-	cursor := q.Get("from")
-	if cursor == "" && q.Get("to") != "" {
-		cursor, backward = q.Get("to"), true
-	}
-	if cursor != "" {
-		if fq.BySize {
-			n, err := strconv.ParseInt(cursor, 10, 64)
-			if err != nil {
-				return badRequest("Bad from value: %s.", cursor)
+	pg, err := paginate(r, "/files/", fq.Limit, fq.Desc, func(cursor string, desc bool, limit int) ([]*satchel.File, error) {
+		q := fq
+		q.Desc, q.Limit = desc, limit
+		if cursor != "" {
+			if fq.BySize {
+				n, err := strconv.ParseInt(cursor, 10, 64)
+				if err != nil {
+					return nil, badRequest("Bad from value: %s.", cursor)
+				}
+				q.FromSize = &n
+			} else {
+				t, ok := parseCursorTime(cursor)
+				if !ok {
+					return nil, badRequest("Bad from value: %s.", cursor)
+				}
+				q.FromTime = &t
 			}
-			fq.FromSize = &n
-		} else {
-			t, ok := parseCursorTime(cursor)
-			if !ok {
-				return badRequest("Bad from value: %s.", cursor)
-			}
-			fq.FromTime = &t
 		}
-	}
-	limit := fq.Limit
-	fq.Limit++
-	if backward {
-		fq.Desc = !fq.Desc
-	}
-	files, err := h.app.Store.ListFiles(r.Context(), fq)
-	if err != nil {
-		return err
-	}
-	more := len(files) > limit
-	if more {
-		files = files[:limit]
-	}
-	if backward {
-		for i, j := 0, len(files)-1; i < j; i, j = i+1, j-1 {
-			files[i], files[j] = files[j], files[i]
-		}
-	}
-	key := func(f *satchel.File) string {
+		return h.app.Store.ListFiles(r.Context(), q)
+	}, func(f *satchel.File) string {
 		if fq.BySize {
 			return strconv.FormatInt(f.Size, 10)
 		}
 		return cursorTime(f.Uploaded)
+	})
+	if err != nil {
+		return err
 	}
-	var next, prev *string
-	if len(files) > 0 && (more || backward) {
-		s := pageLink(r, "/files/", "from", key(files[len(files)-1]))
-		next = &s
-	}
-	if len(files) > 0 && (cursor != "" && !backward || backward && more) {
-		s := pageLink(r, "/files/", "to", key(files[0]))
-		prev = &s
-	}
+	files, next, prev, limit := pg.items, pg.next, pg.prev, pg.limit
 	counts, err := h.app.Store.FileCounts(r.Context(), r.project.ID)
 	if err != nil {
 		return err

@@ -22,45 +22,22 @@ func (h *Handler) listGroups(r *request) error {
 	default:
 		return badRequest("Unknown ordering: %s.", o)
 	}
-	backward := false
-	cursor := q.Get("from")
-	if cursor == "" && q.Get("to") != "" {
-		cursor, backward = q.Get("to"), true
-	}
-	if cursor != "" {
-		t, ok := parseCursorTime(cursor)
-		if !ok {
-			return badRequest("Bad from value: %s.", cursor)
+	pg, err := paginate(r, "/groups/", gq.Limit, gq.Desc, func(cursor string, desc bool, limit int) ([]*satchel.Group, error) {
+		q := gq
+		q.Desc, q.Limit = desc, limit
+		if cursor != "" {
+			t, ok := parseCursorTime(cursor)
+			if !ok {
+				return nil, badRequest("Bad from value: %s.", cursor)
+			}
+			q.FromTime = &t
 		}
-		gq.FromTime = &t
-	}
-	limit := gq.Limit
-	gq.Limit++
-	if backward {
-		gq.Desc = !gq.Desc
-	}
-	groups, err := h.app.Store.ListGroups(r.Context(), gq)
+		return h.app.Store.ListGroups(r.Context(), q)
+	}, func(g *satchel.Group) string { return cursorTime(g.Created) })
 	if err != nil {
 		return err
 	}
-	more := len(groups) > limit
-	if more {
-		groups = groups[:limit]
-	}
-	if backward {
-		for i, j := 0, len(groups)-1; i < j; i, j = i+1, j-1 {
-			groups[i], groups[j] = groups[j], groups[i]
-		}
-	}
-	var next, prev *string
-	if len(groups) > 0 && (more || backward) {
-		s := pageLink(r, "/groups/", "from", cursorTime(groups[len(groups)-1].Created))
-		next = &s
-	}
-	if len(groups) > 0 && (cursor != "" && !backward || backward && more) {
-		s := pageLink(r, "/groups/", "to", cursorTime(groups[0].Created))
-		prev = &s
-	}
+	groups, next, prev, limit := pg.items, pg.next, pg.prev, pg.limit
 	total, err := h.app.Store.CountGroups(r.Context(), r.project.ID)
 	if err != nil {
 		return err
