@@ -68,6 +68,21 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
+// smallForm reads a body of form fields (no files) and authorises it,
+// answering the error itself when it fails.
+func (h *Handler) smallForm(w http.ResponseWriter, r *http.Request, keyField string) (form, *satchel.Project, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
+	f, err := h.readForm(r, nil)
+	if err == nil {
+		var p *satchel.Project
+		if p, err = h.authorize(r, f, keyField); err == nil {
+			return f, p, true
+		}
+	}
+	h.writeError(w, r, err)
+	return f, nil, false
+}
+
 // authorize resolves the project and checks the signature fields.
 func (h *Handler) authorize(r *http.Request, f form, keyField string) (*satchel.Project, error) {
 	p, err := h.app.ProjectByKey(r.Context(), f.Get(keyField), keyField)
@@ -81,15 +96,8 @@ func (h *Handler) authorize(r *http.Request, f form, keyField string) (*satchel.
 }
 
 func (h *Handler) multipartStart(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-	f, err := h.readForm(r, nil)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	p, err := h.authorize(r, f, "UPLOADCARE_PUB_KEY")
-	if err != nil {
-		h.writeError(w, r, err)
+	f, p, ok := h.smallForm(w, r, "UPLOADCARE_PUB_KEY")
+	if !ok {
 		return
 	}
 	filename := f.Get("filename")
@@ -170,15 +178,8 @@ func (h *Handler) multipartComplete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) fromURL(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-	f, err := h.readForm(r, nil)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	p, err := h.authorize(r, f, "pub_key")
-	if err != nil {
-		h.writeError(w, r, err)
+	f, p, ok := h.smallForm(w, r, "pub_key")
+	if !ok {
 		return
 	}
 	opts, err := f.options("store")
@@ -289,15 +290,8 @@ func groupMembers(f form) ([]string, error) {
 }
 
 func (h *Handler) groupCreate(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-	f, err := h.readForm(r, nil)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	p, err := h.authorize(r, f, "pub_key")
-	if err != nil {
-		h.writeError(w, r, err)
+	f, p, ok := h.smallForm(w, r, "pub_key")
+	if !ok {
 		return
 	}
 	members, err := groupMembers(f)
