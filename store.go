@@ -65,7 +65,13 @@ type Store interface {
 
 	CreateFetchTask(ctx context.Context, t *FetchTask) error
 	FetchTask(ctx context.Context, token string) (*FetchTask, error)
+	// UpdateFetchTask saves a task's progress; it is fenced by t.Attempts:
+	// when another claim has taken the task over since, it changes nothing
+	// and returns ErrConflict.
 	UpdateFetchTask(ctx context.Context, t *FetchTask) error
+	// RenewFetchLease extends the lease of the claim numbered attempt
+	// (ErrConflict when the task was taken over).
+	RenewFetchLease(ctx context.Context, token string, attempt int, until time.Time) error
 	// UnfinishedFetchTasks lists tasks in waiting or progress state.
 	UnfinishedFetchTasks(ctx context.Context) ([]*FetchTask, error)
 	// ClaimFetchTasks leases up to limit unfinished tasks whose lease has

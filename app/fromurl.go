@@ -177,6 +177,27 @@ func (w *progressWriter) Write(p []byte) (int, error) {
 }
 
 func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask) error {
+	// Keep the claim alive however slowly the source sends; stop at once
+	// if another node has taken the task over.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(fetchLease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				err := a.Store.RenewFetchLease(ctx, t.Token, t.Attempts, time.Now().Add(fetchLease))
+				if errors.Is(err, satchel.ErrConflict) {
+					a.Log.Warn("fetch task taken over by another claim", "token", t.Token)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
 	fail := func(code, msg string) error {
 		t.Status, t.ErrorCode, t.ErrorText, t.Updated = satchel.FetchError, code, msg, time.Now().UTC()
 		return a.Store.UpdateFetchTask(context.WithoutCancel(ctx), t)
@@ -239,6 +260,11 @@ func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask) error {
 			return fail(fe.Code, fe.Message)
 		}
 		return fail("DownloadFileHTTPNetworkError", "Network error while downloading.")
+	}
+	t.Updated, t.LeaseUntil = time.Now().UTC(), time.Now().Add(fetchLease)
+	if err := a.Store.UpdateFetchTask(ctx, t); err != nil {
+		in.Abort()
+		return err // taken over: the other claim records the file
 	}
 	files, err := a.commitFetched(ctx, p, params, t.SourceURL, in)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/blobstore"
 )
 
 func (a *App) sweeper() {
@@ -74,7 +75,15 @@ func (a *App) Sweep(ctx context.Context, now time.Time) error {
 // Recover removes what an unclean stop may have left: multipart uploads with
 // no session, and blobs written since `since` that no file record references
 // (their upload was never acknowledged).
+//
+// Only a bucket exclusive to this node is swept: in a shared bucket (S3) an
+// object or multipart upload without a record may belong to another node's
+// upload in flight. There, incomplete multipart uploads are left to the
+// bucket's lifecycle rule, and the expiry sweep removes abandoned sessions.
 func (a *App) Recover(ctx context.Context, since time.Time) error {
+	if !blobstore.IsExclusive(a.Bucket) {
+		return nil
+	}
 	var orphans []string
 	err := a.Bucket.ListMultipart(ctx, func(id string) error {
 		_, err := a.Store.UploadSessionByUpload(ctx, id)

@@ -43,6 +43,19 @@ type Bucket interface {
 	Close() error
 }
 
+// Exclusive is implemented by buckets that belong to one node alone (local
+// disk). Only those may be swept for orphans at start: in a shared bucket,
+// an object without a record may be another node's upload in flight.
+type Exclusive interface {
+	ExclusiveToNode() bool
+}
+
+// IsExclusive reports whether b belongs to this node alone.
+func IsExclusive(b Bucket) bool {
+	e, ok := b.(Exclusive)
+	return ok && e.ExclusiveToNode()
+}
+
 // Writer receives the bytes of a new blob.
 type Writer interface {
 	io.Writer

@@ -384,3 +384,6 @@ func (d *Disk) ListMultipart(ctx context.Context, fn func(string) error) error {
 
 // Close implements Bucket.
 func (d *Disk) Close() error { return nil }
+
+// ExclusiveToNode implements Exclusive: a disk bucket is one node's.
+func (d *Disk) ExclusiveToNode() bool { return true }

@@ -495,10 +495,25 @@ func (db *DB) FetchTask(ctx context.Context, token string) (*satchel.FetchTask, 
 
 // UpdateFetchTask implements satchel.Store.
 func (db *DB) UpdateFetchTask(ctx context.Context, t *satchel.FetchTask) error {
-	_, err := db.w.ExecContext(ctx, `UPDATE fetch_tasks SET status=?, done=?, total=?, error_code=?, error_text=?, file_uuid=?, updated=?, attempts=?, lease_until=? WHERE token=?`,
-		t.Status, t.Done, t.Total, t.ErrorCode, t.ErrorText, t.FileUUID, micros(t.Updated), t.Attempts, micros(t.LeaseUntil), t.Token)
+	res, err := db.w.ExecContext(ctx, `UPDATE fetch_tasks SET status=?, done=?, total=?, error_code=?, error_text=?, file_uuid=?, updated=?, lease_until=? WHERE token=? AND attempts=?`,
+		t.Status, t.Done, t.Total, t.ErrorCode, t.ErrorText, t.FileUUID, micros(t.Updated), micros(t.LeaseUntil), t.Token, t.Attempts)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update fetch task: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlstore: fetch task %s was taken over: %w", t.Token, satchel.ErrConflict)
+	}
+	return nil
+}
+
+// RenewFetchLease implements satchel.Store.
+func (db *DB) RenewFetchLease(ctx context.Context, token string, attempt int, until time.Time) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE fetch_tasks SET lease_until=? WHERE token=? AND attempts=?`, micros(until), token, attempt)
+	if err != nil {
+		return fmt.Errorf("sqlstore: renew fetch lease: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlstore: fetch task %s was taken over: %w", token, satchel.ErrConflict)
 	}
 	return nil
 }

@@ -223,6 +223,21 @@ func testFetchTasks(t *testing.T, s satchel.Store) {
 	if err != nil || len(over) != 1 || over[0].Attempts != 2 {
 		t.Fatalf("takeover: %v %v", over, err)
 	}
+	// The first claim's updates are fenced off after the takeover.
+	stale := *claimed[0]
+	stale.Done = 1
+	if err := s.UpdateFetchTask(ctx, &stale); !errors.Is(err, satchel.ErrConflict) {
+		t.Fatalf("stale update: %v", err)
+	}
+	if err := s.RenewFetchLease(ctx, task.Token, 1, now.Add(time.Hour)); !errors.Is(err, satchel.ErrConflict) {
+		t.Fatalf("stale renew: %v", err)
+	}
+	if err := s.RenewFetchLease(ctx, task.Token, 2, now.Add(3*time.Minute)); err != nil {
+		t.Fatalf("renew: %v", err)
+	}
+	if again, _ := s.ClaimFetchTasks(ctx, now.Add(2*time.Minute+time.Second), time.Minute, 10); len(again) != 0 {
+		t.Fatal("renewed lease claimed")
+	}
 	task.Attempts = over[0].Attempts
 	task.Status, task.Done, task.Total, task.FileUUID = satchel.FetchSuccess, 5, 5, "f"
 	if err := s.UpdateFetchTask(ctx, task); err != nil {

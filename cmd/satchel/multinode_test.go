@@ -886,15 +886,13 @@ func mnKilledMidUploads(t *testing.T, a, b *mnNode) {
 	t.Logf("from URL: the task A was downloading when killed was finished by B %v after the kill", time.Since(killed).Round(100*time.Millisecond))
 }
 
-// Reproductions of multi-node defects found while writing TestMultiNode.
-// They assert the correct behaviour, fail on the current server, and run only
-// when SATCHEL_TEST_MULTINODE_REPRO=1 (plus the PostgreSQL and S3 variables).
+// Regression tests for multi-node defects found while writing TestMultiNode
+// (a starting node aborting other nodes' uploads, crash recovery deleting
+// other nodes' blobs, a stalled from-URL download running twice). They need
+// the PostgreSQL and S3 variables.
 
 // mnReproSetup skips unless asked for, and returns what nodes need.
 func mnReproSetup(t *testing.T) (bin, dsn, storage, tmp string) {
-	if os.Getenv("SATCHEL_TEST_MULTINODE_REPRO") != "1" {
-		t.Skip("reproduction of a known multi-node defect; set SATCHEL_TEST_MULTINODE_REPRO=1 to run it")
-	}
 	if testing.Short() || runtime.GOOS == "windows" {
 		t.Skip("needs processes and SIGKILL")
 	}
