@@ -19,6 +19,7 @@ import (
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/apiview"
 	"github.com/satchel-project/satchel/app"
+	"github.com/satchel-project/satchel/uploadapi"
 )
 
 // Config shapes the REST API.
@@ -188,23 +189,8 @@ func (h *Handler) base(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// secure reports whether the client reached us over TLS (directly, or through
-// a trusted proxy that says so).
-func (h *Handler) secure(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	if len(h.cfg.TrustedProxies) > 0 && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		if ip, ok := remoteIP(r); ok {
-			for _, p := range h.cfg.TrustedProxies {
-				if p.Contains(ip) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
+// secure reports whether the client reached us over TLS.
+func (h *Handler) secure(r *http.Request) bool { return uploadapi.Secure(r, h.cfg.TrustedProxies) }
 
 func remoteIP(r *http.Request) (netip.Addr, bool) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -181,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	uploadapi.New(a, uploadapi.Config{PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload}, log).Register(mux)
+	uploadapi.New(a, uploadapi.Config{PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout})
 	if err != nil {
@@ -271,6 +271,12 @@ func ensureDemoProject(ctx context.Context, store satchel.Store, cfg Config) (*s
 	}
 	if len(ps) > 0 {
 		return nil, nil
+	}
+	// Nodes starting together on an empty database: the first to record the
+	// claim creates the demo project.
+	claim := RandomKey()
+	if won, err := store.SetSettingIfAbsent(ctx, "demo_project_claim", claim); err != nil || won != claim {
+		return nil, err
 	}
 	p := &satchel.Project{Name: "demo", PublicKey: cfg.DemoPublicKey, SecretKey: cfg.DemoSecretKey, Autostore: true}
 	if p.PublicKey == "" {

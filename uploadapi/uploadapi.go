@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -27,6 +29,8 @@ type Config struct {
 	MaxDirectUpload int64
 	// MaxFields caps the number of form fields in one request.
 	MaxFields int
+	// TrustedProxies may tell the original scheme with X-Forwarded-Proto.
+	TrustedProxies []netip.Prefix
 }
 
 // Handler serves the Upload API.
@@ -86,19 +90,45 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
 
 // publicBase returns the absolute URL root of this server for r.
 func (h *Handler) publicBase(r *http.Request) string {
-	return PublicBase(h.cfg.PublicURL, r)
+	return PublicBase(h.cfg.PublicURL, r, h.cfg.TrustedProxies)
 }
 
-// PublicBase is the configured public URL, or one derived from the request.
-func PublicBase(configured string, r *http.Request) string {
+// PublicBase is the configured public URL, or one derived from the request:
+// its Host, and https when the connection is TLS or a trusted proxy says so.
+func PublicBase(configured string, r *http.Request, trusted []netip.Prefix) string {
 	if configured != "" {
 		return strings.TrimRight(configured, "/")
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if Secure(r, trusted) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
+}
+
+// Secure reports whether the client reached us over TLS, directly or through
+// a trusted proxy that says so in X-Forwarded-Proto.
+func Secure(r *http.Request, trusted []netip.Prefix) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if len(trusted) == 0 || !strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	for _, p := range trusted {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
