@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -403,20 +404,30 @@ func (e *problemsError) Error() string { return fmt.Sprintf("%d file(s) not %s",
 
 // uploadFlags are the flags shared by upload and upload_from_url.
 type uploadFlags struct {
-	store, info, cdnurl bool
+	store, nostore, info, cdnurl bool
 }
 
 func (u *uploadFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&u.store, "store", false, "store the uploaded file")
-	fs.Var(notFlag{&u.store}, "nostore", "do not store the uploaded file (the project's auto-store setting decides)")
+	fs.BoolVar(&u.store, "store", false, "store the uploaded file (without --store or --nostore the project's auto-store setting decides)")
+	fs.BoolVar(&u.nostore, "nostore", false, "keep the uploaded file temporary")
 	fs.BoolVar(&u.info, "info", false, "print the uploaded file's info (needs the secret key)")
 	fs.Var(notFlag{&u.info}, "noinfo", "do not print the file's info")
 	fs.BoolVar(&u.cdnurl, "cdnurl", false, "store the file and print its CDN URL")
 }
 
+func (u *uploadFlags) check() error {
+	if u.store && u.nostore || u.cdnurl && u.nostore {
+		return usagef("--nostore contradicts --store and --cdnurl")
+	}
+	return nil
+}
+
 func (u *uploadFlags) storeMode() ucare.StoreMode {
-	if u.store || u.cdnurl {
+	switch {
+	case u.store || u.cdnurl:
 		return ucare.StoreTrue
+	case u.nostore:
+		return ucare.StoreFalse
 	}
 	return ucare.StoreAuto
 }
@@ -466,6 +477,9 @@ func setupUpload(fs *flag.FlagSet) func(*cli, []string) error {
 	var u uploadFlags
 	u.register(fs)
 	return func(c *cli, args []string) error {
+		if err := u.check(); err != nil {
+			return err
+		}
 		var r io.Reader
 		opts := &ucare.UploadOptions{Store: u.storeMode()}
 		if args[0] == "-" {
@@ -501,9 +515,13 @@ func setupUploadFromURL(fs *flag.FlagSet) func(*cli, []string) error {
 	fs.BoolVar(&wait, "wait", true, "wait for the upload to finish")
 	fs.Var(notFlag{&wait}, "nowait", "print the task token and return")
 	return func(c *cli, args []string) error {
+		if err := u.check(); err != nil {
+			return err
+		}
 		opts := &ucare.FromURLOptions{Store: u.storeMode(), Timeout: time.Duration(*timeout) * time.Second}
 		token, err := c.client.UploadFromURL(c.ctx, args[0], opts)
-		if dup, ok := err.(*ucare.DuplicateFileError); ok {
+		var dup *ucare.DuplicateFileError
+		if errors.As(err, &dup) {
 			return c.finishUpload(u, dup.File)
 		}
 		if err != nil {

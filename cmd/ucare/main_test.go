@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/satchel-project/satchel/server"
+	"github.com/satchel-project/satchel/ucare"
 )
 
 const (
@@ -165,6 +166,7 @@ func pngBytes(t *testing.T) []byte {
 var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 func TestUploadGetStoreDelete(t *testing.T) {
+	t.Parallel()
 	n := startSatchel(t)
 	r := newRunner(t, n)
 	dir := t.TempDir()
@@ -234,6 +236,7 @@ func TestUploadGetStoreDelete(t *testing.T) {
 }
 
 func TestListFilesAndGroups(t *testing.T) {
+	t.Parallel()
 	n := newNodeWithFiles(t)
 	r := newRunner(t, n.node)
 	var files []fileJSON
@@ -309,6 +312,7 @@ func newNodeWithFiles(t *testing.T) *filledNode {
 }
 
 func TestUploadFromURL(t *testing.T) {
+	t.Parallel()
 	n := startSatchel(t)
 	r := newRunner(t, n)
 	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -339,6 +343,7 @@ func TestUploadFromURL(t *testing.T) {
 }
 
 func TestSync(t *testing.T) {
+	t.Parallel()
 	n := startSatchel(t)
 	r := newRunner(t, n)
 	src := t.TempDir()
@@ -430,6 +435,7 @@ func tree(t *testing.T, dir string) []string {
 }
 
 func TestSettingsPrecedence(t *testing.T) {
+	t.Parallel()
 	n := startSatchel(t)
 	r := newRunner(t, n)
 	// ~/.uploadcare: wrong secret, right bases.
@@ -475,6 +481,7 @@ func TestSettingsPrecedence(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	n := startSatchel(t)
 	r := newRunner(t, n)
 	for _, c := range []struct {
@@ -514,6 +521,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestProgressBar(t *testing.T) {
+	t.Parallel()
 	n := startSatchel(t)
 	r := newRunner(t, n)
 	r.tty = true
@@ -538,6 +546,7 @@ func TestProgressBar(t *testing.T) {
 }
 
 func TestBuildPath(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ pattern, name, effects, want string }{
 		{"out", "a.txt", "", "out/U.txt"},
 		{"out/${uuid}/${filename}", "../../etc/passwd", "", "out/U/.._.._etc_passwd"},
@@ -553,4 +562,8 @@ func TestBuildPath(t *testing.T) {
 	if _, err := buildPathFor("${effects}", "x", "a/../b"); err == nil {
 		t.Error("effects climbing out accepted")
 	}
+}
+
+func buildPathFor(pattern, name, effects string) (string, error) {
+	return buildPath(pattern, &ucare.File{UUID: "U", OriginalFilename: name}, effects)
 }
