@@ -84,6 +84,12 @@ type Store interface {
 	CreateGroup(ctx context.Context, g *Group) error
 	Group(ctx context.Context, projectID int64, id string) (*Group, error)
 
+	// RecordVariant notes that a derived image of a file is kept in the
+	// blob store under key (so deleting the file can remove it).
+	RecordVariant(ctx context.Context, fileUUID, key string) error
+	// TakeVariants forgets and returns the variant keys of a file.
+	TakeVariants(ctx context.Context, fileUUID string) ([]string, error)
+
 	// Setting reads a server-wide value; ErrNotFound if unset.
 	Setting(ctx context.Context, name string) (string, error)
 	// SetSettingIfAbsent stores value unless one exists and returns the value in force.

@@ -36,6 +36,8 @@ type Handler struct {
 	Engine *imaging.Engine
 	// Variants caches derived images; required with Engine.
 	Variants *variantcache.Cache
+	// Shared, when set, also keeps variants in the blob store for other nodes.
+	Shared *SharedVariants
 
 	files    ttlCache[*satchel.File]
 	projects ttlCache[*satchel.Project]
@@ -79,6 +81,11 @@ func (h *Handler) Purge(uuid string) {
 	if h.Variants != nil {
 		if err := h.Variants.Purge(uuid); err != nil {
 			h.Log.Warn("purge variants", "uuid", uuid, "err", err)
+		}
+	}
+	if h.Shared != nil {
+		if err := h.Shared.Purge(context.Background(), uuid); err != nil {
+			h.Log.Warn("purge shared variants", "uuid", uuid, "err", err)
 		}
 	}
 }

@@ -197,6 +197,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants}
+	if !blobstore.IsExclusive(bucket) {
+		// Nodes share a bucket: keep variants there too, so one node's work serves all.
+		cdnHandler.Shared = &cdn.SharedVariants{Store: store, Bucket: bucket}
+		variants.Shared = cdnHandler.Shared
+	}
 	a.Purge = cdnHandler.Purge
 	mux.Handle("GET /", cdnHandler)
 	s.handler = cleanPath(mux)

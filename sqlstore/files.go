@@ -237,3 +237,30 @@ func (db *DB) setGroupTime(ctx context.Context, col string, projectID int64, id 
 	}
 	return nil
 }
+
+// RecordVariant implements satchel.Store.
+func (db *DB) RecordVariant(ctx context.Context, fileUUID, key string) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO variants (file_uuid, key) VALUES (?, ?) ON CONFLICT (file_uuid, key) DO NOTHING`, fileUUID, key)
+	if err != nil {
+		return fmt.Errorf("sqlstore: record variant: %w", err)
+	}
+	return nil
+}
+
+// TakeVariants implements satchel.Store.
+func (db *DB) TakeVariants(ctx context.Context, fileUUID string) ([]string, error) {
+	var keys []string
+	err := db.tx(ctx, func(tx execer) error {
+		var err error
+		keys, err = queryAll(ctx, tx, "variants", func(r rowScanner) (string, error) {
+			var k string
+			return k, r.Scan(&k)
+		}, `SELECT key FROM variants WHERE file_uuid=?`, fileUUID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM variants WHERE file_uuid=?`, fileUUID)
+		return err
+	})
+	return keys, err
+}

@@ -15,6 +15,7 @@ var migrations = []string{
 	`ALTER TABLE fetch_tasks ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
 	`ALTER TABLE projects ADD COLUMN storages TEXT NOT NULL DEFAULT '{}'`,
 	`ALTER TABLE projects ADD COLUMN secure_secret TEXT NOT NULL DEFAULT ''`,
+	`CREATE TABLE variants (file_uuid TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (file_uuid, key))`,
 }
 
 // migrate applies the steps a database has not seen yet, each in its own

@@ -280,6 +280,18 @@ func testGroups(t *testing.T, s satchel.Store) {
 
 func testSettings(t *testing.T, s satchel.Store) {
 	ctx := context.Background()
+	for _, k := range []string{"a", "b", "a"} {
+		if err := s.RecordVariant(ctx, "f1", k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.RecordVariant(ctx, "f2", "c")
+	if keys, err := s.TakeVariants(ctx, "f1"); err != nil || len(keys) != 2 {
+		t.Fatalf("variants: %v %v", keys, err)
+	}
+	if keys, _ := s.TakeVariants(ctx, "f1"); len(keys) != 0 {
+		t.Fatalf("variants after take: %v", keys)
+	}
 	if _, err := s.Setting(ctx, "k"); !satchel.IsNotFound(err) {
 		t.Fatalf("unset: %v", err)
 	}

@@ -33,10 +33,20 @@ type Entry struct {
 	ETag string
 }
 
+// Shared is a store of variants other nodes see too (the blob store).
+type Shared interface {
+	// Load returns a variant saved by any node; ok is false when there is none.
+	Load(ctx context.Context, key string) (body []byte, contentType string, ok bool, err error)
+	// Save keeps a variant for other nodes.
+	Save(ctx context.Context, key string, body []byte, contentType string) error
+}
+
 // Cache is a size-capped LRU of variant files.
 type Cache struct {
 	dir      string
 	maxBytes int64
+	// Shared, when set, is asked before computing and told after.
+	Shared Shared
 
 	mu    sync.Mutex
 	lru   *list.List // front = most recent; values are *item
@@ -168,11 +178,21 @@ func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Co
 		if e, ok := c.lookup(key); ok {
 			return e, nil
 		}
-		body, ctype, err := compute(context.WithoutCancel(ctx))
+		ctx := context.WithoutCancel(ctx)
+		if c.Shared != nil {
+			if body, ctype, ok, err := c.Shared.Load(ctx, key); err == nil && ok {
+				return c.put(key, ctype, body)
+			}
+		}
+		body, ctype, err := compute(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return c.put(key, ctype, body)
+		e, err := c.put(key, ctype, body)
+		if err == nil && c.Shared != nil {
+			go c.Shared.Save(ctx, key, body, ctype) // best effort: a miss elsewhere recomputes
+		}
+		return e, err
 	})
 	if err != nil {
 		return nil, err

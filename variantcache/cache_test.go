@@ -64,3 +64,39 @@ func TestComputeOnceAndEvict(t *testing.T) {
 		t.Fatal("bad key accepted")
 	}
 }
+
+type memShared struct {
+	m     map[string][]byte
+	saved chan string
+}
+
+func (s *memShared) Load(_ context.Context, key string) ([]byte, string, bool, error) {
+	b, ok := s.m[key]
+	return b, "image/png", ok, nil
+}
+
+func (s *memShared) Save(_ context.Context, key string, body []byte, _ string) error {
+	s.saved <- key
+	return nil
+}
+
+func TestSharedLayer(t *testing.T) {
+	shared := &memShared{m: map[string][]byte{}, saved: make(chan string, 1)}
+	a, _ := Open(t.TempDir(), 1000)
+	a.Shared = shared
+	key := Key("u9", "x/")
+	if _, err := a.Get(context.Background(), key, func(context.Context) ([]byte, string, error) { return []byte("computed"), "image/png", nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-shared.saved; got != key {
+		t.Fatalf("saved %q", got)
+	}
+	// Another node finds it in the shared store instead of computing.
+	shared.m[key] = []byte("from-shared")
+	b, _ := Open(t.TempDir(), 1000)
+	b.Shared = shared
+	e, err := b.Get(context.Background(), key, func(context.Context) ([]byte, string, error) { t.Fatal("recomputed"); return nil, "", nil })
+	if err != nil || e.Size != int64(len("from-shared")) {
+		t.Fatalf("shared load: %+v %v", e, err)
+	}
+}

@@ -1,0 +1,81 @@
+package cdn
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/blobstore"
+)
+
+// SharedVariants keeps variants in the blob store so that every node reuses
+// what one computed. Each object holds the content type, a newline, then the
+// bytes; the store records which objects belong to which file, so deleting
+// the file removes them.
+type SharedVariants struct {
+	Store  satchel.Store
+	Bucket blobstore.Bucket
+}
+
+// maxSharedVariant bounds what is read back from the shared store.
+const maxSharedVariant = 64 << 20
+
+func sharedKey(key string) string { return "variant-" + strings.ReplaceAll(key, "/", "-") }
+
+// Load implements variantcache.Shared.
+func (s *SharedVariants) Load(ctx context.Context, key string) ([]byte, string, bool, error) {
+	r, err := s.Bucket.Open(ctx, sharedKey(key))
+	if errors.Is(err, blobstore.ErrNotFound) {
+		return nil, "", false, nil
+	}
+	if err != nil {
+		return nil, "", false, err
+	}
+	defer r.Close()
+	br := bufio.NewReader(io.LimitReader(r, maxSharedVariant))
+	ctype, err := br.ReadString('\n')
+	if err != nil {
+		return nil, "", false, fmt.Errorf("cdn: shared variant header: %w", err)
+	}
+	body, err := io.ReadAll(br)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("cdn: shared variant: %w", err)
+	}
+	return body, strings.TrimSpace(ctype), true, nil
+}
+
+// Save implements variantcache.Shared.
+func (s *SharedVariants) Save(ctx context.Context, key string, body []byte, ctype string) error {
+	uuid, _, _ := strings.Cut(key, "/")
+	if err := s.Store.RecordVariant(ctx, uuid, sharedKey(key)); err != nil {
+		return err
+	}
+	w, err := s.Bucket.NewWriter(ctx, sharedKey(key))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, io.MultiReader(strings.NewReader(ctype+"\n"), bytes.NewReader(body))); err != nil {
+		w.Abort()
+		return err
+	}
+	return w.Commit()
+}
+
+// Purge removes a file's shared variants.
+func (s *SharedVariants) Purge(ctx context.Context, uuid string) error {
+	keys, err := s.Store.TakeVariants(ctx, uuid)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := s.Bucket.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
