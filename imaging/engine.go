@@ -1,0 +1,229 @@
+// Package imaging applies CDN image operations (package cdnurl) with
+// libvips and encodes the result.
+//
+// The engine is built for throughput on few cores, after what imgproxy
+// does (see PERF.md): the source is decoded at the smallest size the
+// operations allow (JPEG shrink-on-load by the largest of 2, 4 or 8 that
+// still leaves at least the target size, WebP and SVG scaled while
+// decoding), libvips runs one thread per operation with the engine running
+// Options.Workers operations at once, the libvips operation cache is off
+// and glibc is held to two malloc arenas so that the resident size stays
+// flat. Operations that must read the image out of order (rotations,
+// vertical flips, smart crops, two-pass operations) copy the decoded image
+// to memory first, after it has been shrunk.
+//
+// Every transform runs in a goroutine holding one worker slot. When its
+// time is up Do returns ErrTimeout at once and asks libvips to stop: the
+// running computation is killed at its next progress tick, so the slot
+// comes back shortly after and the number of running transforms never
+// exceeds Workers.
+package imaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/satchel-project/satchel/cdnurl"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultMaxPixels       = 100_000_000
+	DefaultMaxFrames       = 100
+	DefaultMaxOutputPixels = 50_000_000
+	DefaultQueueSize       = 64
+	DefaultTimeout         = 30 * time.Second
+)
+
+// maxSourceBytes bounds how much of a source without a local file is read
+// into memory.
+const maxSourceBytes = 512 << 20
+
+// Options bound the engine. Zero fields take the defaults above.
+type Options struct {
+	// MaxPixels is the largest source, in pixels (width × height of one
+	// frame, and of all frames together for animations), the engine will
+	// decode. Larger sources fail with ErrTooLarge before any decoding.
+	MaxPixels int64
+	// MaxFrames is the most frames an animated source may have.
+	MaxFrames int
+	// MaxOutputPixels is the largest result, in pixels, operations may
+	// produce (upscales, crops with fill, ...).
+	MaxOutputPixels int64
+	// Workers is how many transforms run at once (runtime.NumCPU()).
+	Workers int
+	// QueueSize is how many transforms may wait for a worker; beyond it
+	// Do fails with ErrBusy. Negative means none may wait.
+	QueueSize int
+	// Timeout bounds one transform, waiting for a worker included.
+	Timeout time.Duration
+}
+
+// Errors of Do. Operation-specific failures are *OpError.
+var (
+	ErrBusy     = errors.New("imaging: too many transforms waiting")
+	ErrTooLarge = errors.New("imaging: image too large")
+	ErrNotImage = errors.New("imaging: not a supported image")
+	ErrTimeout  = errors.New("imaging: transform timed out")
+)
+
+// OpError reports an operation that cannot be applied: unsupported,
+// misplaced or with arguments that make no sense for this image.
+type OpError struct {
+	Op  string
+	Msg string
+}
+
+func (e *OpError) Error() string { return e.Op + ": " + e.Msg }
+
+func opErr(op cdnurl.Op, format string, args ...any) *OpError {
+	return &OpError{Op: op.Name(), Msg: fmt.Sprintf(format, args...)}
+}
+
+// Source is the stored file to transform.
+type Source interface {
+	// Path is the local file holding the content, if there is one; the
+	// engine then reads it directly.
+	Path() (string, bool)
+	// Open returns the content (used when Path has none).
+	Open() (io.ReadCloser, error)
+	// Size is the content length in bytes (0 or less when unknown).
+	Size() int64
+}
+
+// Overlays resolves the UUID of an overlay operation to its source.
+type Overlays func(uuid string) (Source, error)
+
+// Result is an encoded image, or the JSON answer of the json and
+// main_colors operations.
+type Result struct {
+	Body        []byte
+	ContentType string
+	Width       int
+	Height      int
+	// Format is "jpeg", "png", "webp", "avif", "gif" or "json".
+	Format string
+}
+
+// Engine transforms images. It is safe for concurrent use.
+type Engine struct {
+	o       Options
+	slots   chan struct{}
+	waiting atomic.Int64
+	running sync.WaitGroup
+}
+
+// New starts libvips and returns an engine bound by o.
+func New(o Options) (*Engine, error) {
+	if o.MaxPixels <= 0 {
+		o.MaxPixels = DefaultMaxPixels
+	}
+	if o.MaxFrames <= 0 {
+		o.MaxFrames = DefaultMaxFrames
+	}
+	if o.MaxOutputPixels <= 0 {
+		o.MaxOutputPixels = DefaultMaxOutputPixels
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	switch {
+	case o.QueueSize == 0:
+		o.QueueSize = DefaultQueueSize
+	case o.QueueSize < 0:
+		o.QueueSize = 0
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if err := startVips(); err != nil {
+		return nil, err
+	}
+	return &Engine{o: o, slots: make(chan struct{}, o.Workers)}, nil
+}
+
+// acquire takes a worker slot, waiting in the queue if there is room.
+func (e *Engine) acquire(ctx context.Context) error {
+	select {
+	case e.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if e.waiting.Add(1) > int64(e.o.QueueSize) {
+		e.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer e.waiting.Add(-1)
+	select {
+	case e.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Engine) release() { <-e.slots }
+
+// Wait blocks until every transform started so far, including those whose
+// Do already returned ErrTimeout, has finished.
+func (e *Engine) Wait() { e.running.Wait() }
+
+type outcome struct {
+	res *Result
+	err error
+}
+
+// Do applies ops to the image in src and encodes it. uuid names the file
+// in JSON answers, accept is the request's Accept header (for format/auto)
+// and overlays resolves overlay operations (nil: overlays of other files
+// fail).
+func (e *Engine) Do(ctx context.Context, uuid string, src Source, ops []cdnurl.Op, accept string, overlays Overlays) (*Result, error) {
+	if err := validate(ops); err != nil {
+		return nil, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	defer cancel()
+	if err := e.acquire(tctx); err != nil {
+		return nil, e.ctxErr(ctx, err)
+	}
+	t := newTask(e, uuid, src, ops, accept, overlays)
+	stop, release := t.stopper()
+	defer release()
+	done := make(chan outcome, 1)
+	e.running.Add(1)
+	go func() {
+		defer e.running.Done()
+		defer e.release()
+		defer t.close()
+		res, err := t.run()
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err == errKilled {
+			return nil, e.ctxErr(ctx, context.DeadlineExceeded)
+		}
+		return o.res, o.err
+	case <-tctx.Done():
+		stop()
+		return nil, e.ctxErr(ctx, tctx.Err())
+	}
+}
+
+// ctxErr turns the end of the transform's context into the caller's own
+// context error, or ErrTimeout when the engine's timeout ended it.
+func (e *Engine) ctxErr(parent context.Context, err error) error {
+	if err != context.Canceled && err != context.DeadlineExceeded {
+		return err
+	}
+	if perr := parent.Err(); perr != nil {
+		return perr
+	}
+	return ErrTimeout
+}

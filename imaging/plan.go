@@ -1,0 +1,131 @@
+package imaging
+
+import (
+	"math"
+
+	"github.com/satchel-project/satchel/cdnurl"
+)
+
+// planScale returns the scale (of the upright source) the first resizing
+// operation will bring the image to, which is how much the decoder may
+// shrink it: operations before it must commute with scaling (settings,
+// colour adjustments, turns, flips and plain crops, whose coordinates are
+// scaled too). Anything that works in pixels (blurs, layers, masks) ends
+// the search at 1. Vector sources may also be scaled up (vector true).
+func planScale(ops []cdnurl.Op, w, h float64, vector bool) float64 {
+	stretch := "on"
+	for _, op := range ops {
+		switch o := op.(type) {
+		case cdnurl.Stretch:
+			stretch = o.Mode
+		case cdnurl.SetFill, cdnurl.Format, cdnurl.Quality, cdnurl.Progressive,
+			cdnurl.StripMeta, cdnurl.Inline, cdnurl.Rasterize, cdnurl.SRGB,
+			cdnurl.MaxICCSize, cdnurl.TextAlign, cdnurl.Font, cdnurl.TextBox,
+			cdnurl.Autorotate, cdnurl.Adjust, cdnurl.Grayscale, cdnurl.Invert,
+			cdnurl.Flip, cdnurl.Mirror:
+		case cdnurl.Rotate:
+			if ((o.Degrees%180)+180)%180 != 0 {
+				w, h = h, w
+			}
+		case cdnurl.Crop:
+			if o.Object != "" {
+				return 1
+			}
+			switch {
+			case o.Ratio != nil && o.Ratio.A > 0 && o.Ratio.B > 0:
+				r := o.Ratio.A / o.Ratio.B
+				if w/h > r {
+					w = h * r
+				} else {
+					h = w / r
+				}
+			case o.Size != nil:
+				if o.Size.WSet {
+					w = length(o.Size.W, w)
+				}
+				if o.Size.HSet {
+					h = length(o.Size.H, h)
+				}
+			default:
+				return 1
+			}
+			w, h = math.Max(1, math.Round(w)), math.Max(1, math.Round(h))
+		case cdnurl.Preview:
+			bw, bh := 2048.0, 2048.0
+			if o.Size != nil && (o.Size.WSet || o.Size.HSet) {
+				bw, bh = math.Inf(1), math.Inf(1)
+				if o.Size.WSet {
+					bw = length(o.Size.W, w)
+				}
+				if o.Size.HSet {
+					bh = length(o.Size.H, h)
+				}
+			}
+			return bounded(math.Min(1, math.Min(bw/w, bh/h)), vector)
+		case cdnurl.Resize:
+			tw, th, ok := sizeOf(o.Size, w, h)
+			if !ok {
+				return 1
+			}
+			s := math.Min(tw/w, th/h)
+			if stretch != "on" {
+				s = math.Min(s, 1)
+			}
+			return bounded(s, vector)
+		case cdnurl.ScaleCrop:
+			return coverScale(o.Size, w, h, stretch, vector)
+		case cdnurl.SmartResize:
+			return coverScale(o.Size, w, h, stretch, vector)
+		case cdnurl.JSON, cdnurl.MainColors:
+			// The answer is computed on a small copy.
+			return bounded(math.Min(1, 256/math.Max(w, h)), vector)
+		default:
+			return 1
+		}
+	}
+	return 1
+}
+
+func coverScale(sz cdnurl.Size, w, h float64, stretch string, vector bool) float64 {
+	tw, th, ok := sizeOf(sz, w, h)
+	if !ok {
+		return 1
+	}
+	s := math.Max(tw/w, th/h)
+	if stretch != "on" {
+		s = math.Min(s, 1)
+	}
+	return bounded(s, vector)
+}
+
+// sizeOf resolves a target size against w x h as the operations do.
+func sizeOf(sz cdnurl.Size, w, h float64) (float64, float64, bool) {
+	if !sz.WSet && !sz.HSet {
+		return 0, 0, false
+	}
+	var tw, th float64
+	if sz.WSet {
+		tw = length(sz.W, w)
+	}
+	if sz.HSet {
+		th = length(sz.H, h)
+	}
+	if !sz.HSet {
+		th = tw * h / w
+	}
+	if !sz.WSet {
+		tw = th * w / h
+	}
+	return math.Max(1, math.Round(tw)), math.Max(1, math.Round(th)), true
+}
+
+// bounded keeps raster sources from being scaled up on load.
+func bounded(s float64, vector bool) float64 {
+	if s <= 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+		return 1
+	}
+	if !vector && s > 1 {
+		return 1
+	}
+	return s
+}

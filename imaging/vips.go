@@ -1,0 +1,194 @@
+package imaging
+
+/*
+#cgo pkg-config: vips
+#include "vips.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+var (
+	vipsOnce sync.Once
+	vipsErr  error
+)
+
+// startVips initialises libvips once per process: one thread per
+// operation, no operation cache, two malloc arenas.
+func startVips() error {
+	vipsOnce.Do(func() {
+		C.sat_tune_malloc()
+		if C.sat_init() != 0 {
+			vipsErr = fmt.Errorf("imaging: starting libvips: %s", takeError())
+		}
+	})
+	return vipsErr
+}
+
+// takeError returns and clears the libvips error buffer. The buffer is
+// shared by all threads, so under load a message may carry a neighbour's
+// words too; it is only ever used as text.
+func takeError() string {
+	s := C.sat_error()
+	if s == nil {
+		return "unknown libvips error"
+	}
+	defer C.g_free(C.gpointer(unsafe.Pointer(s)))
+	msg := strings.TrimSpace(C.GoString(s))
+	if msg == "" {
+		msg = "unknown libvips error"
+	}
+	return msg
+}
+
+// errKilled is what a computation stopped through sat_ctl reports.
+var errKilled = errors.New("imaging: computation stopped")
+
+// vipsError wraps the pending libvips error for step.
+func (t *task) vipsError(step string) error {
+	msg := takeError()
+	if C.sat_ctl_stopped(t.ctl) != 0 {
+		return errKilled
+	}
+	return fmt.Errorf("imaging: %s: %s", step, msg)
+}
+
+// vimg is one reference to a libvips image.
+type vimg = *C.VipsImage
+
+func unref(im vimg) {
+	if im != nil {
+		C.g_object_unref(C.gpointer(unsafe.Pointer(im)))
+	}
+}
+
+func ref(im vimg) vimg {
+	C.g_object_ref(C.gpointer(unsafe.Pointer(im)))
+	return im
+}
+
+func width(im vimg) int  { return int(C.vips_image_get_width(im)) }
+func height(im vimg) int { return int(C.vips_image_get_height(im)) }
+func bands(im vimg) int  { return int(C.vips_image_get_bands(im)) }
+
+func getInt(im vimg, name string) (int, bool) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var v C.int
+	if C.sat_get_int(im, cname, &v) != 0 {
+		return 0, false
+	}
+	return int(v), true
+}
+
+func getString(im vimg, name string) (string, bool) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	s := C.sat_get_string(im, cname)
+	if s == nil {
+		return "", false
+	}
+	defer C.g_free(C.gpointer(unsafe.Pointer(s)))
+	return C.GoString(s), true
+}
+
+func hasField(im vimg, name string) bool {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	return C.sat_has(im, cname) != 0
+}
+
+func blobLen(im vimg, name string) int {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	return int(C.sat_blob_len(im, cname))
+}
+
+// getBlob copies a binary field.
+func getBlob(im vimg, name string) []byte {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var n C.size_t
+	p := C.sat_get_blob(im, cname, &n)
+	if p == nil {
+		return nil
+	}
+	return C.GoBytes(p, C.int(n))
+}
+
+func removeField(im vimg, name string) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	C.sat_remove(im, cname)
+}
+
+func removePrefix(im vimg, prefix string) {
+	cname := C.CString(prefix)
+	defer C.free(unsafe.Pointer(cname))
+	C.sat_remove_prefix(im, cname)
+}
+
+func setInt(im vimg, name string, v int) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	C.sat_set_int(im, cname, C.int(v))
+}
+
+// liveObjects counts the libvips objects alive in the process (tests use
+// it to check that transforms release everything).
+func liveObjects() int { return int(C.sat_live_objects()) }
+
+// trackedMem is the memory libvips holds for pixel buffers.
+func trackedMem() int { return int(C.vips_tracked_get_mem()) }
+
+// dp passes a float64 slice to C for the duration of a call (libvips
+// copies the values it keeps).
+func dp(v []float64) *C.double {
+	if len(v) == 0 {
+		return nil
+	}
+	return (*C.double)(unsafe.Pointer(&v[0]))
+}
+
+// decodeRGBA decodes the first frame of an encoded image to RGBA with
+// libvips, and counts its pages. Tests use it to read WebP and AVIF.
+func decodeRGBA(b []byte) (pix []byte, w, h, pages int, err error) {
+	if err := startVips(); err != nil {
+		return nil, 0, 0, 0, err
+	}
+	if len(b) == 0 {
+		return nil, 0, 0, 0, ErrNotImage
+	}
+	var buf unsafe.Pointer
+	var cw, ch, cp C.int
+	if C.sat_decode_rgba(unsafe.Pointer(&b[0]), C.size_t(len(b)), &buf, &cw, &ch, &cp) != 0 {
+		return nil, 0, 0, 0, fmt.Errorf("decode: %s", takeError())
+	}
+	defer C.g_free(C.gpointer(buf))
+	return C.GoBytes(buf, cw*ch*4), int(cw), int(ch), int(cp), nil
+}
+
+// plainThumbnail is vips_thumbnail_buffer plus a save, the baseline the
+// benchmarks compare the engine with.
+func plainThumbnail(b []byte, w, h int, format string, q int) ([]byte, error) {
+	if err := startVips(); err != nil {
+		return nil, err
+	}
+	f := C.int(C.SAT_JPEG)
+	if format == "webp" {
+		f = C.SAT_WEBP
+	}
+	var buf unsafe.Pointer
+	var n C.size_t
+	if C.sat_thumbnail_buffer(unsafe.Pointer(&b[0]), C.size_t(len(b)), C.int(w), C.int(h), f, C.int(q), &buf, &n) != 0 {
+		return nil, fmt.Errorf("thumbnail: %s", takeError())
+	}
+	defer C.g_free(C.gpointer(buf))
+	return C.GoBytes(buf, C.int(n)), nil
+}
