@@ -84,7 +84,10 @@ type App struct {
 	// Purge, when set, is told about every removed file (the CDN drops its
 	// cached metadata and variants).
 	Purge func(uuid string)
-	cfg   Config
+	// Transform, when set, applies CDN operations to a file (local and
+	// remote copies with operations).
+	Transform func(ctx context.Context, f *satchel.File, ops string) (body []byte, contentType string, err error)
+	cfg       Config
 
 	// partKey signs multipart part URLs; it is shared by all nodes through the store.
 	partKey []byte

@@ -1,11 +1,14 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/satchel-project/satchel"
@@ -289,9 +292,6 @@ func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, 
 	if !ok {
 		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
 	}
-	if m.DefaultEffects != "" {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying with image operations is not supported by this server yet.")
-	}
 	src, err := a.Store.File(ctx, p.ID, m.FileUUID)
 	if err != nil || src.Removed != nil {
 		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
@@ -299,12 +299,12 @@ func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, 
 	if !src.IsReady {
 		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "File is not ready yet.")
 	}
-	r, err := a.Bucket.Open(ctx, src.BlobKey)
+	r, name, _, err := a.copySource(ctx, src, m.DefaultEffects)
 	if err != nil {
-		return nil, fmt.Errorf("app: open source: %w", err)
+		return nil, err
 	}
 	defer r.Close()
-	in, err := a.Receive(ctx, "", src.OriginalFilename, src.MimeType, io.Reader(r), 0)
+	in, err := a.Receive(ctx, "", name, src.MimeType, r, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -357,4 +357,48 @@ func (a *App) StoreGroup(ctx context.Context, p *satchel.Project, id string) (*s
 		return nil, nil, err
 	}
 	return a.GroupInfo(ctx, p, id)
+}
+
+// MaxTransformCopy bounds the source of a copy with operations (the result is
+// computed in memory).
+const MaxTransformCopy = 100 << 20
+
+// copySource opens what a copy copies: the file's bytes, or the result of
+// applying CDN operations to them. name is the new file's name.
+func (a *App) copySource(ctx context.Context, src *satchel.File, effects string) (io.ReadCloser, string, int64, error) {
+	if effects == "" {
+		r, err := a.Bucket.Open(ctx, src.BlobKey)
+		if err != nil {
+			return nil, "", 0, fmt.Errorf("app: open source: %w", err)
+		}
+		return r, src.OriginalFilename, r.Size(), nil
+	}
+	if a.Transform == nil {
+		return nil, "", 0, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying with image operations is not enabled on this server.")
+	}
+	if src.Size > MaxTransformCopy {
+		return nil, "", 0, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying of large files is not supported at the moment.")
+	}
+	body, ctype, err := a.Transform(ctx, src, effects)
+	if err != nil {
+		return nil, "", 0, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Can not apply the operations: %v", err)
+	}
+	name := strings.TrimSuffix(src.OriginalFilename, path.Ext(src.OriginalFilename)) + extFor(ctype)
+	return io.NopCloser(bytes.NewReader(body)), name, int64(len(body)), nil
+}
+
+func extFor(ctype string) string {
+	switch ctype {
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/webp":
+		return ".webp"
+	case "image/avif":
+		return ".avif"
+	case "image/gif":
+		return ".gif"
+	}
+	return ""
 }

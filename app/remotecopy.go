@@ -75,9 +75,6 @@ func (a *App) RemoteCopy(ctx context.Context, p *satchel.Project, source, target
 	if !ok {
 		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
 	}
-	if m.DefaultEffects != "" {
-		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying with image operations is not supported by this server yet.")
-	}
 	f, err := a.Store.File(ctx, p.ID, m.FileUUID)
 	if err != nil || f.Removed != nil {
 		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
@@ -85,7 +82,11 @@ func (a *App) RemoteCopy(ctx context.Context, p *satchel.Project, source, target
 	if pattern == "" {
 		pattern = DefaultCopyPattern
 	}
-	name, err := copyName(pattern, f, "")
+	effects := ""
+	if m.DefaultEffects != "" {
+		effects = "-/" + m.DefaultEffects
+	}
+	name, err := copyName(pattern, f, effects)
 	if err != nil {
 		return "", false, err
 	}
@@ -100,12 +101,12 @@ func (a *App) RemoteCopy(ctx context.Context, p *satchel.Project, source, target
 	if exists {
 		return dst.URL(name), false, nil
 	}
-	r, err := a.Bucket.Open(ctx, f.BlobKey)
+	r, _, size, err := a.copySource(ctx, f, m.DefaultEffects)
 	if err != nil {
-		return "", false, fmt.Errorf("app: open source: %w", err)
+		return "", false, err
 	}
 	defer r.Close()
-	if err := dst.Put(ctx, name, r, r.Size()); err != nil {
+	if err := dst.Put(ctx, name, r, size); err != nil {
 		return "", false, fmt.Errorf("app: copy to %q: %w", target, err)
 	}
 	return dst.URL(name), true, nil

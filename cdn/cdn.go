@@ -439,3 +439,31 @@ func etag(f *satchel.File) string {
 	}
 	return c
 }
+
+// Render applies CDN operations (a default_effects-style string) to a file
+// and returns the result, through the variant cache: local and remote copies
+// with operations use it.
+func (h *Handler) Render(ctx context.Context, f *satchel.File, ops string) ([]byte, string, error) {
+	if h.Engine == nil || h.Variants == nil {
+		return nil, "", errors.New("image operations are not enabled on this server")
+	}
+	parsed, err := cdnurl.ParseOps(ops)
+	if err != nil {
+		return nil, "", &imaging.OpError{Op: "source", Msg: err.Error()}
+	}
+	if !f.IsImage {
+		return nil, "", imaging.ErrNotImage
+	}
+	e, err := h.Variants.Get(ctx, variantcache.Key(f.UUID, cdnurl.FormatOps(parsed)), func(ctx context.Context) ([]byte, string, error) {
+		res, err := h.Engine.Do(ctx, f.UUID, &blobSource{h: h, f: f}, parsed, "", h.overlays(f.ProjectID))
+		if err != nil {
+			return nil, "", err
+		}
+		return res.Body, res.ContentType, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	body, err := os.ReadFile(e.Path)
+	return body, e.ContentType, err
+}

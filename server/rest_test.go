@@ -355,6 +355,19 @@ func TestRESTMetadataTagsAndCopy(t *testing.T) {
 	if lc.Result.UUID == id || !bytes.Equal(download(t, s.URL, lc.Result.UUID), download(t, s.URL, id)) {
 		t.Fatal("local copy bytes differ or same uuid")
 	}
+	// A copy with operations stores the transformed image as a new file.
+	code, _, body = rawREST(t, "POST", s.URL+"/files/local_copy/", v7, "application/json", `{"source":"`+id+`/-/resize/4x/-/format/png/","store":"true"}`)
+	if code != 201 {
+		t.Fatalf("local copy with operations: %d %s", code, body)
+	}
+	json.Unmarshal([]byte(body), &lc)
+	if w, _, f := imageSize(t, download(t, s.URL, lc.Result.UUID)); w != 4 || f != "png" {
+		t.Fatalf("transformed copy: %d %s", w, f)
+	}
+	code, _, body = rawREST(t, "POST", s.URL+"/files/local_copy/", v7, "application/json", `{"source":"`+id+`/-/resize/nonsense/"}`)
+	if code != 400 || !strings.Contains(body, "resize") {
+		t.Fatalf("copy with bad operations: %d %s", code, body)
+	}
 }
 
 func TestRESTFormWebhooksAndCursor(t *testing.T) {

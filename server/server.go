@@ -203,6 +203,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		variants.Shared = cdnHandler.Shared
 	}
 	a.Purge = cdnHandler.Purge
+	a.Transform = cdnHandler.Render
 	mux.Handle("GET /", cdnHandler)
 	s.handler = cleanPath(mux)
 	return s, nil
