@@ -652,6 +652,15 @@ func (h *crashHarness) scanDataDir(cycle int) dataDirSnapshot {
 			for _, e := range left {
 				t.Errorf("cycle %d: tmp/%s survived the restart", cycle, e.Name())
 			}
+		case name == "variants" && e.IsDir():
+			// The variant cache is disposable, but no half-written variant
+			// may survive a restart.
+			filepath.WalkDir(filepath.Join(h.dataDir, "variants"), func(p string, d os.DirEntry, err error) error {
+				if err == nil && strings.HasPrefix(d.Name(), ".tmp-") {
+					t.Errorf("cycle %d: partial variant %s survived the restart", cycle, p)
+				}
+				return nil
+			})
 		case (name == "satchel.db" || name == "satchel.db-wal" || name == "satchel.db-shm" || name == "running") && e.Type().IsRegular():
 		default:
 			t.Errorf("cycle %d: stray entry in the data dir: %s (%v)", cycle, name, e.Type())
