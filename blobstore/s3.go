@@ -669,6 +669,23 @@ func (b *S3) CompleteMultipart(ctx context.Context, id, key string) error {
 	} else if want != ok {
 		return fmt.Errorf("blobstore: upload %q is not for key %q", id, key)
 	}
+	// A part rewritten after an interrupted write may be listed with the
+	// entity tag of the write it replaced for a moment: list again and retry.
+	for attempt := 1; ; attempt++ {
+		err := b.completeOnce(ctx, id, ok, s3ID)
+		var apiErr smithy.APIError
+		if err == nil || attempt == 3 || !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidPart" {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
+}
+
+func (b *S3) completeOnce(ctx context.Context, id, ok, s3ID string) error {
 	var parts []types.Part
 	p := s3.NewListPartsPaginator(b.client, &s3.ListPartsInput{Bucket: &b.bucket, Key: &ok, UploadId: &s3ID})
 	for p.HasMorePages() {
@@ -702,7 +719,7 @@ func (b *S3) CompleteMultipart(ctx context.Context, id, key string) error {
 	for i, pt := range parts {
 		done[i] = types.CompletedPart{ETag: pt.ETag, PartNumber: pt.PartNumber}
 	}
-	_, err = b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	_, err := b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket: &b.bucket, Key: &ok, UploadId: &s3ID,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
 	})
