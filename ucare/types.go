@@ -2,6 +2,7 @@ package ucare
 
 import (
 	"encoding/json"
+	"github.com/satchel-project/satchel"
 	"time"
 )
 
@@ -72,31 +73,14 @@ type ContentInfo struct {
 	Video *VideoInfo `json:"video,omitempty"`
 }
 
-// MimeInfo splits a MIME type.
-type MimeInfo struct {
-	Mime    string `json:"mime"`
-	Type    string `json:"type"`
-	Subtype string `json:"subtype"`
-}
+// MimeInfo splits a MIME type (the server's own type).
+type MimeInfo = satchel.MimeInfo
 
-// ImageInfo describes an image.
-type ImageInfo struct {
-	ColorMode        string       `json:"color_mode"`
-	Orientation      *int         `json:"orientation"`
-	Format           string       `json:"format"`
-	Height           int          `json:"height"`
-	Width            int          `json:"width"`
-	GeoLocation      *GeoLocation `json:"geo_location"`
-	DatetimeOriginal *string      `json:"datetime_original"`
-	DPI              []float64    `json:"dpi"`
-	Sequence         bool         `json:"sequence"`
-}
+// ImageInfo describes an image (the server's own type).
+type ImageInfo = satchel.ImageInfo
 
-// GeoLocation is a GPS position.
-type GeoLocation struct {
-	Latitude  float64 `json:"latitude"`
-	Longitude float64 `json:"longitude"`
-}
+// GeoLocation is a GPS position in decimal degrees.
+type GeoLocation = satchel.GeoLocation
 
 // VideoInfo describes an audio/video container (v0.7: stream lists).
 type VideoInfo struct {
@@ -140,13 +124,7 @@ func (a *AudioStream) UnmarshalJSON(b []byte) error {
 }
 
 // VideoStream is one video stream.
-type VideoStream struct {
-	Height    int     `json:"height"`
-	Width     int     `json:"width"`
-	FrameRate float64 `json:"frame_rate"`
-	Bitrate   *int64  `json:"bitrate"`
-	Codec     string  `json:"codec"`
-}
+type VideoStream = satchel.VideoStream
 
 // LegacyVideoInfo is the v0.6 / Upload API video shape (one stream each).
 type LegacyVideoInfo struct {
