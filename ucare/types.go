@@ -2,8 +2,9 @@ package ucare
 
 import (
 	"encoding/json"
-	"github.com/satchel-project/satchel"
 	"time"
+
+	"github.com/satchel-project/satchel"
 )
 
 // File is a file as the REST API describes it (v0.7 fields, plus the
