@@ -5,14 +5,17 @@
 package cdn
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -119,7 +122,7 @@ func (h *Handler) file(ctx context.Context, id string) (*satchel.File, error) {
 }
 
 func (h *Handler) project(ctx context.Context, id int64) (*satchel.Project, error) {
-	return h.projects.get(fmt.Sprint(id), func() (*satchel.Project, error) { return h.Store.ProjectByID(ctx, id) })
+	return h.projects.get(strconv.FormatInt(id, 10), func() (*satchel.Project, error) { return h.Store.ProjectByID(ctx, id) })
 }
 
 // ServeHTTP serves every CDN path.
@@ -304,14 +307,14 @@ func (h *Handler) headers(w http.ResponseWriter, ctype, tag, name string, inline
 	hd.Set("Content-Type", ctype)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	if hd.Get("Cache-Control") == "" {
-		hd.Set("Cache-Control", fmt.Sprintf("public, max-age=%d, immutable", h.maxAge()))
+		hd.Set("Cache-Control", "public, max-age="+strconv.Itoa(h.maxAge())+", immutable")
 	}
 	hd.Set("ETag", tag)
 	disp := "attachment"
 	if inline == 1 || (inline == -1 && inlineTypes[ctype]) {
 		disp = "inline"
 	}
-	hd.Set("Content-Disposition", fmt.Sprintf(`%s; filename="%s"`, disp, satchel.SanitizeFilename(name)))
+	hd.Set("Content-Disposition", disp+`; filename="`+satchel.SanitizeFilename(name)+`"`)
 	if activeType(ctype) {
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
 	}
@@ -361,18 +364,25 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satche
 		h.imagingError(w, f, err)
 		return
 	}
-	fh, err := os.Open(e.Path)
-	if err != nil {
-		// Evicted between lookup and open: compute again next time.
-		h.fail(w, http.StatusServiceUnavailable, "Try again.")
-		return
+	var content io.ReadSeeker
+	if e.Body != nil {
+		content = bytes.NewReader(e.Body) // hot small variants: no file I/O
+	} else {
+		fh, err := os.Open(e.Path)
+		if err != nil {
+			// Evicted or removed meanwhile: compute again next time.
+			h.Variants.Forget(key)
+			h.fail(w, http.StatusServiceUnavailable, "Try again.")
+			return
+		}
+		defer fh.Close()
+		content = fh
 	}
-	defer fh.Close()
 	if name == "" {
 		name = strings.TrimSuffix(f.Filename, path.Ext(f.Filename)) + variantExt(e.ContentType)
 	}
 	h.headers(w, e.ContentType, e.ETag, name, inline)
-	http.ServeContent(w, r, "", f.Uploaded, fh)
+	http.ServeContent(w, r, "", f.Uploaded, content)
 }
 
 func variantExt(ctype string) string {

@@ -23,9 +23,10 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Entry is a cached variant on disk.
+// Entry is a cached variant on disk (and in memory when Body is set).
 type Entry struct {
 	Path        string
+	Body        []byte
 	ContentType string
 	Size        int64
 	ModTime     time.Time
@@ -48,10 +49,11 @@ type Cache struct {
 	// Shared, when set, is asked before computing and told after.
 	Shared Shared
 
-	mu    sync.Mutex
-	lru   *list.List // front = most recent; values are *item
-	items map[string]*list.Element
-	bytes int64
+	mu       sync.Mutex
+	lru      *list.List // front = most recent; values are *item
+	items    map[string]*list.Element
+	bytes    int64
+	memBytes int64
 
 	sf singleflight.Group
 }
@@ -60,7 +62,16 @@ type item struct {
 	key  string // <uuid>/<hash>
 	name string // relative path: <uuid>/<hash>.<ext>
 	size int64
+	// body keeps small variants in memory too, so hot ones are served
+	// without file I/O.
+	body []byte
 }
+
+// In-memory copies: variants up to memItemMax bytes, memMax bytes in all.
+const (
+	memItemMax = 256 << 10
+	memMax     = 64 << 20
+)
 
 // Open opens (creating) a cache in dir holding at most maxBytes, indexing
 // what a previous process left there.
@@ -104,7 +115,7 @@ func Open(dir string, maxBytes int64) (*Cache, error) {
 	}
 	for _, f := range all {
 		key := strings.TrimSuffix(f.name, path.Ext(f.name))
-		c.items[key] = c.lru.PushFront(&item{key, f.name, f.size})
+		c.items[key] = c.lru.PushFront(&item{key: key, name: f.name, size: f.size})
 		c.bytes += f.size
 	}
 	c.evict()
@@ -203,23 +214,23 @@ func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Co
 func (c *Cache) lookup(key string) (*Entry, bool) {
 	c.mu.Lock()
 	el, ok := c.items[key]
-	var name string
+	var it item
 	if ok {
 		c.lru.MoveToFront(el)
-		name = el.Value.(*item).name
+		it = *el.Value.(*item)
 	}
 	c.mu.Unlock()
 	if !ok {
 		return nil, false
 	}
-	p := filepath.Join(c.dir, filepath.FromSlash(name))
-	info, err := os.Stat(p)
-	if err != nil {
-		c.forget(key)
-		return nil, false
-	}
-	return &Entry{Path: p, ContentType: contentTypeOf(name), Size: info.Size(), ModTime: info.ModTime(), ETag: etag(key)}, true
+	// The index knows the size; a variant removed behind the cache's back
+	// shows up when the caller opens it (and is recomputed next time).
+	return &Entry{Path: filepath.Join(c.dir, filepath.FromSlash(it.name)), Body: it.body, ContentType: contentTypeOf(it.name),
+		Size: it.size, ETag: etag(key)}, true
 }
+
+// Forget drops a variant whose file went missing.
+func (c *Cache) Forget(key string) { c.forget(key) }
 
 func etag(key string) string { return `"v-` + path.Base(key) + `"` }
 
@@ -247,24 +258,35 @@ func (c *Cache) put(key, ctype string, body []byte) (*Entry, error) {
 	}
 	c.mu.Lock()
 	if el, ok := c.items[key]; ok {
-		c.bytes -= el.Value.(*item).size
-		c.lru.Remove(el)
+		c.drop(el)
 	}
-	c.items[key] = c.lru.PushFront(&item{key, name, int64(len(body))})
+	it := &item{key: key, name: name, size: int64(len(body))}
+	if len(body) <= memItemMax && c.memBytes+int64(len(body)) <= memMax {
+		it.body = body
+		c.memBytes += int64(len(body))
+	}
+	c.items[key] = c.lru.PushFront(it)
 	c.bytes += int64(len(body))
 	c.mu.Unlock()
 	c.evict()
-	return &Entry{Path: p, ContentType: contentTypeOf(name), Size: int64(len(body)), ModTime: time.Now(), ETag: etag(key)}, nil
+	return &Entry{Path: p, Body: it.body, ContentType: contentTypeOf(name), Size: int64(len(body)), ModTime: time.Now(), ETag: etag(key)}, nil
 }
 
 func (c *Cache) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {
-		c.bytes -= el.Value.(*item).size
-		c.lru.Remove(el)
-		delete(c.items, key)
+		c.drop(el)
 	}
+}
+
+// drop removes an entry from the index (the caller holds c.mu).
+func (c *Cache) drop(el *list.Element) {
+	it := el.Value.(*item)
+	c.bytes -= it.size
+	c.memBytes -= int64(len(it.body))
+	c.lru.Remove(el)
+	delete(c.items, it.key)
 }
 
 // evict removes least recently used variants until the cache fits.
@@ -277,9 +299,7 @@ func (c *Cache) evict() {
 		}
 		el := c.lru.Back()
 		it := el.Value.(*item)
-		c.lru.Remove(el)
-		delete(c.items, it.key)
-		c.bytes -= it.size
+		c.drop(el)
 		c.mu.Unlock()
 		os.Remove(filepath.Join(c.dir, filepath.FromSlash(it.name)))
 	}
@@ -293,9 +313,7 @@ func (c *Cache) Purge(uuid string) error {
 	c.mu.Lock()
 	for key, el := range c.items {
 		if strings.HasPrefix(key, uuid+"/") {
-			c.bytes -= el.Value.(*item).size
-			c.lru.Remove(el)
-			delete(c.items, key)
+			c.drop(el)
 		}
 	}
 	c.mu.Unlock()
