@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -47,6 +48,14 @@ func cmdServe(ctx context.Context, args []string) error {
 	if srv.Demo != nil {
 		fmt.Printf("Created the demo project.\n  public key: %s\n  secret key: %s\n", srv.Demo.PublicKey, srv.Demo.SecretKey)
 	}
+	if addr := os.Getenv("SATCHEL_PPROF_ADDR"); addr != "" {
+		// Profiling endpoints on a separate listener, for benchmarks only.
+		go func() {
+			if err := http.ListenAndServe(addr, pprofMux()); err != nil {
+				log.Warn("pprof listener", "err", err)
+			}
+		}()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		srv.Close()
@@ -79,4 +88,13 @@ func cmdServe(ctx context.Context, args []string) error {
 		err = nil
 	}
 	return err
+}
+
+// pprofMux serves the runtime profiles.
+func pprofMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
