@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/satchel-project/satchel"
@@ -110,12 +111,13 @@ func (a *App) Receive(ctx context.Context, field, filename, contentType string, 
 		return nil, fmt.Errorf("app: new blob: %w", err)
 	}
 	in := newIncoming(id, field, filename, contentType, w)
-	buf := make([]byte, 256<<10)
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
 	var src io.Reader = r
 	if limit > 0 {
 		src = io.LimitReader(r, limit+1)
 	}
-	n, err := io.CopyBuffer(in, readerOnly{src}, buf)
+	n, err := io.CopyBuffer(in, readerOnly{src}, *buf)
 	if err != nil {
 		in.Abort()
 		return nil, fmt.Errorf("app: receive: %w", err)
@@ -126,6 +128,9 @@ func (a *App) Receive(ctx context.Context, field, filename, contentType string, 
 	}
 	return in, nil
 }
+
+// copyBufs recycles the copy buffers of uploads.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // readerOnly hides WriterTo/ReaderFrom so io.CopyBuffer uses our buffer.
 type readerOnly struct{ io.Reader }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +49,13 @@ func OpenDisk(dir string) (*Disk, error) {
 	for _, e := range entries {
 		if err := os.RemoveAll(filepath.Join(dir, "tmp", e.Name())); err != nil {
 			return nil, fmt.Errorf("blobstore: clean tmp: %w", err)
+		}
+	}
+	// Temporaries are spread over 256 directories: concurrent creates in
+	// one directory serialise on its lock.
+	for i := 0; i < 256; i++ {
+		if err := os.Mkdir(filepath.Join(dir, "tmp", fmt.Sprintf("%02x", i)), 0o750); err != nil {
+			return nil, fmt.Errorf("blobstore: create tmp shard: %w", err)
 		}
 	}
 	return d, nil
@@ -88,21 +96,36 @@ func (d *Disk) NewWriter(ctx context.Context, key string) (Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp := filepath.Join(d.root, "tmp", randomName())
+	name := randomName()
+	tmp := filepath.Join(d.root, "tmp", name[:2], name)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: create temporary: %w", err)
 	}
-	w := &diskWriter{f: f, tmp: tmp, final: final}
-	w.buf = bufio.NewWriterSize(&writebackFile{f: f}, writeBufSize)
+	w := &diskWriter{f: f, tmp: tmp, final: final, wb: &writebackFile{f: f}}
+	w.buf = bufPool.Get().(*bufio.Writer)
+	w.buf.Reset(w.wb)
 	return w, nil
 }
 
 type diskWriter struct {
 	f          *os.File
 	buf        *bufio.Writer
+	wb         *writebackFile
 	tmp, final string
 	done       bool
+}
+
+// bufPool recycles write buffers between uploads.
+var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
+
+// release returns the write buffer to the pool.
+func (w *diskWriter) release() {
+	if w.buf != nil {
+		w.buf.Reset(nil)
+		bufPool.Put(w.buf)
+		w.buf = nil
+	}
 }
 
 // Write buffers p. It deliberately has no ReadFrom, so io.Copy feeds it large
@@ -118,7 +141,9 @@ func (w *diskWriter) Commit() error {
 	if w.done {
 		return errors.New("blobstore: commit after commit or abort")
 	}
-	if err := w.buf.Flush(); err != nil {
+	err := w.buf.Flush()
+	w.release()
+	if err != nil {
 		w.Abort()
 		return fmt.Errorf("blobstore: flush: %w", err)
 	}
@@ -144,6 +169,7 @@ func (w *diskWriter) Abort() error {
 		return nil
 	}
 	w.done = true
+	w.release()
 	w.f.Close()
 	return os.Remove(w.tmp)
 }
