@@ -413,6 +413,8 @@ func TestPoke(t *testing.T) {
 	ns := webhook.Notify(s, w.Poke)
 	upload(t, ns, p, 1)
 	eventually(t, "poked delivery", allStatus(t, s, p, 1, satchel.DeliveryDelivered))
+	// Let the worker finish its pass and go back to waiting for a poke.
+	time.Sleep(300 * time.Millisecond)
 	upload(t, s, p, 1) // not notified: waits for the (hour-long) poll
 	time.Sleep(100 * time.Millisecond)
 	if _, hits := rcv.stats(); hits != 1 {
