@@ -282,9 +282,17 @@ func insertEvents(ctx context.Context, tx execer, events []*satchel.Event) error
 		if e.Created.IsZero() {
 			e.Created = time.Now().UTC()
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, project_id, type, payload, created) VALUES (?, ?, ?, ?, ?)`,
-			e.ID, e.ProjectID, e.Type, string(e.Payload), micros(e.Created)); err != nil {
+		// An event nobody is subscribed to has nothing to deliver: it is
+		// not written (the common case, and a third of a small upload's
+		// database work otherwise).
+		res, err := tx.ExecContext(ctx, `INSERT INTO events (id, project_id, type, payload, created)
+			SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE project_id = ? AND event = ? AND is_active)`,
+			e.ID, e.ProjectID, e.Type, string(e.Payload), micros(e.Created), e.ProjectID, e.Type)
+		if err != nil {
 			return fmt.Errorf("sqlstore: insert event: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
 		}
 		if err := insertDeliveries(ctx, tx, eventRow{e}); err != nil {
 			return err
