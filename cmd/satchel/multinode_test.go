@@ -95,7 +95,7 @@ var mnPrefix = []byte("satchel multinode test\x00")
 type mnNode struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *mnBuffer
+	out    *lockedBuffer
 	addr   string
 	base   string
 	client *http.Client
@@ -103,22 +103,6 @@ type mnNode struct {
 	err    error // valid once done is closed
 }
 
-type mnBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *mnBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *mnBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // mnEmptyPrefixAtEnd removes, when the test ends (after the nodes are
 // killed: cleanups run last first), every object and unfinished upload the
@@ -181,7 +165,7 @@ func mnStart(t *testing.T, name, bin, dataDir, dsn, storage string) *mnNode {
 		}
 	}
 	cmd.Env = append(env, "SATCHEL_DEMO_PUBLIC_KEY="+mnPub, "SATCHEL_DEMO_SECRET_KEY="+mnSecret)
-	out := &mnBuffer{}
+	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	n := &mnNode{
 		name: name, cmd: cmd, out: out, addr: addr, base: "http://" + addr, done: make(chan struct{}),
