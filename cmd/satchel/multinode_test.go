@@ -103,7 +103,6 @@ type mnNode struct {
 	err    error // valid once done is closed
 }
 
-
 // mnEmptyPrefixAtEnd removes, when the test ends (after the nodes are
 // killed: cleanups run last first), every object and unfinished upload the
 // test left under its S3 prefix.
