@@ -229,6 +229,13 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
 	}
 	if err := a.Store.CompleteUploadSession(ctx, id, f, uploadEvents([]*satchel.File{f})); err != nil {
+		// Another node completed the same upload meanwhile (the lock above
+		// is per node): answer as for any repeated complete.
+		if satchel.IsNotFound(err) {
+			if _, ferr := a.Store.File(ctx, p.ID, id); ferr == nil {
+				return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileAlreadyUploadedError", "File is already uploaded.")
+			}
+		}
 		// The published bytes stay: the session is open, so a retried
 		// complete finds them, and the expiry sweep removes them otherwise.
 		return nil, fmt.Errorf("app: record multipart file: %w", err)
