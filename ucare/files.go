@@ -119,22 +119,33 @@ func followPage[P any](ctx context.Context, c *Client, path, link string) (*P, e
 //
 // An error ends the iteration.
 func (c *Client) ListFiles(ctx context.Context, opts *ListFilesOptions) iter.Seq2[*File, error] {
-	return func(yield func(*File, error) bool) {
-		p, err := c.FilesPage(ctx, opts)
+	return eachItem(func() (*FilePage, error) { return c.FilesPage(ctx, opts) },
+		func(p *FilePage) (*FilePage, error) { return c.NextFilesPage(ctx, p) },
+		func(p *FilePage) ([]*File, string) { return p.Results, p.Next })
+}
+
+// eachItem iterates over the items of a paginated list: first fetches the
+// first page, next the following one, items splits a page into its items
+// and its next link. An error ends the iteration.
+func eachItem[T, P any](first func() (P, error), next func(P) (P, error), items func(P) ([]T, string)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		p, err := first()
 		for {
 			if err != nil {
-				yield(nil, err)
+				yield(zero, err)
 				return
 			}
-			for _, f := range p.Results {
-				if !yield(f, nil) {
+			list, link := items(p)
+			for _, it := range list {
+				if !yield(it, nil) {
 					return
 				}
 			}
-			if p.Next == "" || len(p.Results) == 0 {
+			if link == "" || len(list) == 0 {
 				return
 			}
-			p, err = c.NextFilesPage(ctx, p)
+			p, err = next(p)
 		}
 	}
 }

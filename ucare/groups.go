@@ -62,24 +62,9 @@ func (c *Client) NextGroupsPage(ctx context.Context, p *GroupPage) (*GroupPage, 
 // ListGroups iterates over every group, page after page. An error ends the
 // iteration.
 func (c *Client) ListGroups(ctx context.Context, opts *ListGroupsOptions) iter.Seq2[*Group, error] {
-	return func(yield func(*Group, error) bool) {
-		p, err := c.GroupsPage(ctx, opts)
-		for {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, g := range p.Results {
-				if !yield(g, nil) {
-					return
-				}
-			}
-			if p.Next == "" || len(p.Results) == 0 {
-				return
-			}
-			p, err = c.NextGroupsPage(ctx, p)
-		}
-	}
+	return eachItem(func() (*GroupPage, error) { return c.GroupsPage(ctx, opts) },
+		func(p *GroupPage) (*GroupPage, error) { return c.NextGroupsPage(ctx, p) },
+		func(p *GroupPage) ([]*Group, string) { return p.Results, p.Next })
 }
 
 // GroupInfo returns a group with its files.
