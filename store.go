@@ -114,9 +114,13 @@ type FileQuery struct {
 	// BySize orders by size instead of upload time; Desc reverses.
 	BySize bool
 	Desc   bool
-	// FromTime/FromSize is an exclusive cursor in the chosen order.
+	// FromTime/FromSize is an exclusive cursor in the chosen order. Alone
+	// it skips every file with that key; with FromUUID the cursor is the
+	// pair (key, FromUUID) in the (key, uuid) order, so files sharing the
+	// key are neither skipped nor repeated.
 	FromTime *time.Time
 	FromSize *int64
+	FromUUID string
 	Limit    int
 }
 
@@ -129,8 +133,11 @@ type FileCounts struct {
 type GroupQuery struct {
 	ProjectID int64
 	Desc      bool
-	FromTime  *time.Time
-	Limit     int
+	// FromTime is an exclusive cursor in creation order; with FromID it is
+	// the pair (created, FromID) in the (created, id) order.
+	FromTime *time.Time
+	FromID   string
+	Limit    int
 }
 
 // FileLister lists and changes files for the management API.

@@ -160,6 +160,20 @@ const projectCacheTTL = 5 * time.Second
 // in error messages ("UPLOADCARE_PUB_KEY" or "pub_key"). It also applies the
 // project's rate limit.
 func (a *App) ProjectByKey(ctx context.Context, key, field string) (*satchel.Project, error) {
+	p, err := a.LookupProject(ctx, key, field)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.throttle(p.ID); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// LookupProject finds a project by public key like ProjectByKey but leaves
+// its rate limit alone: callers that still have to check a secret charge the
+// limit with Throttle once the caller is known to be the project's owner.
+func (a *App) LookupProject(ctx context.Context, key, field string) (*satchel.Project, error) {
 	if key == "" {
 		return nil, satchel.Errorf(http.StatusForbidden, "ProjectPublicKeyRequiredError", "%s is required.", field)
 	}
@@ -177,11 +191,12 @@ func (a *App) ProjectByKey(ctx context.Context, key, field string) (*satchel.Pro
 		}
 		a.projects.Store(key, &cachedProject{p: p, expires: time.Now().Add(projectCacheTTL)})
 	}
-	if err := a.throttle(p.ID); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
+
+// Throttle charges one request to a project's rate limit and returns the
+// 429 error when the limit is spent.
+func (a *App) Throttle(projectID int64) error { return a.throttle(projectID) }
 
 func (a *App) throttle(projectID int64) error {
 	if a.cfg.RateLimit <= 0 {

@@ -21,8 +21,22 @@ func unauthorized(msg string, args ...any) error {
 	return satchel.Errorf(http.StatusUnauthorized, "AuthenticationFailed", msg, args...)
 }
 
-// authenticate resolves the project of a request from its Authorization header.
+// authenticate resolves the project of a request from its Authorization
+// header, then charges the request to the project's rate limit: calls that
+// fail authentication never spend the owner's limit.
 func (h *Handler) authenticate(r *http.Request, body []byte) (*satchel.Project, error) {
+	p, err := h.credentials(r, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.app.Throttle(p.ID); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// credentials checks a request's Authorization header and returns its project.
+func (h *Handler) credentials(r *http.Request, body []byte) (*satchel.Project, error) {
 	auth := r.Header.Get("Authorization")
 	scheme, param, ok := strings.Cut(auth, " ")
 	if !ok {
@@ -136,9 +150,10 @@ func (h *Handler) simpleAllowed(r *http.Request) bool {
 	return ok && ip.IsLoopback()
 }
 
-// project looks a project up by public key, applying its rate limit.
+// project looks a project up by public key (its rate limit is charged only
+// once the request is authenticated).
 func (h *Handler) project(r *http.Request, pub string) (*satchel.Project, error) {
-	p, err := h.app.ProjectByKey(r.Context(), pub, "pub_key")
+	p, err := h.app.LookupProject(r.Context(), pub, "pub_key")
 	if err != nil {
 		if e := satchel.AsError(err); e.Code == "ProjectPublicKeyInvalidError" {
 			return nil, unauthorized("Public key %s not found.", pub)

@@ -45,6 +45,28 @@ func parseCursorTime(s string) (time.Time, bool) {
 // cursorTime renders a cursor so that parsing it gives back the exact key.
 func cursorTime(t time.Time) string { return apiview.Time(t) }
 
+// cursorSep joins an item's sort key and its id in the "from"/"to" values of
+// the links this API writes. A key alone (what clients send, and what the
+// API documents) selects the items strictly beyond it; the id breaks ties, so
+// that items sharing a key (files committed by one request share their upload
+// time, sizes repeat) are neither skipped nor repeated. It travels inside
+// "from" because some clients follow a link by re-sending only its "from",
+// "limit", "ordering", "stored" and "removed".
+const cursorSep = "_"
+
+// cursorOf is the cursor of an item: its sort key and its id.
+func cursorOf(key, id string) string { return key + cursorSep + id }
+
+// splitCursor reads a cursor into its sort key and tie-breaking id ("" when
+// it has none); valid says whether an id is well-formed.
+func splitCursor(cursor string, valid func(string) bool) (key, id string, err error) {
+	key, id, tied := strings.Cut(cursor, cursorSep)
+	if tied && !valid(id) {
+		return "", "", badRequest("Bad from value: %s.", cursor)
+	}
+	return key, id, nil
+}
+
 // pageLimit reads "limit": default 100, clamped to 1..1000.
 func pageLimit(q url.Values) (int, error) {
 	v := q.Get("limit")
@@ -151,26 +173,31 @@ func (h *Handler) listFiles(r *request) error {
 		q := fq
 		q.Desc, q.Limit = desc, limit
 		if cursor != "" {
+			key, id, err := splitCursor(cursor, satchel.ValidUUID)
+			if err != nil {
+				return nil, err
+			}
 			if fq.BySize {
-				n, err := strconv.ParseInt(cursor, 10, 64)
+				n, err := strconv.ParseInt(key, 10, 64)
 				if err != nil {
 					return nil, badRequest("Bad from value: %s.", cursor)
 				}
 				q.FromSize = &n
 			} else {
-				t, ok := parseCursorTime(cursor)
+				t, ok := parseCursorTime(key)
 				if !ok {
 					return nil, badRequest("Bad from value: %s.", cursor)
 				}
 				q.FromTime = &t
 			}
+			q.FromUUID = id
 		}
 		return h.app.Store.ListFiles(r.Context(), q)
 	}, func(f *satchel.File) string {
 		if fq.BySize {
-			return strconv.FormatInt(f.Size, 10)
+			return cursorOf(strconv.FormatInt(f.Size, 10), f.UUID)
 		}
-		return cursorTime(f.Uploaded)
+		return cursorOf(cursorTime(f.Uploaded), f.UUID)
 	})
 	if err != nil {
 		return err

@@ -26,14 +26,18 @@ func (h *Handler) listGroups(r *request) error {
 		q := gq
 		q.Desc, q.Limit = desc, limit
 		if cursor != "" {
-			t, ok := parseCursorTime(cursor)
+			key, id, err := splitCursor(cursor, satchel.ValidGroupID)
+			if err != nil {
+				return nil, err
+			}
+			t, ok := parseCursorTime(key)
 			if !ok {
 				return nil, badRequest("Bad from value: %s.", cursor)
 			}
-			q.FromTime = &t
+			q.FromTime, q.FromID = &t, id
 		}
 		return h.app.Store.ListGroups(r.Context(), q)
-	}, func(g *satchel.Group) string { return cursorTime(g.Created) })
+	}, func(g *satchel.Group) string { return cursorOf(cursorTime(g.Created), g.ID) })
 	if err != nil {
 		return err
 	}

@@ -79,11 +79,9 @@ func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.Fi
 	}
 	switch {
 	case q.BySize && q.FromSize != nil:
-		where = append(where, "size "+op+" ?")
-		args = append(args, *q.FromSize)
+		where, args = keysetAfter(where, args, col, "uuid", op, *q.FromSize, q.FromUUID)
 	case !q.BySize && q.FromTime != nil:
-		where = append(where, "uploaded "+op+" ?")
-		args = append(args, micros(*q.FromTime))
+		where, args = keysetAfter(where, args, col, "uuid", op, micros(*q.FromTime), q.FromUUID)
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -92,6 +90,19 @@ func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.Fi
 	args = append(args, limit)
 	return queryAll(ctx, db.r, "list files", scanFile, `SELECT `+fileCols+` FROM files WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY `+col+` `+dir+`, uuid `+dir+` LIMIT ?`, args...)
+}
+
+// keysetAfter adds the condition of a keyset cursor: rows strictly beyond
+// key in the column col (op is ">" or "<"), or, with a tie-breaker, beyond
+// the pair (key, tie) in the (col, tieCol) order, so that rows sharing the
+// key are neither skipped nor repeated. The first condition alone is what
+// the (…, col, tieCol) indexes serve as a range; the second is exact.
+func keysetAfter(where []string, args []any, col, tieCol, op string, key any, tie string) ([]string, []any) {
+	if tie == "" {
+		return append(where, col+" "+op+" ?"), append(args, key)
+	}
+	where = append(where, col+" "+op+"= ?", "("+col+" "+op+" ? OR "+tieCol+" "+op+" ?)")
+	return where, append(args, key, key, tie)
 }
 
 // UpdateFile implements satchel.Store.
@@ -196,8 +207,9 @@ func (db *DB) ListGroups(ctx context.Context, q satchel.GroupQuery) ([]*satchel.
 		op, dir = "<", "DESC"
 	}
 	if q.FromTime != nil {
-		where += " AND created " + op + " ?"
-		args = append(args, micros(*q.FromTime))
+		var conds []string
+		conds, args = keysetAfter(nil, args, "created", "id", op, micros(*q.FromTime), q.FromID)
+		where += " AND " + strings.Join(conds, " AND ")
 	}
 	limit := q.Limit
 	if limit <= 0 {

@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"Files", testFiles},
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ListingAndCounters", testListing},
+		{"PagingTies", testPagingTies},
 		{"UploadSessions", testSessions},
 		{"FetchTasks", testFetchTasks},
 		{"Groups", testGroups},
