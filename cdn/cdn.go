@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"strconv"
@@ -180,18 +181,52 @@ func (h *Handler) authorized(w http.ResponseWriter, r *http.Request, projectID i
 	if p.SecureDeliverySecret == "" {
 		return true
 	}
-	token := r.URL.Query().Get("token")
-	if token == "" {
+	tokens := tokenForms(r.URL.RawQuery)
+	if len(tokens) == 0 {
 		h.fail(w, http.StatusForbidden, "A delivery token is required.")
 		return false
 	}
-	if err := securetoken.Verify(p.SecureDeliverySecret, token, r.URL.EscapedPath(), time.Now()); err != nil {
+	ok := false
+	now := time.Now()
+	for _, token := range tokens {
+		if securetoken.Verify(p.SecureDeliverySecret, token, r.URL.EscapedPath(), now) == nil {
+			ok = true
+			break
+		}
+	}
+	if !ok {
 		h.fail(w, http.StatusForbidden, "Invalid or expired delivery token.")
 		return false
 	}
 	// Signed answers must not be cached by shared caches beyond the token.
 	w.Header().Set("Cache-Control", "private, max-age=300")
 	return true
+}
+
+// tokenForms returns the spellings of the first "token" query parameter that
+// may be the signed token: the raw text first, since secure URL builders put
+// the token in the query unescaped and its ACL keeps "~" escaped as "%7e"
+// (decoding would turn that into a field separator), then the once-decoded
+// text, for clients that escape the whole value. Either must still carry a
+// valid signature.
+func tokenForms(rawQuery string) []string {
+	for _, kv := range strings.Split(rawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k != "token" {
+			if dk, err := url.QueryUnescape(k); err != nil || dk != "token" {
+				continue
+			}
+		}
+		if v == "" {
+			return nil
+		}
+		forms := []string{v}
+		if d, err := url.QueryUnescape(v); err == nil && d != v && d != "" {
+			forms = append(forms, d)
+		}
+		return forms
+	}
+	return nil
 }
 
 func (h *Handler) serveGroup(w http.ResponseWriter, r *http.Request, t *cdnurl.Target) {

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/internal/testenv"
+	sucare "github.com/satchel-project/satchel/ucare"
 )
 
 // storeFile records a file with exactly the given original name in the demo
@@ -214,4 +215,114 @@ func TestCDNArchiveEntryNames(t *testing.T) {
 	}
 	extract("tar", tb, func(a, d string) []string { return []string{"-xf", a, "-C", d} })
 	extract("unzip", zb, func(a, d string) []string { return []string{"-q", a, "-d", d} })
+}
+
+// escapeToken returns u with its token query value percent-encoded as a
+// generic URL library would (url.Values, URLSearchParams).
+func escapeToken(t *testing.T, u string) string {
+	t.Helper()
+	base, tok, ok := strings.Cut(u, "?token=")
+	if !ok {
+		t.Fatalf("no token in %q", u)
+	}
+	return base + "?" + url.Values{"token": {tok}}.Encode()
+}
+
+func TestCDNSecureDeliveryTokenForms(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := context.Background()
+	// pyuploadcare's test secret and vectors (exp 2015971200 is in 2033).
+	const secret = "73636b61519adede42191efe1e73f02a67c7b692e3765f90c250c230be095211"
+	ids := uploadN(t, s.URL, 2, "1")
+	gid := makeGroup(t, s, ids)
+	other := makeGroup(t, s, []string{ids[1], ids[0]})
+	p, _ := s.Store.ProjectByPublicKey(ctx, testPub)
+	const vectorGroup = "3b278cee-47bd-4276-8d7d-9cde5902b18c~1"
+	if err := s.Store.CreateGroup(ctx, &satchel.Group{ID: vectorGroup, ProjectID: p.ID, Created: time.Now().UTC(),
+		Members: []satchel.GroupMember{{FileUUID: ids[0]}}}); err != nil {
+		t.Fatal(err)
+	}
+	p.SecureDeliverySecret = secret
+	if err := s.Store.UpdateProject(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond) // CDN project cache
+
+	status := func(u string) int {
+		t.Helper()
+		resp, _ := get(t, u, nil)
+		return resp.StatusCode
+	}
+	// URLs exactly as pyuploadcare builds them for its group test vectors.
+	for _, u := range []string{
+		"/" + vectorGroup + "/nth/0/?token=exp=2015971200~acl=/3b278cee-47bd-4276-8d7d-9cde5902b18c%7e1/nth/0/~hmac=9df9a86460fab102dd0ecb4a36980a1f932b6ce5cf4bdc0307906451fcf8978e",
+		"/" + vectorGroup + "/nth/0/?token=exp=2015971200~hmac=3d18d965fbf5d93e434c11ca209e2a7068b50b00962ebf7a19eae357a098bdd2",
+	} {
+		if c := status(s.URL + u); c != 200 {
+			t.Errorf("pyuploadcare vector %s: %d", u, c)
+		}
+		if c := status(escapeToken(t, s.URL+u)); c != 200 {
+			t.Errorf("pyuploadcare vector, token escaped, %s: %d", u, c)
+		}
+	}
+
+	acl := &sucare.AkamaiACLURLBuilder{CDNBase: s.URL, Secret: secret}
+	wild := &sucare.AkamaiACLURLBuilder{CDNBase: s.URL, Secret: secret, Wildcard: true}
+	urlTok := &sucare.AkamaiURLTokenBuilder{CDNBase: s.URL, Secret: secret}
+	handles := []string{
+		ids[0], ids[0] + "/-/resize/4x/", gid, gid + "/nth/0/", gid + "/nth/1/-/resize/4x/",
+		gid + "/archive/zip/", gid + "/archive/tar/",
+	}
+	for _, b := range []struct {
+		name string
+		b    sucare.SecureURLBuilder
+	}{{"acl", acl}, {"url", urlTok}} {
+		for _, h := range handles {
+			u, err := b.b.SecureURL(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := status(u); c != 200 {
+				t.Errorf("%s token as built, %s: %d", b.name, u, c)
+			}
+			if c := status(escapeToken(t, u)); c != 200 {
+				t.Errorf("%s token escaped, %s: %d", b.name, u, c)
+			}
+			if strings.Contains(h, "~") {
+				if c := status(strings.Replace(u, "~", "%7E", 1)); c != 200 {
+					t.Errorf("%s token, path with %%7E, %s: %d", b.name, u, c)
+				}
+			}
+		}
+	}
+	// A wildcard ACL on the group covers its members and archives.
+	u, _ := wild.SecureURL(gid)
+	_, tok, _ := strings.Cut(u, "?token=")
+	for _, sub := range []string{"/nth/0/", "/nth/1/-/resize/4x/", "/archive/zip/"} {
+		if c := status(s.URL + "/" + gid + sub + "?token=" + tok); c != 200 {
+			t.Errorf("wildcard group token on %s: %d", sub, c)
+		}
+		if c := status(s.URL + "/" + gid + sub + "?token=" + url.QueryEscape(tok)); c != 200 {
+			t.Errorf("wildcard group token escaped on %s: %d", sub, c)
+		}
+		if c := status(s.URL + "/" + other + sub + "?token=" + tok); c != 403 {
+			t.Errorf("wildcard token of another group on %s: %d", sub, c)
+		}
+	}
+	// Tokens stay bound to their paths, and tampering is still refused.
+	u, _ = acl.SecureURL(gid + "/nth/0/")
+	_, tok, _ = strings.Cut(u, "?token=")
+	if c := status(s.URL + "/" + gid + "/nth/1/?token=" + tok); c != 403 {
+		t.Errorf("member 0 token on member 1: %d", c)
+	}
+	if c := status(s.URL + "/" + gid + "/nth/1/?token=" + url.QueryEscape(tok)); c != 403 {
+		t.Errorf("member 0 token, escaped, on member 1: %d", c)
+	}
+	bad := strings.Replace(tok, "hmac=", "hmac=0", 1)
+	if c := status(s.URL + "/" + gid + "/nth/0/?token=" + url.QueryEscape(bad)); c != 403 {
+		t.Errorf("tampered escaped token: %d", c)
+	}
+	if c := status(s.URL + "/" + gid + "/nth/0/"); c != 403 {
+		t.Errorf("no token: %d", c)
+	}
 }
