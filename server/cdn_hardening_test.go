@@ -7,13 +7,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -21,6 +27,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/cdn"
 	"github.com/satchel-project/satchel/internal/testenv"
 	sucare "github.com/satchel-project/satchel/ucare"
 )
@@ -324,5 +331,154 @@ func TestCDNSecureDeliveryTokenForms(t *testing.T) {
 	}
 	if c := status(s.URL + "/" + gid + "/nth/0/"); c != 403 {
 		t.Errorf("no token: %d", c)
+	}
+}
+
+// countingStore is the server's store with a count of file lookups; when
+// gate is set, each lookup waits for it to close.
+type countingStore struct {
+	satchel.Store
+	files atomic.Int64
+	gate  chan struct{}
+}
+
+func (c *countingStore) File(ctx context.Context, projectID int64, id string) (*satchel.File, error) {
+	c.files.Add(1)
+	if c.gate != nil {
+		<-c.gate
+	}
+	return c.Store.File(ctx, projectID, id)
+}
+
+// cdnOver serves a CDN handler over the test server's stores.
+func cdnOver(t *testing.T, s *testServer, store satchel.Store, size int, ttl time.Duration) (*cdn.Handler, string) {
+	t.Helper()
+	h := &cdn.Handler{Store: store, Bucket: s.Bucket, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MetaCacheSize: size, MetaCacheTTL: ttl}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return h, ts.URL
+}
+
+func TestCDNMetaCacheBounded(t *testing.T) {
+	s := startServer(t, nil)
+	cs := &countingStore{Store: s.Store}
+	const capacity = 20
+	h, base := cdnOver(t, s, cs, capacity, time.Minute)
+
+	// Unknown UUIDs are not kept at all, and each is asked of the store.
+	for i := 0; i < 500; i++ {
+		if resp, _ := get(t, base+"/"+uuid.NewString()+"/", nil); resp.StatusCode != 404 {
+			t.Fatalf("random uuid: %d", resp.StatusCode)
+		}
+	}
+	if n, _ := h.MetaCacheLen(); n != 0 {
+		t.Fatalf("%d misses cached", n)
+	}
+	miss := uuid.NewString()
+	before := cs.files.Load()
+	get(t, base+"/"+miss+"/", nil)
+	get(t, base+"/"+miss+"/", nil)
+	if d := cs.files.Load() - before; d != 2 {
+		t.Fatalf("two requests for a missing file made %d store lookups, want 2", d)
+	}
+
+	// Live files beyond the capacity: the cache stays within it.
+	for i := 0; i < 3*capacity; i++ {
+		id := storeFile(t, s, fmt.Sprintf("f%d.txt", i), []byte("x"))
+		if resp, _ := get(t, base+"/"+id+"/", nil); resp.StatusCode != 200 {
+			t.Fatalf("file %d: %d", i, resp.StatusCode)
+		}
+		if n, _ := h.MetaCacheLen(); n > capacity {
+			t.Fatalf("cache holds %d files, capacity %d", n, capacity)
+		}
+	}
+	if n, _ := h.MetaCacheLen(); n != capacity {
+		t.Fatalf("cache holds %d files, want %d", n, capacity)
+	}
+	// The most recent file is a hit.
+	id := storeFile(t, s, "last.txt", []byte("x"))
+	get(t, base+"/"+id+"/", nil)
+	before = cs.files.Load()
+	if resp, _ := get(t, base+"/"+id+"/", nil); resp.StatusCode != 200 || cs.files.Load() != before {
+		t.Fatalf("cached file: %d, %d store lookups", resp.StatusCode, cs.files.Load()-before)
+	}
+}
+
+func TestCDNMetaCacheLoadsOnce(t *testing.T) {
+	s := startServer(t, nil)
+	id := storeFile(t, s, "one.txt", []byte("hello"))
+	cs := &countingStore{Store: s.Store, gate: make(chan struct{})}
+	_, base := cdnOver(t, s, cs, 100, time.Minute)
+
+	const n = 24
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(base + "/" + id + "/")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	// Hold the first lookup until every request has had the chance to look
+	// the file up too (or all did, which is the failure this test is about).
+	deadline := time.Now().Add(5 * time.Second)
+	for cs.files.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for wait := time.Now().Add(300 * time.Millisecond); cs.files.Load() < n && time.Now().Before(wait); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(cs.gate)
+	wg.Wait()
+	for i, c := range codes {
+		if c != 200 {
+			t.Errorf("request %d: %d", i, c)
+		}
+	}
+	if got := cs.files.Load(); got != 1 {
+		t.Fatalf("%d concurrent requests made %d store lookups, want 1", n, got)
+	}
+}
+
+func TestCDNServesMultipartRightAfterComplete(t *testing.T) {
+	s := startServer(t, nil)
+	const size = 11000000
+	code, body := postURLEncoded(t, s.URL+"/multipart/start/", url.Values{"UPLOADCARE_PUB_KEY": {testPub}, "filename": {"big.bin"}, "size": {fmt.Sprint(size)}, "content_type": {"application/octet-stream"}})
+	if code != 200 {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	var st struct {
+		UUID  string   `json:"uuid"`
+		Parts []string `json:"parts"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("0123456789"), size/10)
+	const partSize = 5242880
+	for i, u := range st.Parts {
+		chunk := data[i*partSize : min((i+1)*partSize, size)]
+		if code, _, body := do(t, "PUT", u, bytes.NewReader(chunk), "application/octet-stream"); code != 200 {
+			t.Fatalf("part %d: %d %s", i, code, body)
+		}
+	}
+	// Asked for before completion: not there yet.
+	if resp, _ := get(t, s.URL+"/"+st.UUID+"/", nil); resp.StatusCode != 404 {
+		t.Fatalf("before complete: %d", resp.StatusCode)
+	}
+	if code, body := postURLEncoded(t, s.URL+"/multipart/complete/", url.Values{"UPLOADCARE_PUB_KEY": {testPub}, "uuid": {st.UUID}}); code != 200 {
+		t.Fatalf("complete: %d %s", code, body)
+	}
+	// At once after completion: served.
+	resp, b := get(t, s.URL+"/"+st.UUID+"/", nil)
+	if resp.StatusCode != 200 || !bytes.Equal(b, data) {
+		t.Fatalf("right after complete: %d, %d bytes", resp.StatusCode, len(b))
 	}
 }
