@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/satchel-project/satchel"
 )
@@ -17,27 +19,94 @@ import (
 // MaxArchiveSize bounds the total uncompressed size of a group archive.
 const MaxArchiveSize = 2 << 30
 
-// archiveNames gives each member a unique entry name from its file name.
+// maxArchiveName bounds the bytes of one archive entry name (a common
+// file-name limit of file systems that archives are extracted on).
+const maxArchiveName = 255
+
+// maxArchiveExt is the longest extension kept apart when a name is cut or
+// given a " (n)" suffix.
+const maxArchiveExt = 16
+
+// archiveNames gives each member a unique entry name that is safe to extract
+// with tar, unzip and the like: one plain path element, never "." or "..",
+// no leading dot, no control characters, at most maxArchiveName bytes, and
+// unique without regard to case (so it is unique on case-insensitive file
+// systems too). Duplicates get " (n)" before the extension.
 func archiveNames(files []*satchel.File) []string {
-	seen := map[string]int{}
+	used := map[string]bool{}
 	names := make([]string, len(files))
 	for i, f := range files {
 		if f == nil {
 			continue
 		}
-		name := satchel.BaseName(f.OriginalFilename)
-		if name == "" || name == "." {
-			name = f.Filename
+		name := safeEntryName(f.OriginalFilename)
+		if name == "" {
+			name = safeEntryName(f.Filename)
 		}
-		if n := seen[name]; n > 0 {
-			ext := path.Ext(name)
-			name = fmt.Sprintf("%s (%d)%s", strings.TrimSuffix(name, ext), n, ext)
+		if name == "" {
+			name = safeEntryName(f.UUID)
 		}
-		seen[satchel.BaseName(f.OriginalFilename)]++
-		seen[name]++
+		if name == "" {
+			name = "file"
+		}
+		stem, ext := splitExt(name)
+		for n := 1; used[strings.ToLower(name)]; n++ {
+			name = joinName(stem, fmt.Sprintf(" (%d)", n), ext)
+		}
+		used[strings.ToLower(name)] = true
 		names[i] = name
 	}
 	return names
+}
+
+// safeEntryName reduces a client-supplied file name to one safe path
+// element, or "" when nothing usable is left. Only the last element of a
+// path (with "/" or "\\" separators) is kept; control and format characters
+// and invalid UTF-8 are dropped; leading dots and spaces and trailing dots
+// and spaces are trimmed, which also rules out "." and "..".
+func safeEntryName(raw string) string {
+	raw = strings.ToValidUTF8(raw, "")
+	raw = strings.ReplaceAll(raw, "\\", "/")
+	raw = strings.TrimRight(raw, "/")
+	if i := strings.LastIndexByte(raw, '/'); i >= 0 {
+		raw = raw[i+1:]
+	}
+	name := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError ||
+			r == '\u2028' || r == '\u2029' {
+			return -1
+		}
+		return r
+	}, raw)
+	name = strings.TrimLeft(name, ". ")
+	name = strings.TrimRight(name, ". ")
+	if len(name) > maxArchiveName {
+		stem, ext := splitExt(name)
+		name = joinName(stem, "", ext)
+	}
+	return name
+}
+
+// splitExt splits name into stem and a short extension (with its dot).
+func splitExt(name string) (string, string) {
+	ext := path.Ext(name)
+	if ext == name || len(ext) > maxArchiveExt {
+		return name, ""
+	}
+	return strings.TrimSuffix(name, ext), ext
+}
+
+// joinName returns stem+suffix+ext, cutting stem (at a rune boundary, then
+// of trailing dots and spaces) so the result fits in maxArchiveName bytes.
+func joinName(stem, suffix, ext string) string {
+	if room := maxArchiveName - len(suffix) - len(ext); len(stem) > room {
+		stem = strings.ToValidUTF8(stem[:room], "")
+		stem = strings.TrimRight(stem, ". ")
+	}
+	if stem == "" && suffix == "" {
+		stem = "file"
+	}
+	return stem + suffix + ext
 }
 
 // serveArchive streams a group's original files as zip or tar without

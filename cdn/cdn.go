@@ -13,12 +13,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
@@ -42,44 +47,102 @@ type Handler struct {
 	// Shared, when set, also keeps variants in the blob store for other nodes.
 	Shared *SharedVariants
 
-	files    ttlCache[*satchel.File]
-	projects ttlCache[*satchel.Project]
+	// MetaCacheSize bounds how many files (and, separately, projects) the
+	// metadata cache keeps; 0 means DefaultMetaCacheSize.
+	MetaCacheSize int
+	// MetaCacheTTL is how long a cached file or project is served without
+	// asking the store again; 0 means DefaultMetaCacheTTL.
+	MetaCacheTTL time.Duration
+
+	cacheOnce sync.Once
+	files     *metaCache[*satchel.File]
+	projects  *metaCache[*satchel.Project]
 }
 
-// metadataTTL bounds how long a node serves a file or project it looked up
-// without asking the store again (deletes reach other nodes within it).
-const metadataTTL = 2 * time.Second
+// Metadata cache defaults.
+const (
+	// DefaultMetaCacheSize is the default number of entries of each
+	// metadata cache.
+	DefaultMetaCacheSize = 10000
+	// DefaultMetaCacheTTL bounds how long a node serves a file or project it
+	// looked up without asking the store again: deletes and project changes
+	// made through another node reach this one within it.
+	DefaultMetaCacheTTL = 2 * time.Second
+)
 
-// ttlCache keeps values for metadataTTL; it keeps the delivery hot path free
-// of store queries.
-type ttlCache[T any] struct {
-	m sync.Map
-}
-
-type ttlEntry[T any] struct {
-	v       T
-	err     error
-	expires time.Time
-}
-
-func (c *ttlCache[T]) get(key string, load func() (T, error)) (T, error) {
-	if e, ok := c.m.Load(key); ok {
-		te := e.(*ttlEntry[T])
-		if time.Now().Before(te.expires) {
-			return te.v, te.err
+// caches makes the metadata caches on first use.
+func (h *Handler) caches() {
+	h.cacheOnce.Do(func() {
+		size, ttl := h.MetaCacheSize, h.MetaCacheTTL
+		if size <= 0 {
+			size = DefaultMetaCacheSize
 		}
-	}
-	v, err := load()
-	if err == nil || satchel.IsNotFound(err) {
-		c.m.Store(key, &ttlEntry[T]{v: v, err: err, expires: time.Now().Add(metadataTTL)})
-	}
-	return v, err
+		if ttl <= 0 {
+			ttl = DefaultMetaCacheTTL
+		}
+		h.files = newMetaCache[*satchel.File](size, ttl)
+		h.projects = newMetaCache[*satchel.Project](size, ttl)
+	})
 }
 
-func (c *ttlCache[T]) forget(key string) { c.m.Delete(key) }
+// MetaCacheLen reports how many files and projects the metadata cache
+// holds, for monitoring.
+func (h *Handler) MetaCacheLen() (files, projects int) {
+	h.caches()
+	return h.files.lru.Len(), h.projects.lru.Len()
+}
+
+// metaCache keeps the delivery hot path free of store queries: a bounded
+// LRU whose entries expire, with concurrent loads of one key collapsed into
+// one store query. Only hits are kept: a miss (a file not uploaded yet, a
+// random UUID) is asked of the store again next time, so a file is served as
+// soon as its upload completes, on every node, and misses cost no memory.
+type metaCache[T any] struct {
+	lru   *expirable.LRU[string, T]
+	loads singleflight.Group
+	// gen changes whenever a key is forgotten, so that a load that started
+	// before a purge does not put the purged value back.
+	gen atomic.Uint64
+}
+
+func newMetaCache[T any](size int, ttl time.Duration) *metaCache[T] {
+	return &metaCache[T]{lru: expirable.NewLRU[string, T](size, nil, ttl)}
+}
+
+// get returns the cached value of key or loads it. The load runs detached
+// from ctx, since other requests may be waiting for it; ctx only bounds how
+// long this caller waits.
+func (c *metaCache[T]) get(ctx context.Context, key string, load func(context.Context) (T, error)) (T, error) {
+	if v, ok := c.lru.Get(key); ok {
+		return v, nil
+	}
+	ch := c.loads.DoChan(key, func() (any, error) {
+		gen := c.gen.Load()
+		v, err := load(context.WithoutCancel(ctx))
+		if err == nil && c.gen.Load() == gen {
+			c.lru.Add(key, v)
+		}
+		return v, err
+	})
+	select {
+	case res := <-ch:
+		v, _ := res.Val.(T)
+		return v, res.Err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+func (c *metaCache[T]) forget(key string) {
+	c.gen.Add(1)
+	c.lru.Remove(key)
+	c.loads.Forget(key)
+}
 
 // Purge forgets a file and its variants on this node (after a delete).
 func (h *Handler) Purge(uuid string) {
+	h.caches()
 	h.files.forget(uuid)
 	if h.Variants != nil {
 		if err := h.Variants.Purge(uuid); err != nil {
@@ -118,11 +181,13 @@ func (h *Handler) fail(w http.ResponseWriter, status int, msg string) {
 }
 
 func (h *Handler) file(ctx context.Context, id string) (*satchel.File, error) {
-	return h.files.get(id, func() (*satchel.File, error) { return h.Store.File(ctx, 0, id) })
+	h.caches()
+	return h.files.get(ctx, id, func(ctx context.Context) (*satchel.File, error) { return h.Store.File(ctx, 0, id) })
 }
 
 func (h *Handler) project(ctx context.Context, id int64) (*satchel.Project, error) {
-	return h.projects.get(strconv.FormatInt(id, 10), func() (*satchel.Project, error) { return h.Store.ProjectByID(ctx, id) })
+	h.caches()
+	return h.projects.get(ctx, strconv.FormatInt(id, 10), func(ctx context.Context) (*satchel.Project, error) { return h.Store.ProjectByID(ctx, id) })
 }
 
 // ServeHTTP serves every CDN path.
@@ -180,18 +245,52 @@ func (h *Handler) authorized(w http.ResponseWriter, r *http.Request, projectID i
 	if p.SecureDeliverySecret == "" {
 		return true
 	}
-	token := r.URL.Query().Get("token")
-	if token == "" {
+	tokens := tokenForms(r.URL.RawQuery)
+	if len(tokens) == 0 {
 		h.fail(w, http.StatusForbidden, "A delivery token is required.")
 		return false
 	}
-	if err := securetoken.Verify(p.SecureDeliverySecret, token, r.URL.EscapedPath(), time.Now()); err != nil {
+	ok := false
+	now := time.Now()
+	for _, token := range tokens {
+		if securetoken.Verify(p.SecureDeliverySecret, token, r.URL.EscapedPath(), now) == nil {
+			ok = true
+			break
+		}
+	}
+	if !ok {
 		h.fail(w, http.StatusForbidden, "Invalid or expired delivery token.")
 		return false
 	}
 	// Signed answers must not be cached by shared caches beyond the token.
 	w.Header().Set("Cache-Control", "private, max-age=300")
 	return true
+}
+
+// tokenForms returns the spellings of the first "token" query parameter that
+// may be the signed token: the raw text first, since secure URL builders put
+// the token in the query unescaped and its ACL keeps "~" escaped as "%7e"
+// (decoding would turn that into a field separator), then the once-decoded
+// text, for clients that escape the whole value. Either must still carry a
+// valid signature.
+func tokenForms(rawQuery string) []string {
+	for _, kv := range strings.Split(rawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k != "token" {
+			if dk, err := url.QueryUnescape(k); err != nil || dk != "token" {
+				continue
+			}
+		}
+		if v == "" {
+			return nil
+		}
+		forms := []string{v}
+		if d, err := url.QueryUnescape(v); err == nil && d != v && d != "" {
+			forms = append(forms, d)
+		}
+		return forms
+	}
+	return nil
 }
 
 func (h *Handler) serveGroup(w http.ResponseWriter, r *http.Request, t *cdnurl.Target) {

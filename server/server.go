@@ -65,6 +65,9 @@ type Config struct {
 	ImageQueue       int
 	ImageTimeout     time.Duration
 	VariantCacheSize int64
+	// CDNMetaCacheSize bounds the CDN's in-memory file and project metadata
+	// caches, in entries (0: cdn.DefaultMetaCacheSize).
+	CDNMetaCacheSize int
 	// ListenURL is the base of links in webhook payloads when PublicURL is empty.
 	ListenURL string
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
@@ -196,7 +199,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants}
+	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants, MetaCacheSize: cfg.CDNMetaCacheSize}
 	if !blobstore.IsExclusive(bucket) {
 		// Nodes share a bucket: keep variants there too, so one node's work serves all.
 		cdnHandler.Shared = &cdn.SharedVariants{Store: store, Bucket: bucket}
