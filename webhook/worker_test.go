@@ -461,6 +461,7 @@ func TestWorkerFairAcrossProjects(t *testing.T) {
 	eventually(t, "project a's deliveries to reach the hanging receiver", func() bool { return holding() > 0 })
 	upload(t, s, b, 1)
 	eventually(t, "project b's delivery", allStatus(t, s, b, 1, satchel.DeliveryDelivered))
+	eventually(t, "two requests at the hanging receiver", func() bool { return holding() >= 2 })
 	if n := holding(); n != 2 {
 		t.Fatalf("the hanging receiver holds %d requests, want 2 (the per-project cap)", n)
 	}
