@@ -77,7 +77,10 @@ type Store interface {
 	// ClaimFetchTasks leases up to limit unfinished tasks whose lease has
 	// expired (new ones, or ones whose node died) and counts an attempt on
 	// each; no other node gets them until the lease ends or is extended.
-	ClaimFetchTasks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*FetchTask, error)
+	// A project with perProject tasks leased (on any node) gets no more
+	// (perProject <= 0: no cap), and projects take turns: the one with the
+	// fewest leased tasks first, oldest tasks first within a project.
+	ClaimFetchTasks(ctx context.Context, now time.Time, lease time.Duration, limit, perProject int) ([]*FetchTask, error)
 	// DeleteFetchTasksBefore forgets finished tasks last updated before t.
 	DeleteFetchTasksBefore(ctx context.Context, t time.Time) error
 

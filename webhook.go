@@ -79,8 +79,11 @@ type WebhookStore interface {
 	DeleteWebhooksByTarget(ctx context.Context, projectID int64, url string) (int, error)
 
 	// ClaimDeliveries leases up to limit due pending deliveries for lease, so
-	// that no other node sends them meanwhile.
-	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Delivery, error)
+	// that no other node sends them meanwhile. A project with perProject
+	// deliveries leased (on any node) gets no more (perProject <= 0: no cap),
+	// and projects take turns: the one with the fewest leased deliveries
+	// first, earliest due first within a project.
+	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit, perProject int) ([]*Delivery, error)
 	// FinishDelivery records an attempt's outcome (and the next attempt time if pending).
 	FinishDelivery(ctx context.Context, d *Delivery) error
 	Deliveries(ctx context.Context, projectID int64, limit int) ([]*Delivery, error)

@@ -41,6 +41,10 @@ type Config struct {
 	FetchTaskTTL time.Duration
 	// FetchWorkers is the number of concurrent from-URL downloads.
 	FetchWorkers int
+	// FetchPerProject caps the from-URL downloads one project has running
+	// across all nodes (default 2), so that a project with slow sources
+	// leaves workers to the others.
+	FetchPerProject int
 	// RateLimit is the sustained requests/s per project (0: unlimited); Burst the bucket.
 	RateLimit float64
 	Burst     int
@@ -65,6 +69,9 @@ func (c *Config) defaults() {
 	}
 	if c.FetchWorkers == 0 {
 		c.FetchWorkers = 4
+	}
+	if c.FetchPerProject <= 0 {
+		c.FetchPerProject = 2
 	}
 	if c.SweepEvery == 0 {
 		c.SweepEvery = time.Minute

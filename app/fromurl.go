@@ -131,7 +131,9 @@ func (a *App) fetchLoop() {
 		if free == 0 {
 			continue
 		}
-		tasks, err := a.Store.ClaimFetchTasks(ctx, time.Now(), fetchLease, free)
+		// Each project gets at most FetchPerProject of the workers (counted
+		// across nodes), so slow sources cannot hold them all.
+		tasks, err := a.Store.ClaimFetchTasks(ctx, time.Now(), fetchLease, free, a.cfg.FetchPerProject)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.Log.Error("claim fetch tasks", "err", err)

@@ -52,6 +52,14 @@ type Config struct {
 	FetchWorkers      int
 	FetchMaxBytes     int64
 	FetchTimeout      time.Duration
+	// FetchPerProject and WebhookPerProject cap the from-URL downloads and
+	// webhook deliveries one project has running across all nodes (default 2
+	// each), so that its slow sources or dead receivers leave workers to the
+	// other projects.
+	FetchPerProject   int
+	WebhookPerProject int
+	// WebhookTimeout bounds one webhook delivery attempt (default 10 s).
+	WebhookTimeout time.Duration
 	// SimpleAuthOverHTTP is "loopback" (default), "always" or "never".
 	SimpleAuthOverHTTP string
 	// TrustedProxies may tell the original scheme with X-Forwarded-Proto.
@@ -141,17 +149,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("create tmp: %w", err)
 	}
 	// Webhook deliveries go through the same SSRF-safe dialer as fetches.
-	hookClient := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, Timeout: 30 * time.Second, UserAgent: webhook.UserAgent, Deny: cfg.FetchDeny}).HTTPClient()
+	// The worker's own deadline (WebhookTimeout) cuts attempts short first.
+	hookClient := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, Timeout: max(30*time.Second, cfg.WebhookTimeout+5*time.Second), UserAgent: webhook.UserAgent, Deny: cfg.FetchDeny}).HTTPClient()
 	base := strings.TrimRight(cfg.PublicURL, "/")
 	if base == "" {
 		base = cfg.ListenURL
 	}
-	worker := webhook.NewWorker(store, hookClient, apiview.Bases{CDN: base, API: base}, log, webhook.WorkerOptions{})
+	worker := webhook.NewWorker(store, hookClient, apiview.Bases{CDN: base, API: base}, log, webhook.WorkerOptions{PerProject: cfg.WebhookPerProject, Timeout: cfg.WebhookTimeout})
 	store = webhook.Notify(rawStore, worker.Poke)
 	fc := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.FetchMaxBytes, Timeout: cfg.FetchTimeout, UserAgent: "Satchel", Deny: cfg.FetchDeny})
 	a, err := app.New(ctx, store, bucket, inspect.New(inspect.Options{}), fc, log, app.Config{
 		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
-		FetchWorkers: cfg.FetchWorkers, RateLimit: cfg.RateLimit, Burst: cfg.RateBurst, SweepEvery: cfg.SweepEvery,
+		FetchWorkers: cfg.FetchWorkers, FetchPerProject: cfg.FetchPerProject, RateLimit: cfg.RateLimit, Burst: cfg.RateBurst, SweepEvery: cfg.SweepEvery,
 		TempDir: tmpDir,
 	})
 	if err != nil {

@@ -531,28 +531,31 @@ func (db *DB) UnfinishedFetchTasks(ctx context.Context) ([]*satchel.FetchTask, e
 	return queryAll(ctx, db.r, "unfinished tasks", scanTask, `SELECT `+taskCols+` FROM fetch_tasks WHERE status IN ('waiting', 'progress') ORDER BY created`)
 }
 
-// ClaimFetchTasks implements satchel.Store.
-func (db *DB) ClaimFetchTasks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*satchel.FetchTask, error) {
-	skip := ""
-	if db.pg {
-		skip = " FOR UPDATE SKIP LOCKED"
+// ClaimFetchTasks implements satchel.Store; see claim.go for the fairness
+// across projects.
+func (db *DB) ClaimFetchTasks(ctx context.Context, now time.Time, lease time.Duration, limit, perProject int) ([]*satchel.FetchTask, error) {
+	if limit <= 0 {
+		return nil, nil
 	}
-	rows, err := db.w.QueryContext(ctx, `UPDATE fetch_tasks SET lease_until=?, attempts=attempts+1
-		WHERE token IN (SELECT token FROM fetch_tasks WHERE status IN ('waiting', 'progress') AND lease_until <= ? ORDER BY created LIMIT ?`+skip+`)
-		RETURNING `+taskCols, micros(now.Add(lease)), micros(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: claim fetch tasks: %w", err)
-	}
-	defer rows.Close()
+	t := micros(now)
 	var out []*satchel.FetchTask
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	err := db.claim(ctx, lockFetchClaims, func(e execer) error {
+		var err error
+		out, err = queryAll(ctx, e, "claim fetch tasks", scanTask, `WITH running AS (
+				SELECT project_id, COUNT(*) AS n FROM fetch_tasks
+				WHERE status IN ('waiting', 'progress') AND lease_until > ? GROUP BY project_id
+			), due AS (
+				SELECT f.token, f.created, COALESCE(r.n, 0) + ROW_NUMBER() OVER (PARTITION BY f.project_id ORDER BY f.created, f.token) AS slot
+				FROM fetch_tasks f LEFT JOIN running r ON r.project_id = f.project_id
+				WHERE f.status IN ('waiting', 'progress') AND f.lease_until <= ?
+			)
+			UPDATE fetch_tasks SET lease_until=?, attempts=attempts+1
+			WHERE token IN (SELECT token FROM due WHERE slot <= ? ORDER BY slot, created, token LIMIT ?)
+				AND status IN ('waiting', 'progress') AND lease_until <= ?
+			RETURNING `+taskCols, t, t, micros(now.Add(lease)), perProjectCap(perProject), limit, t)
+		return err
+	})
+	return out, err
 }
 
 // DeleteFetchTasksBefore implements satchel.Store.

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt);
 CREATE INDEX IF NOT EXISTS deliveries_webhook ON deliveries (webhook_id);
 CREATE INDEX IF NOT EXISTS deliveries_project_updated ON deliveries (project_id, updated);
+CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries (status, lease_until);
 `
 }
 
@@ -213,35 +214,33 @@ func scanDelivery(row rowScanner) (*satchel.Delivery, error) {
 
 // ClaimDeliveries implements satchel.WebhookStore. One statement picks the
 // due, unleased pending deliveries, leases them until now+lease and counts
-// the attempt (so an attempt cut short by a crash still counts). On
-// PostgreSQL rows another node is claiming are skipped (SKIP LOCKED); SQLite
-// has a single writer. The result is ordered by NextAttempt.
-func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*satchel.Delivery, error) {
+// the attempt (so an attempt cut short by a crash still counts); see
+// claim.go for the fairness across projects and nodes. The result is
+// ordered by NextAttempt.
+func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit, perProject int) ([]*satchel.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	lock := ""
-	if db.pg {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	t := micros(now)
-	rows, err := db.w.QueryContext(ctx, `UPDATE deliveries SET lease_until=?, attempts=attempts+1, updated=?
-		WHERE id IN (SELECT id FROM deliveries WHERE status='pending' AND next_attempt<=? AND lease_until<=? ORDER BY next_attempt LIMIT ?`+lock+`)
-		RETURNING `+deliveryCols, micros(now.Add(lease)), t, t, t, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: claim deliveries: %w", err)
-	}
-	defer rows.Close()
 	var out []*satchel.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: claim deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: claim deliveries: %w", err)
+	err := db.claim(ctx, lockDeliveryClaims, func(e execer) error {
+		var err error
+		out, err = queryAll(ctx, e, "claim deliveries", scanDelivery, `WITH running AS (
+				SELECT project_id, COUNT(*) AS n FROM deliveries
+				WHERE status='pending' AND lease_until > ? GROUP BY project_id
+			), due AS (
+				SELECT d.id, d.next_attempt, COALESCE(r.n, 0) + ROW_NUMBER() OVER (PARTITION BY d.project_id ORDER BY d.next_attempt, d.id) AS slot
+				FROM deliveries d LEFT JOIN running r ON r.project_id = d.project_id
+				WHERE d.status='pending' AND d.next_attempt <= ? AND d.lease_until <= ?
+			)
+			UPDATE deliveries SET lease_until=?, attempts=attempts+1, updated=?
+			WHERE id IN (SELECT id FROM due WHERE slot <= ? ORDER BY slot, next_attempt, id LIMIT ?)
+				AND status='pending' AND next_attempt <= ? AND lease_until <= ?
+			RETURNING `+deliveryCols, t, t, t, micros(now.Add(lease)), t, perProjectCap(perProject), limit, t, t)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].NextAttempt.Before(out[j].NextAttempt) })
 	return out, nil

@@ -26,6 +26,8 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"PagingTies", testPagingTies},
 		{"UploadSessions", testSessions},
 		{"FetchTasks", testFetchTasks},
+		{"FetchClaimCap", testFetchClaimCap},
+		{"FetchClaimCapConcurrent", testFetchClaimCapConcurrent},
 		{"Groups", testGroups},
 		{"Settings", testSettings},
 		{"Webhooks", testWebhooks},
@@ -212,15 +214,15 @@ func testFetchTasks(t *testing.T, s satchel.Store) {
 	if un, _ := s.UnfinishedFetchTasks(ctx); len(un) != 1 {
 		t.Fatal("waiting task not unfinished")
 	}
-	claimed, err := s.ClaimFetchTasks(ctx, now, time.Minute, 10)
+	claimed, err := s.ClaimFetchTasks(ctx, now, time.Minute, 10, 0)
 	if err != nil || len(claimed) != 1 || claimed[0].Attempts != 1 || claimed[0].Token != task.Token {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
-	if again, _ := s.ClaimFetchTasks(ctx, now.Add(time.Second), time.Minute, 10); len(again) != 0 {
+	if again, _ := s.ClaimFetchTasks(ctx, now.Add(time.Second), time.Minute, 10, 0); len(again) != 0 {
 		t.Fatal("leased task claimed twice")
 	}
 	// The lease runs out (its node died): another claim takes it over.
-	over, err := s.ClaimFetchTasks(ctx, now.Add(2*time.Minute), time.Minute, 10)
+	over, err := s.ClaimFetchTasks(ctx, now.Add(2*time.Minute), time.Minute, 10, 0)
 	if err != nil || len(over) != 1 || over[0].Attempts != 2 {
 		t.Fatalf("takeover: %v %v", over, err)
 	}
@@ -236,7 +238,7 @@ func testFetchTasks(t *testing.T, s satchel.Store) {
 	if err := s.RenewFetchLease(ctx, task.Token, 2, now.Add(3*time.Minute)); err != nil {
 		t.Fatalf("renew: %v", err)
 	}
-	if again, _ := s.ClaimFetchTasks(ctx, now.Add(2*time.Minute+time.Second), time.Minute, 10); len(again) != 0 {
+	if again, _ := s.ClaimFetchTasks(ctx, now.Add(2*time.Minute+time.Second), time.Minute, 10, 0); len(again) != 0 {
 		t.Fatal("renewed lease claimed")
 	}
 	task.Attempts = over[0].Attempts
@@ -251,7 +253,7 @@ func testFetchTasks(t *testing.T, s satchel.Store) {
 	if un, _ := s.UnfinishedFetchTasks(ctx); len(un) != 0 {
 		t.Fatal("finished task unfinished")
 	}
-	if c, _ := s.ClaimFetchTasks(ctx, now.Add(time.Hour), time.Minute, 10); len(c) != 0 {
+	if c, _ := s.ClaimFetchTasks(ctx, now.Add(time.Hour), time.Minute, 10, 0); len(c) != 0 {
 		t.Fatal("finished task claimed")
 	}
 	if err := s.DeleteFetchTasksBefore(ctx, now.Add(time.Second)); err != nil {

@@ -32,6 +32,8 @@ func testWebhooks(t *testing.T, s satchel.Store) {
 	t.Run("Outbox", func(t *testing.T) { testWebhookOutbox(t, s) })
 	t.Run("Claim", func(t *testing.T) { testWebhookClaim(t, s) })
 	t.Run("ConcurrentClaims", func(t *testing.T) { testWebhookConcurrentClaims(t, s) })
+	t.Run("ClaimCap", func(t *testing.T) { testWebhookClaimCap(t, s) })
+	t.Run("ClaimCapConcurrent", func(t *testing.T) { testWebhookClaimCapConcurrent(t, s) })
 }
 
 func testWebhookCRUD(t *testing.T, s satchel.Store) {
@@ -253,7 +255,7 @@ func testWebhookOutbox(t *testing.T, s satchel.Store) {
 // the deliveries it queues itself (claims are not per project).
 func leaseAll(t *testing.T, s satchel.Store) {
 	t.Helper()
-	if _, err := s.ClaimDeliveries(context.Background(), time.Now().Add(10000*time.Hour), 10000*time.Hour, 100000); err != nil {
+	if _, err := s.ClaimDeliveries(context.Background(), time.Now().Add(10000*time.Hour), 10000*time.Hour, 100000, 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -271,14 +273,14 @@ func testWebhookClaim(t *testing.T, s satchel.Store) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	if ds, err := s.ClaimDeliveries(ctx, e.Created.Add(-time.Minute), time.Minute, 10); err != nil || len(ds) != 0 {
+	if ds, err := s.ClaimDeliveries(ctx, e.Created.Add(-time.Minute), time.Minute, 10, 0); err != nil || len(ds) != 0 {
 		t.Fatalf("claimed before due: %v %v", ds, err)
 	}
-	a, err := s.ClaimDeliveries(ctx, now, time.Minute, 1)
+	a, err := s.ClaimDeliveries(ctx, now, time.Minute, 1, 0)
 	if err != nil || len(a) != 1 {
 		t.Fatalf("first claim: %v %v", a, err)
 	}
-	b, err := s.ClaimDeliveries(ctx, now, time.Minute, 10)
+	b, err := s.ClaimDeliveries(ctx, now, time.Minute, 10, 0)
 	if err != nil || len(b) != 1 || b[0].ID == a[0].ID {
 		t.Fatalf("second claim: %v %v", b, err)
 	}
@@ -288,7 +290,7 @@ func testWebhookClaim(t *testing.T, s satchel.Store) {
 			t.Fatalf("claimed delivery: %+v", d)
 		}
 	}
-	if ds, err := s.ClaimDeliveries(ctx, now.Add(30*time.Second), time.Minute, 10); err != nil || len(ds) != 0 {
+	if ds, err := s.ClaimDeliveries(ctx, now.Add(30*time.Second), time.Minute, 10, 0); err != nil || len(ds) != 0 {
 		t.Fatalf("leased deliveries claimed again: %v %v", ds, err)
 	}
 
@@ -299,7 +301,7 @@ func testWebhookClaim(t *testing.T, s satchel.Store) {
 	if err := s.FinishDelivery(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := s.ClaimDeliveries(ctx, now.Add(2*time.Minute), 24*time.Hour, 10); len(ds) != 1 || ds[0].ID != b[0].ID || ds[0].Attempts != 2 {
+	if ds, _ := s.ClaimDeliveries(ctx, now.Add(2*time.Minute), 24*time.Hour, 10, 0); len(ds) != 1 || ds[0].ID != b[0].ID || ds[0].Attempts != 2 {
 		// b's lease ran out: it is claimed again, a waits for its next attempt.
 		t.Fatalf("after lease expiry: %v", ds)
 	}
@@ -322,7 +324,7 @@ func testWebhookClaim(t *testing.T, s satchel.Store) {
 			t.Fatalf("stale finish applied: %+v", x)
 		}
 	}
-	ds, err := s.ClaimDeliveries(ctx, now.Add(61*time.Minute), time.Minute, 10)
+	ds, err := s.ClaimDeliveries(ctx, now.Add(61*time.Minute), time.Minute, 10, 0)
 	if err != nil || len(ds) != 1 || ds[0].ID != d.ID || ds[0].Attempts != 2 {
 		t.Fatalf("retry claim: %v %v", ds, err)
 	}
@@ -332,7 +334,7 @@ func testWebhookClaim(t *testing.T, s satchel.Store) {
 	if err := s.FinishDelivery(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := s.ClaimDeliveries(ctx, now.Add(48*time.Hour), time.Minute, 10); len(ds) != 1 || ds[0].ID != b[0].ID || ds[0].Attempts != 3 {
+	if ds, _ := s.ClaimDeliveries(ctx, now.Add(48*time.Hour), time.Minute, 10, 0); len(ds) != 1 || ds[0].ID != b[0].ID || ds[0].Attempts != 3 {
 		t.Fatalf("claim after delivered: %v", ds)
 	}
 	all, _ = s.Deliveries(ctx, p.ID, 10)
@@ -350,7 +352,7 @@ func testWebhookClaim(t *testing.T, s satchel.Store) {
 	if err := s.FinishDelivery(ctx, &f2); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := s.ClaimDeliveries(ctx, now.Add(96*time.Hour), time.Minute, 10); len(ds) != 0 {
+	if ds, _ := s.ClaimDeliveries(ctx, now.Add(96*time.Hour), time.Minute, 10, 0); len(ds) != 0 {
 		t.Fatalf("claim after failed: %v", ds)
 	}
 	if err := s.FinishDelivery(ctx, &satchel.Delivery{ID: "nope:1", Status: satchel.DeliveryDelivered}); !satchel.IsNotFound(err) {
@@ -384,7 +386,7 @@ func testWebhookConcurrentClaims(t *testing.T, s satchel.Store) {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := s.ClaimDeliveries(ctx, now, time.Hour, 3)
+				ds, err := s.ClaimDeliveries(ctx, now, time.Hour, 3, 0)
 				if err != nil {
 					errs <- err
 					return

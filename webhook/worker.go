@@ -21,6 +21,10 @@ import (
 type WorkerOptions struct {
 	// Concurrency bounds the deliveries in flight (default 4).
 	Concurrency int
+	// PerProject bounds the deliveries of one project in flight, counted
+	// across all nodes (default 2), so that a project with slow or dead
+	// receivers leaves workers to the others.
+	PerProject int
 	// Timeout bounds one attempt, response included (default 10 s).
 	Timeout time.Duration
 	// MaxAttempts is how many attempts a delivery gets before it is marked
@@ -42,6 +46,9 @@ type WorkerOptions struct {
 func (o *WorkerOptions) defaults() {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
+	}
+	if o.PerProject <= 0 {
+		o.PerProject = 2
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
@@ -118,7 +125,7 @@ func (wk *Worker) Run(ctx context.Context) {
 	for {
 		more := false
 		if free := wk.opts.Concurrency - active; free > 0 && ctx.Err() == nil {
-			ds, err := wk.store.ClaimDeliveries(ctx, time.Now(), wk.opts.Lease, free)
+			ds, err := wk.store.ClaimDeliveries(ctx, time.Now(), wk.opts.Lease, free, wk.opts.PerProject)
 			if err != nil && ctx.Err() == nil {
 				wk.log.Error("webhook: claim deliveries", "err", err)
 			}

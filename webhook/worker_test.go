@@ -423,3 +423,72 @@ func TestPoke(t *testing.T) {
 	w.Poke()
 	eventually(t, "second poked delivery", allStatus(t, s, p, 2, satchel.DeliveryDelivered))
 }
+
+// hangingReceiver is a webhook endpoint that never answers until the test
+// ends; it counts the requests it is holding.
+func hangingReceiver(t *testing.T) (srv *httptest.Server, holding func() int) {
+	release := make(chan struct{})
+	var n atomic.Int32
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		defer n.Add(-1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: lets srv.Close return
+	return srv, func() int { return int(n.Load()) }
+}
+
+// TestWorkerFairAcrossProjects checks that a project whose receiver hangs
+// holds at most PerProject workers: another project's delivery goes out at
+// once, while the first project's are still stuck.
+func TestWorkerFairAcrossProjects(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	hang, holding := hangingReceiver(t)
+	rcv := newReceiver(t, "up")
+	a, b := newProject(t, s), newProject(t, s)
+	subscribe(t, s, a, satchel.EventFileUploaded, hang.URL)
+	subscribe(t, s, b, satchel.EventFileUploaded, rcv.srv.URL)
+	upload(t, s, a, 10)
+	opts := fast()
+	opts.Concurrency, opts.PerProject, opts.Timeout, opts.Lease = 4, 2, time.Minute, 3*time.Minute
+	start(t, s, nil, opts)
+	t.Cleanup(hang.CloseClientConnections) // before the worker stops: its attempts end now
+	eventually(t, "project a's deliveries to reach the hanging receiver", func() bool { return holding() > 0 })
+	upload(t, s, b, 1)
+	eventually(t, "project b's delivery", allStatus(t, s, b, 1, satchel.DeliveryDelivered))
+	eventually(t, "two requests at the hanging receiver", func() bool { return holding() >= 2 })
+	if n := holding(); n != 2 {
+		t.Fatalf("the hanging receiver holds %d requests, want 2 (the per-project cap)", n)
+	}
+	for _, d := range deliveries(t, s, a) {
+		if d.Status != satchel.DeliveryPending || d.LastStatus != 0 || d.LastError != "" {
+			t.Fatalf("project a's delivery finished meanwhile: %+v", d)
+		}
+	}
+}
+
+// TestWorkerTimeout checks that an attempt on a receiver that never answers
+// ends after Timeout and is retried.
+func TestWorkerTimeout(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	hang, _ := hangingReceiver(t)
+	p := newProject(t, s)
+	subscribe(t, s, p, satchel.EventFileUploaded, hang.URL)
+	upload(t, s, p, 1)
+	opts := fast()
+	opts.Timeout = 300 * time.Millisecond
+	start(t, s, nil, opts)
+	eventually(t, "timed-out attempts", func() bool {
+		ds := deliveries(t, s, p)
+		return len(ds) == 1 && ds[0].Attempts >= 2 && ds[0].Status == satchel.DeliveryPending
+	})
+	if d := deliveries(t, s, p)[0]; d.LastError != "timed out after 300ms" || d.LastStatus != 0 {
+		t.Fatalf("timed-out delivery: %+v", d)
+	}
+}

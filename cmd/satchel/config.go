@@ -83,6 +83,9 @@ type serveConfig struct {
 	FetchWorkers      int64
 	FetchMaxBytes     int64
 	FetchTimeout      time.Duration
+	FetchPerProject   int64
+	WebhookPerProject int64
+	WebhookTimeout    time.Duration
 	FetchDeny         []netip.Prefix
 	SimpleAuth        string
 	TrustedProxies    []netip.Prefix
@@ -114,6 +117,9 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.Int64Var(&c.FetchWorkers, "fetch-workers", envInt("SATCHEL_FETCH_WORKERS", 4), "concurrent from-URL downloads (SATCHEL_FETCH_WORKERS)")
 	fs.Int64Var(&c.FetchMaxBytes, "fetch-max-bytes", envInt("SATCHEL_FETCH_MAX_BYTES", 5<<30), "largest from-URL download (SATCHEL_FETCH_MAX_BYTES)")
 	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", envDuration("SATCHEL_FETCH_TIMEOUT", 10*time.Minute), "time limit of one from-URL download (SATCHEL_FETCH_TIMEOUT)")
+	fs.Int64Var(&c.FetchPerProject, "fetch-per-project", envInt("SATCHEL_FETCH_PER_PROJECT", 2), "from-URL downloads one project may have running, across all nodes (SATCHEL_FETCH_PER_PROJECT)")
+	fs.Int64Var(&c.WebhookPerProject, "webhook-per-project", envInt("SATCHEL_WEBHOOK_PER_PROJECT", 2), "webhook deliveries one project may have in flight, across all nodes (SATCHEL_WEBHOOK_PER_PROJECT)")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration("SATCHEL_WEBHOOK_TIMEOUT", 10*time.Second), "time limit of one webhook delivery attempt (SATCHEL_WEBHOOK_TIMEOUT)")
 	deny := fs.String("fetch-deny", env("SATCHEL_FETCH_DENY", ""), "comma-separated networks (CIDR) outbound requests never reach, even with --fetch-allow-private (SATCHEL_FETCH_DENY)")
 	fs.StringVar(&c.SimpleAuth, "simple-auth-over-http", env("SATCHEL_SIMPLE_AUTH_OVER_HTTP", "loopback"), "who may use Uploadcare.Simple REST auth without TLS: loopback, always or never (SATCHEL_SIMPLE_AUTH_OVER_HTTP)")
 	proxies := fs.String("trusted-proxies", env("SATCHEL_TRUSTED_PROXIES", ""), "comma-separated networks (CIDR) whose X-Forwarded-Proto is believed (SATCHEL_TRUSTED_PROXIES)")
@@ -135,6 +141,15 @@ func parseServe(args []string) (*serveConfig, error) {
 	}
 	if c.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.FetchPerProject < 1 {
+		return nil, fmt.Errorf("--fetch-per-project: want at least 1")
+	}
+	if c.WebhookPerProject < 1 {
+		return nil, fmt.Errorf("--webhook-per-project: want at least 1")
+	}
+	if c.WebhookTimeout <= 0 {
+		return nil, fmt.Errorf("--webhook-timeout: want a positive duration")
 	}
 	switch c.SimpleAuth {
 	case "loopback", "always", "never":
