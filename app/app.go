@@ -68,7 +68,7 @@ func (c *Config) defaults() {
 		c.FetchTaskTTL = 24 * time.Hour
 	}
 	if c.FetchWorkers == 0 {
-		c.FetchWorkers = 4
+		c.FetchWorkers = 16
 	}
 	if c.FetchPerProject <= 0 {
 		c.FetchPerProject = 2

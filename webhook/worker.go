@@ -19,7 +19,7 @@ import (
 
 // WorkerOptions tune a Worker; zero values take the defaults.
 type WorkerOptions struct {
-	// Concurrency bounds the deliveries in flight (default 4).
+	// Concurrency bounds the deliveries in flight (default 16).
 	Concurrency int
 	// PerProject bounds the deliveries of one project in flight, counted
 	// across all nodes (default 2), so that a project with slow or dead
@@ -45,7 +45,7 @@ type WorkerOptions struct {
 
 func (o *WorkerOptions) defaults() {
 	if o.Concurrency <= 0 {
-		o.Concurrency = 4
+		o.Concurrency = 16
 	}
 	if o.PerProject <= 0 {
 		o.PerProject = 2

@@ -114,7 +114,7 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.DurationVar(&c.TemporaryTTL, "temporary-ttl", envDuration("SATCHEL_TEMPORARY_TTL", 24*time.Hour), "lifetime of unstored files (SATCHEL_TEMPORARY_TTL)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", envDuration("SATCHEL_SESSION_TTL", 24*time.Hour), "lifetime of incomplete multipart uploads (SATCHEL_SESSION_TTL)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("SATCHEL_RATE_LIMIT", 2000), "requests per second per project, 0 for none (SATCHEL_RATE_LIMIT)")
-	fs.Int64Var(&c.FetchWorkers, "fetch-workers", envInt("SATCHEL_FETCH_WORKERS", 4), "concurrent from-URL downloads (SATCHEL_FETCH_WORKERS)")
+	fs.Int64Var(&c.FetchWorkers, "fetch-workers", envInt("SATCHEL_FETCH_WORKERS", 16), "concurrent from-URL downloads (SATCHEL_FETCH_WORKERS)")
 	fs.Int64Var(&c.FetchMaxBytes, "fetch-max-bytes", envInt("SATCHEL_FETCH_MAX_BYTES", 5<<30), "largest from-URL download (SATCHEL_FETCH_MAX_BYTES)")
 	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", envDuration("SATCHEL_FETCH_TIMEOUT", 10*time.Minute), "time limit of one from-URL download (SATCHEL_FETCH_TIMEOUT)")
 	fs.Int64Var(&c.FetchPerProject, "fetch-per-project", envInt("SATCHEL_FETCH_PER_PROJECT", 2), "from-URL downloads one project may have running, across all nodes (SATCHEL_FETCH_PER_PROJECT)")
