@@ -65,6 +65,15 @@ type Config struct {
 	ImageQueue       int
 	ImageTimeout     time.Duration
 	VariantCacheSize int64
+	// Request bodies must keep arriving: every BodyIdleTimeout must bring
+	// at least BodyMinRate bytes/s on average (at least one byte when the
+	// rate is 0); slower bodies are cut with 408. A zero timeout disables this.
+	BodyMinRate     int64
+	BodyIdleTimeout time.Duration
+	// MaxConcurrentUploads and MaxProjectUploads cap the uploads in progress,
+	// on the node (503 beyond) and per project (429 beyond); 0 is unlimited.
+	MaxConcurrentUploads int
+	MaxProjectUploads    int
 	// ListenURL is the base of links in webhook payloads when PublicURL is empty.
 	ListenURL string
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
@@ -181,7 +190,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	uploadapi.New(a, uploadapi.Config{PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
+	uploadapi.New(a, uploadapi.Config{
+		PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies,
+		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
+	}, log).Register(mux)
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout})
 	if err != nil {
@@ -205,7 +217,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	a.Purge = cdnHandler.Purge
 	a.Transform = cdnHandler.Render
 	mux.Handle("GET /", cdnHandler)
-	s.handler = cleanPath(mux)
+	s.handler = guardBodies(cleanPath(mux), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout})
 	return s, nil
 }
 
