@@ -98,6 +98,7 @@ type serveConfig struct {
 	BodyIdleTimeout   time.Duration
 	MaxUploads        int64
 	MaxProjectUploads int64
+	ShutdownTimeout   time.Duration
 }
 
 func parseServe(args []string) (*serveConfig, error) {
@@ -129,6 +130,7 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.DurationVar(&c.BodyIdleTimeout, "body-idle-timeout", envDuration("SATCHEL_BODY_IDLE_TIMEOUT", 30*time.Second), "longest wait for request body bytes, and the window of --body-min-rate; 0 = none (SATCHEL_BODY_IDLE_TIMEOUT)")
 	fs.Int64Var(&c.MaxUploads, "max-concurrent-uploads", envInt("SATCHEL_MAX_CONCURRENT_UPLOADS", 256), "uploads in progress on this node before answering 503; 0 = unlimited (SATCHEL_MAX_CONCURRENT_UPLOADS)")
 	fs.Int64Var(&c.MaxProjectUploads, "max-project-uploads", envInt("SATCHEL_MAX_PROJECT_UPLOADS", 64), "uploads in progress per project on this node before answering 429; 0 = unlimited (SATCHEL_MAX_PROJECT_UPLOADS)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("SATCHEL_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a stop waits for requests in progress before cutting them (SATCHEL_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
 	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
@@ -147,8 +149,8 @@ func parseServe(args []string) (*serveConfig, error) {
 	default:
 		return nil, fmt.Errorf("--simple-auth-over-http: want loopback, always or never")
 	}
-	if c.BodyMinRate < 0 || c.BodyIdleTimeout < 0 || c.MaxUploads < 0 || c.MaxProjectUploads < 0 {
-		return nil, fmt.Errorf("--body-min-rate, --body-idle-timeout, --max-concurrent-uploads, and --max-project-uploads must not be negative")
+	if c.BodyMinRate < 0 || c.BodyIdleTimeout < 0 || c.MaxUploads < 0 || c.MaxProjectUploads < 0 || c.ShutdownTimeout < 0 {
+		return nil, fmt.Errorf("--body-min-rate, --body-idle-timeout, --max-concurrent-uploads, --max-project-uploads and --shutdown-timeout must not be negative")
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
