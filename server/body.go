@@ -38,6 +38,9 @@ func guardBodies(h http.Handler, l bodyLimits) http.Handler {
 		r.Body = g
 		h.ServeHTTP(w, r)
 		g.finish()
+		// The server looks at the body it gave the handler to decide whether
+		// to read what is left of it or close the connection.
+		r.Body = g.body
 	})
 }
 
