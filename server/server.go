@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/satchel-project/satchel"
@@ -76,6 +78,15 @@ type Config struct {
 	// CDNMetaCacheSize bounds the CDN's in-memory file and project metadata
 	// caches, in entries (0: cdn.DefaultMetaCacheSize).
 	CDNMetaCacheSize int
+	// Request bodies must keep arriving: every BodyIdleTimeout must bring
+	// at least BodyMinRate bytes/s on average (at least one byte when the
+	// rate is 0); slower bodies are cut with 408. A zero timeout disables this.
+	BodyMinRate     int64
+	BodyIdleTimeout time.Duration
+	// MaxConcurrentUploads and MaxProjectUploads cap the uploads in progress,
+	// on the node (503 beyond) and per project (429 beyond); 0 is unlimited.
+	MaxConcurrentUploads int
+	MaxProjectUploads    int
 	// ListenURL is the base of links in webhook payloads when PublicURL is empty.
 	ListenURL string
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
@@ -95,6 +106,11 @@ type Server struct {
 	handler http.Handler
 	marker  string
 	log     *slog.Logger
+	// inflight counts the requests being handled; Close waits for them.
+	inflight inflight
+	// unclean is set when a drain was cut short: the marker stays, so the
+	// next start recovers.
+	unclean atomic.Bool
 
 	closeStore func() error
 	stopWorker func()
@@ -193,7 +209,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	uploadapi.New(a, uploadapi.Config{PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
+	uploadapi.New(a, uploadapi.Config{
+		PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies,
+		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
+	}, log).Register(mux)
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout})
 	if err != nil {
@@ -217,7 +236,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	a.Purge = cdnHandler.Purge
 	a.Transform = cdnHandler.Render
 	mux.Handle("GET /", cdnHandler)
-	s.handler = cleanPath(mux)
+	s.handler = s.inflight.track(guardBodies(cleanPath(mux), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
 	return s, nil
 }
 
@@ -244,16 +263,72 @@ func (s *Server) recover(ctx context.Context) error {
 // Handler serves every surface.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops background work and closes storage; it marks the stop clean.
+// Drain waits until no request is being handled, or ctx ends. Call it once
+// the listener stops accepting. When ctx ends first the stop is unclean:
+// Close keeps the marker, and the next start recovers what the requests cut
+// short left behind.
+func (s *Server) Drain(ctx context.Context) error {
+	if err := s.inflight.wait(ctx); err != nil {
+		s.unclean.Store(true)
+		return err
+	}
+	return nil
+}
+
+// Close waits for the last request being handled, stops background work and
+// closes storage. It marks the stop clean unless a Drain was cut short.
 func (s *Server) Close() error {
+	s.inflight.wait(context.Background())
 	s.App.Close()
 	s.stopWorker()
 	<-s.workerDone
 	err := s.closeStore()
-	if err == nil {
+	if err == nil && !s.unclean.Load() {
 		os.Remove(s.marker)
 	}
 	return err
+}
+
+// inflight counts requests in progress.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; nil while n is 0
+}
+
+func (f *inflight) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		if f.n++; f.n == 1 {
+			f.idle = make(chan struct{})
+		}
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			if f.n--; f.n == 0 {
+				close(f.idle)
+				f.idle = nil
+			}
+			f.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// wait returns once no request is in progress, or with ctx's error.
+func (f *inflight) wait(ctx context.Context) error {
+	f.mu.Lock()
+	idle := f.idle
+	f.mu.Unlock()
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // cleanPath collapses repeated slashes (pyuploadcare posts to /group//)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/satchel-project/satchel"
@@ -30,7 +31,13 @@ type DB struct {
 
 	batch     chan *createReq
 	batchDone chan struct{}
+	// closeMu guards sends on batch against Close: senders hold it shared.
+	closeMu sync.RWMutex
+	closed  bool
 }
+
+// ErrClosed is returned by writes that arrive after Close.
+var ErrClosed = errors.New("sqlstore: store is closed")
 
 var _ satchel.Store = (*DB)(nil)
 
@@ -71,9 +78,17 @@ func open(ctx context.Context, w, r *sql.DB, pg bool) (*DB, error) {
 	return db, nil
 }
 
-// Close implements satchel.Store.
+// Close implements satchel.Store. Group commits already queued are
+// committed first; CreateFiles after Close fails with ErrClosed.
 func (db *DB) Close() error {
+	db.closeMu.Lock()
+	if db.closed {
+		db.closeMu.Unlock()
+		return nil
+	}
+	db.closed = true
 	close(db.batch)
+	db.closeMu.Unlock()
 	<-db.batchDone
 	err1 := db.wdb.Close()
 	var err2 error
@@ -305,7 +320,13 @@ func insertEvents(ctx context.Context, tx execer, events []*satchel.Event) error
 // Concurrent calls are committed together (group commit).
 func (db *DB) CreateFiles(ctx context.Context, files []*satchel.File, events []*satchel.Event) error {
 	r := &createReq{ctx: ctx, files: files, events: events, done: make(chan error, 1)}
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return ErrClosed
+	}
 	db.batch <- r
+	db.closeMu.RUnlock()
 	return <-r.done
 }
 

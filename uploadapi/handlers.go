@@ -13,12 +13,39 @@ import (
 
 // direct handles POST /base/: one or more files streamed into temporary blobs,
 // then authorised, committed and recorded together.
+//
+// The upload holds a server-wide slot from the start. When the public key
+// comes before the first file, the project is resolved and one of its slots
+// taken before any blob is created; otherwise the project is known only once
+// the body is in.
 func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
+	release, err := h.slots.acquire()
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxDirectUpload+1<<20)
-	var ins []*app.Incoming
-	f, err := h.readForm(r, func(field, filename, ctype string, body io.Reader) error {
+	const keyField = "UPLOADCARE_PUB_KEY"
+	var (
+		ins            []*app.Incoming
+		p              *satchel.Project
+		releaseProject = func() {}
+	)
+	defer func() { releaseProject() }()
+	f, err := h.readForm(r, func(sofar form, field, filename, ctype string, body io.Reader) error {
 		if len(ins) >= 100 {
 			return satchel.Errorf(http.StatusBadRequest, "RequestFileNumberLimitExceededError", "The request contains too many files.")
+		}
+		if p == nil && sofar.Get(keyField) != "" {
+			var err error
+			if p, err = h.app.ProjectByKey(r.Context(), sofar.Get(keyField), keyField); err != nil {
+				return err
+			}
+			if releaseProject, err = h.slots.acquireProject(p.ID); err != nil {
+				releaseProject = func() {}
+				return err
+			}
 		}
 		in, err := h.app.Receive(r.Context(), field, filename, ctype, body, h.cfg.MaxDirectUpload)
 		if err != nil {
@@ -34,10 +61,14 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		abort()
-		h.writeError(w, r, err)
+		h.refuse(w, r, err)
 		return
 	}
-	p, err := h.authorize(r, f, "UPLOADCARE_PUB_KEY")
+	if p == nil {
+		p, err = h.authorize(r, f, keyField)
+	} else {
+		err = h.app.CheckSignature(p, f.Get("signature"), f.Get("expire"))
+	}
 	if err != nil {
 		abort()
 		h.writeError(w, r, err)
@@ -66,6 +97,14 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
 		out[ins[i].Field] = f.UUID
 	}
 	writeJSON(w, out)
+}
+
+// refuse answers err to a request whose body was not read to the end: the
+// connection closes after the answer, so a client still sending learns of
+// the refusal at once instead of the server reading on.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Connection", "close")
+	h.writeError(w, r, err)
 }
 
 // smallForm reads a body of form fields (no files) and authorises it,
@@ -144,9 +183,28 @@ func (h *Handler) multipartStart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) multipartPart(w http.ResponseWriter, r *http.Request) {
+	release, err := h.slots.acquire()
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	defer release()
+	id := r.PathValue("uuid")
+	if h.slots.maxProject > 0 && satchel.ValidUUID(id) {
+		// The part counts against its session's project; an unknown
+		// session is left to PutPart to answer.
+		if s, err := h.app.Store.UploadSession(r.Context(), id); err == nil {
+			releaseProject, err := h.slots.acquireProject(s.ProjectID)
+			if err != nil {
+				h.refuse(w, r, err)
+				return
+			}
+			defer releaseProject()
+		}
+	}
 	q := r.URL.Query()
-	err := h.app.PutPart(r.Context(), app.PartRequest{
-		UUID: r.PathValue("uuid"), PartNumber: q.Get("partNumber"), Expires: q.Get("expires"),
+	err = h.app.PutPart(r.Context(), app.PartRequest{
+		UUID: id, PartNumber: q.Get("partNumber"), Expires: q.Get("expires"),
 		Signature: q.Get("signature"), ContentLength: r.ContentLength,
 	}, r.Body)
 	if err != nil {

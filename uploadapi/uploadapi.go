@@ -31,13 +31,20 @@ type Config struct {
 	MaxFields int
 	// TrustedProxies may tell the original scheme with X-Forwarded-Proto.
 	TrustedProxies []netip.Prefix
+	// MaxConcurrentUploads caps the uploads (/base/ requests and multipart
+	// part PUTs) in progress on this server: 503 beyond. 0 is unlimited.
+	MaxConcurrentUploads int
+	// MaxProjectUploads caps the uploads in progress for one project: 429
+	// beyond. 0 is unlimited.
+	MaxProjectUploads int
 }
 
 // Handler serves the Upload API.
 type Handler struct {
-	app *app.App
-	cfg Config
-	log *slog.Logger
+	app   *app.App
+	cfg   Config
+	log   *slog.Logger
+	slots *uploadSlots
 }
 
 // New returns a Handler.
@@ -51,7 +58,7 @@ func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{app: a, cfg: cfg, log: log}
+	return &Handler{app: a, cfg: cfg, log: log, slots: &uploadSlots{maxTotal: cfg.MaxConcurrentUploads, maxProject: cfg.MaxProjectUploads}}
 }
 
 // Register adds the Upload API routes to mux.
@@ -174,8 +181,9 @@ type form struct {
 	url.Values
 }
 
-// fileHandler receives a file part of a multipart body.
-type fileHandler func(field, filename, contentType string, body io.Reader) error
+// fileHandler receives a file part of a multipart body; sofar holds the
+// fields that came before it.
+type fileHandler func(sofar form, field, filename, contentType string, body io.Reader) error
 
 // readForm parses r's query and body. File parts are handed to onFile as
 // they stream by (nil: files are refused).
@@ -213,7 +221,7 @@ func (h *Handler) readForm(r *http.Request, onFile fileHandler) (form, error) {
 				if ctype == "" {
 					ctype = "application/octet-stream"
 				}
-				if err := onFile(name, p.FileName(), ctype, p); err != nil {
+				if err := onFile(f, name, p.FileName(), ctype, p); err != nil {
 					return f, tooLargeOr(err, err)
 				}
 				continue
@@ -267,6 +275,11 @@ func tooLargeOr(err, other error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) || errors.Is(err, app.ErrTooLarge) {
 		return errTooLarge
+	}
+	// The body itself may fail with an answer of its own (too slow).
+	var se *satchel.Error
+	if errors.As(err, &se) {
+		return se
 	}
 	return other
 }

@@ -98,6 +98,11 @@ type serveConfig struct {
 	ImageTimeout      time.Duration
 	VariantCacheSize  int64
 	CDNMetaCache      int64
+	BodyMinRate       int64
+	BodyIdleTimeout   time.Duration
+	MaxUploads        int64
+	MaxProjectUploads int64
+	ShutdownTimeout   time.Duration
 }
 
 func parseServe(args []string) (*serveConfig, error) {
@@ -129,6 +134,11 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.DurationVar(&c.ImageTimeout, "image-timeout", envDuration("SATCHEL_IMAGE_TIMEOUT", 30*time.Second), "time limit of one transform (SATCHEL_IMAGE_TIMEOUT)")
 	fs.Int64Var(&c.VariantCacheSize, "variant-cache-size", envInt("SATCHEL_VARIANT_CACHE_SIZE", 1<<30), "bytes of transformed images kept on local disk (SATCHEL_VARIANT_CACHE_SIZE)")
 	fs.Int64Var(&c.CDNMetaCache, "cdn-meta-cache", envInt("SATCHEL_CDN_META_CACHE", 10000), "files (and projects) whose metadata the CDN keeps in memory, for 2 seconds each (SATCHEL_CDN_META_CACHE)")
+	fs.Int64Var(&c.BodyMinRate, "body-min-rate", envInt("SATCHEL_BODY_MIN_RATE", 1024), "slowest request body in bytes/s, averaged over each --body-idle-timeout; 0 = any rate (SATCHEL_BODY_MIN_RATE)")
+	fs.DurationVar(&c.BodyIdleTimeout, "body-idle-timeout", envDuration("SATCHEL_BODY_IDLE_TIMEOUT", 30*time.Second), "longest wait for request body bytes, and the window of --body-min-rate; 0 = none (SATCHEL_BODY_IDLE_TIMEOUT)")
+	fs.Int64Var(&c.MaxUploads, "max-concurrent-uploads", envInt("SATCHEL_MAX_CONCURRENT_UPLOADS", 256), "uploads in progress on this node before answering 503; 0 = unlimited (SATCHEL_MAX_CONCURRENT_UPLOADS)")
+	fs.Int64Var(&c.MaxProjectUploads, "max-project-uploads", envInt("SATCHEL_MAX_PROJECT_UPLOADS", 64), "uploads in progress per project on this node before answering 429; 0 = unlimited (SATCHEL_MAX_PROJECT_UPLOADS)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("SATCHEL_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a stop waits for requests in progress before cutting them (SATCHEL_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
 	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
@@ -155,6 +165,9 @@ func parseServe(args []string) (*serveConfig, error) {
 	case "loopback", "always", "never":
 	default:
 		return nil, fmt.Errorf("--simple-auth-over-http: want loopback, always or never")
+	}
+	if c.BodyMinRate < 0 || c.BodyIdleTimeout < 0 || c.MaxUploads < 0 || c.MaxProjectUploads < 0 || c.ShutdownTimeout < 0 {
+		return nil, fmt.Errorf("--body-min-rate, --body-idle-timeout, --max-concurrent-uploads, --max-project-uploads and --shutdown-timeout must not be negative")
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -41,7 +40,9 @@ func cmdServe(ctx context.Context, args []string) error {
 		FetchWorkers: int(cfg.FetchWorkers), FetchMaxBytes: cfg.FetchMaxBytes, FetchTimeout: cfg.FetchTimeout,
 		FetchPerProject: int(cfg.FetchPerProject), WebhookPerProject: int(cfg.WebhookPerProject), WebhookTimeout: cfg.WebhookTimeout, FetchDeny: cfg.FetchDeny, SimpleAuthOverHTTP: cfg.SimpleAuth, TrustedProxies: cfg.TrustedProxies,
 		ListenURL:      "http://" + cfg.Addr,
-		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout, VariantCacheSize: cfg.VariantCacheSize, CDNMetaCacheSize: int(cfg.CDNMetaCache), DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
+		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout, VariantCacheSize: cfg.VariantCacheSize, CDNMetaCacheSize: int(cfg.CDNMetaCache),
+		BodyMinRate: cfg.BodyMinRate, BodyIdleTimeout: cfg.BodyIdleTimeout, MaxConcurrentUploads: int(cfg.MaxUploads), MaxProjectUploads: int(cfg.MaxProjectUploads),
+		DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
 	})
 	if err != nil {
 		return err
@@ -78,17 +79,27 @@ func cmdServe(ctx context.Context, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A second signal stops the process at once.
+	stop()
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	err = hs.Shutdown(sctx)
-	if cerr := srv.Close(); err == nil {
-		err = cerr
+	// Stop accepting and let the requests in progress finish; past the
+	// deadline, cut them. The store closes after the last handler returns,
+	// and an interrupted drain leaves the running marker for recovery.
+	if err := hs.Shutdown(sctx); err != nil {
+		if derr := srv.Drain(sctx); derr != nil {
+			log.Warn("requests still in progress at the shutdown deadline are cut; the next start recovers", "timeout", cfg.ShutdownTimeout)
+		}
+		hs.Close()
+	} else {
+		srv.Drain(sctx)
 	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("close: %w", err)
 	}
-	return err
+	log.Info("stopped")
+	return nil
 }
 
 // pprofMux serves the runtime profiles.

@@ -59,11 +59,13 @@ type satchelProcess struct {
 }
 
 // startSatchel runs `satchel serve` from bin on addr and dataDir, with the
-// demo project's keys, and waits until /healthz answers. The process is
-// killed when the test ends, and its output logged if the test failed.
-func startSatchel(t testing.TB, bin, addr, dataDir, pub, secret string) *satchelProcess {
+// demo project's keys and any extra flags, and waits until /healthz answers.
+// The process is killed when the test ends, and its output logged if the
+// test failed.
+func startSatchel(t testing.TB, bin, addr, dataDir, pub, secret string, extra ...string) *satchelProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--rate-limit", "0", "--log-level", "info")
+	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--rate-limit", "0", "--log-level", "info"}, extra...)
+	cmd := exec.Command(bin, args...)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SATCHEL_") {
