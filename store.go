@@ -54,8 +54,39 @@ type Store interface {
 	UploadSession(ctx context.Context, uuid string) (*UploadSession, error)
 	// PutPart records a received part (idempotent: a part written again replaces the record).
 	PutPart(ctx context.Context, uuid string, n int, size int64, checksum string) error
-	// Parts returns the received parts of a session by number.
+	// Parts returns the received parts of a session by number; parts being
+	// written (see ClaimPart, BeginPart) are not among them.
 	Parts(ctx context.Context, uuid string) (map[int]PartRecord, error)
+	// ClaimPart marks part n as being written by writer when the session has
+	// no record of it yet, and reports whether it did; when it did not, prev
+	// is the writer of the record in place (a received part, or one being
+	// written by another request). It fails with ErrNotFound when the
+	// session is gone and ErrConflict when it is being completed.
+	ClaimPart(ctx context.Context, uuid string, n int, writer string) (prev string, claimed bool, err error)
+	// BeginPart replaces whatever the session records of part n by a mark
+	// that writer is writing it, so the part no longer counts as received
+	// (errors as ClaimPart). It must come before the part's bytes change.
+	BeginPart(ctx context.Context, uuid string, n int, writer string) error
+	// CheckPart checks that part n is still marked as being written by
+	// writer and the session is not being completed (ErrConflict otherwise).
+	CheckPart(ctx context.Context, uuid string, n int, writer string) error
+	// FinishPart records part n as received, if writer's mark is still in
+	// place; ErrConflict otherwise (another write of the part superseded it,
+	// or the part was dropped).
+	FinishPart(ctx context.Context, uuid string, n int, writer string, size int64, checksum string) error
+	// DropPart forgets part n (received or being written), unless the
+	// session is being completed or gone. With writers given, only a record
+	// made or being made by one of them is dropped.
+	DropPart(ctx context.Context, uuid string, n int, writers ...string) error
+	// FenceUploadSession marks the session as being completed: from then on
+	// ClaimPart and BeginPart fail with ErrConflict. It fails with
+	// ErrConflict (and fences nothing) while a part is being written, and
+	// with ErrNotFound when the session is gone. Fencing a fenced session
+	// succeeds (a retried completion takes over).
+	FenceUploadSession(ctx context.Context, uuid string) error
+	// UnfenceUploadSession lifts the fence of an upload that could not be
+	// completed, so its parts can be sent again.
+	UnfenceUploadSession(ctx context.Context, uuid string) error
 	// CompleteUploadSession deletes the session and its parts and inserts the file and events, atomically.
 	CompleteUploadSession(ctx context.Context, uuid string, f *File, events []*Event) error
 	DeleteUploadSession(ctx context.Context, uuid string) error
@@ -105,6 +136,8 @@ type Store interface {
 type PartRecord struct {
 	Size     int64
 	Checksum string
+	// Writer identifies the write that stored the part (see ClaimPart).
+	Writer string
 }
 
 // FileQuery selects one page of a project's files, keyset-paginated.

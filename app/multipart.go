@@ -108,6 +108,14 @@ type PartRequest struct {
 
 // PutPart stores one part. It is idempotent and safe to call in parallel for
 // different parts of the same upload.
+//
+// A part that was received before keeps counting until the new body has
+// arrived in full; then its record is replaced by a mark that the part is
+// being written (the session is checked not to be completing at the same
+// time, in the database, so the fence holds across nodes), the bytes are
+// placed, and the part is recorded again. A write that fails forgets the
+// part, so completing refuses until it is sent again; a write that loses
+// to the completion of the upload fails and changes nothing.
 func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) error {
 	forbidden := satchel.Errorf(http.StatusForbidden, "MultipartPartURLInvalidError", "Part URL is invalid or expired.")
 	n, err := strconv.Atoi(req.PartNumber)
@@ -123,7 +131,7 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 	}
 	s, err := a.Store.UploadSession(ctx, req.UUID)
 	if err != nil {
-		return notFound(err, "MultipartFileNotFoundError", "File is not found.")
+		return a.partRefused(ctx, req.UUID, err)
 	}
 	if n > s.Parts() {
 		return forbidden
@@ -132,19 +140,81 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 	if req.ContentLength >= 0 && req.ContentLength != length {
 		return satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "Part %d must be %d bytes, got %d.", n, length, req.ContentLength)
 	}
-	h := sha256.New()
-	err = a.Bucket.WritePart(ctx, s.Upload, off, length, io.TeeReader(body, h))
-	if errors.Is(err, blobstore.ErrPartSize) {
-		return satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "Part %d must be %d bytes.", n, length)
+	writer := newUUID()
+	prev, claimed, err := a.Store.ClaimPart(ctx, s.UUID, n, writer)
+	if err != nil {
+		return a.partRefused(ctx, s.UUID, err)
 	}
-	if errors.Is(err, blobstore.ErrNotFound) {
+	// A part nobody recorded yet is written in place (nothing there counts);
+	// one received before is replaced only once the new body is complete.
+	pw := blobstore.PartWrite{Off: off, Length: length, InPlace: claimed}
+	if claimed {
+		pw.Place = func() error { return a.Store.CheckPart(ctx, s.UUID, n, writer) }
+	} else {
+		pw.Place = func() error { return a.Store.BeginPart(ctx, s.UUID, n, writer) }
+	}
+	h := sha256.New()
+	err = a.Bucket.WritePart(ctx, s.Upload, pw, io.TeeReader(body, h))
+	if err == nil {
+		err = a.Store.FinishPart(ctx, s.UUID, n, writer, length, hex.EncodeToString(h.Sum(nil)))
+		if errors.Is(err, satchel.ErrConflict) {
+			// Another write of the part overlapped this one: either may be
+			// what the upload holds now, so neither counts.
+			a.dropPart(ctx, s.UUID, n)
+			return satchel.Errorf(http.StatusConflict, "MultipartPartConflictError", "Part %d was sent again meanwhile: send it once more.", n)
+		}
+		if err != nil {
+			err = fmt.Errorf("app: record part: %w", err)
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	// The part is no longer trusted: forget the record this write was to
+	// replace and its own mark, not what a later write of the part made.
+	writers := []string{writer}
+	if prev != "" {
+		writers = append(writers, prev)
+	}
+	a.dropPart(ctx, s.UUID, n, writers...)
+	switch {
+	case errors.Is(err, satchel.ErrConflict), satchel.IsNotFound(err):
+		return a.partRefused(ctx, s.UUID, err)
+	case errors.Is(err, blobstore.ErrPartSize), errors.Is(err, io.ErrUnexpectedEOF):
+		// A body longer or shorter than the part (cut short, say).
+		return satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "Part %d must be %d bytes.", n, length)
+	case errors.Is(err, blobstore.ErrNotFound):
+		return a.partRefused(ctx, s.UUID, satchel.ErrNotFound)
+	}
+	return fmt.Errorf("app: write part: %w", err)
+}
+
+// dropPart forgets part n of a session after a failed write.
+func (a *App) dropPart(ctx context.Context, id string, n int, writers ...string) {
+	if err := a.Store.DropPart(context.WithoutCancel(ctx), id, n, writers...); err != nil {
+		a.Log.Error("forget failed part", "uuid", id, "part", n, "err", err)
+	}
+}
+
+// partRefused answers a part write whose session is gone (ErrNotFound) or
+// being completed (ErrConflict); other errors pass through.
+func (a *App) partRefused(ctx context.Context, id string, err error) error {
+	switch {
+	case errors.Is(err, satchel.ErrConflict):
+		return errAlreadyUploaded
+	case satchel.IsNotFound(err):
+		if f, ferr := a.Store.File(context.WithoutCancel(ctx), 0, id); ferr == nil && f != nil {
+			return errAlreadyUploaded
+		}
 		return satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
 	}
-	if err != nil {
-		return fmt.Errorf("app: write part: %w", err)
-	}
-	return a.Store.PutPart(ctx, s.UUID, n, length, hex.EncodeToString(h.Sum(nil)))
+	return err
 }
+
+var (
+	errAlreadyUploaded = satchel.Errorf(http.StatusBadRequest, "MultipartFileAlreadyUploadedError", "File is already uploaded.")
+	errPartsMissing    = satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooSmallError", "File size mismatch. Not all parts uploaded?")
+)
 
 // CompleteMultipart verifies every part and turns the session into a file.
 func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
@@ -169,6 +239,25 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 	if s.ProjectID != p.ID {
 		return nil, satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
 	}
+	// Fence the session: from here on no part write changes the upload
+	// (one going on makes the fence fail, later ones are refused). The
+	// fence is lifted again when the upload cannot be completed yet.
+	switch err := a.Store.FenceUploadSession(ctx, id); {
+	case errors.Is(err, satchel.ErrConflict):
+		return nil, errPartsMissing
+	case satchel.IsNotFound(err):
+		return nil, a.partRefused(ctx, id, err)
+	case err != nil:
+		return nil, fmt.Errorf("app: fence session: %w", err)
+	}
+	fenced := true
+	defer func() {
+		if fenced {
+			if err := a.Store.UnfenceUploadSession(context.WithoutCancel(ctx), id); err != nil {
+				a.Log.Error("unfence upload session", "uuid", id, "err", err)
+			}
+		}
+	}()
 	parts, err := a.Store.Parts(ctx, id)
 	if err != nil {
 		return nil, err
@@ -189,12 +278,17 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		digests.Write(raw)
 	}
 	if total < s.Size {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooSmallError", "File size mismatch. Not all parts uploaded?")
+		return nil, errPartsMissing
 	}
 	if total > s.Size {
 		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooLargeError", "Uploaded size is more than expected.")
 	}
-	if err := a.Bucket.CompleteMultipart(ctx, s.Upload, s.UUID); err != nil {
+	err = a.Bucket.CompleteMultipart(ctx, s.Upload, s.UUID)
+	if errors.Is(err, blobstore.ErrPartBusy) {
+		// A write of a part superseded meanwhile is still going on.
+		return nil, errPartsMissing
+	}
+	if err != nil {
 		// A completion interrupted after the bytes were published (crash
 		// before the record was committed) left the blob in place: go on.
 		if r, oerr := a.Bucket.Open(ctx, s.UUID); oerr == nil && r.Size() == s.Size {
@@ -206,6 +300,8 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 			return nil, fmt.Errorf("app: complete multipart: %w", err)
 		}
 	}
+	// The bytes are published: the fence stays until the session goes.
+	fenced = false
 	head, err := a.readHead(ctx, s.UUID)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,10 @@ import (
 // ErrNotFound is returned when a key or multipart upload does not exist.
 var ErrNotFound = errors.New("blob not found")
 
+// ErrPartBusy is returned by CompleteMultipart while a part of the upload is
+// being written.
+var ErrPartBusy = errors.New("blobstore: a part is being written")
+
 // Bucket is a durable key → bytes store.
 type Bucket interface {
 	// NewWriter starts a blob. Nothing is visible at key until Commit returns.
@@ -26,10 +30,13 @@ type Bucket interface {
 
 	// StartMultipart prepares an upload of size bytes that will become key.
 	StartMultipart(ctx context.Context, key string, size int64) (uploadID string, err error)
-	// WritePart writes exactly length bytes from r at offset off of the upload,
-	// durably. Writing the same part again overwrites it (idempotent).
-	WritePart(ctx context.Context, uploadID string, off, length int64, r io.Reader) error
-	// CompleteMultipart makes the upload visible as key.
+	// WritePart writes exactly w.Length bytes from r at offset w.Off of the
+	// upload, durably. Writing the same part again overwrites it.
+	WritePart(ctx context.Context, uploadID string, w PartWrite, r io.Reader) error
+	// CompleteMultipart makes the upload visible as key. No part write
+	// changes the blob afterwards: a write still going on makes it fail with
+	// ErrPartBusy (on backends that can tell), a later one fails with
+	// ErrNotFound.
 	CompleteMultipart(ctx context.Context, uploadID, key string) error
 	// AbortMultipart discards an upload; a missing upload is not an error.
 	AbortMultipart(ctx context.Context, uploadID string) error
@@ -41,6 +48,19 @@ type Bucket interface {
 	LocalPath(key string) (string, bool)
 	// Close releases resources.
 	Close() error
+}
+
+// PartWrite describes one write of a multipart part.
+type PartWrite struct {
+	Off, Length int64
+	// InPlace lets the bytes land in the upload as they arrive, so a failed
+	// write leaves the range partly overwritten: for ranges that hold
+	// nothing acknowledged. Otherwise the whole body is received first.
+	InPlace bool
+	// Place, when set, is called before any byte of the write may land in
+	// the upload (after the whole body arrived, unless InPlace); when it
+	// fails, the upload is unchanged and WritePart returns its error as is.
+	Place func() error
 }
 
 // Exclusive is implemented by buckets that belong to one node alone (local

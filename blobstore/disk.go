@@ -322,20 +322,30 @@ func (d *Disk) StartMultipart(ctx context.Context, key string, size int64) (stri
 // ErrPartSize is returned by WritePart when the body is not exactly length bytes.
 var ErrPartSize = errors.New("blobstore: part size mismatch")
 
-// WritePart implements Bucket.
-func (d *Disk) WritePart(ctx context.Context, id string, off, length int64, r io.Reader) error {
+// WritePart implements Bucket. Every write of a part holds an exclusive
+// lock on its byte range of the upload file for as long as it changes it,
+// so writes of one part are serialised and CompleteMultipart, which needs
+// the whole file, cannot publish it meanwhile. A write that is not in place
+// is staged in a temporary file and copied into the upload afterwards.
+func (d *Disk) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader) error {
 	p, err := d.multipartPath(id)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	off, length := pw.Off, pw.Length
+	if !pw.InPlace {
+		return d.writePartStaged(ctx, p, off, length, r, pw.Place)
+	}
+	f, err := openUploadRange(ctx, p, off, length)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return ErrNotFound
-		}
-		return fmt.Errorf("blobstore: open multipart: %w", err)
+		return err
 	}
 	defer f.Close()
+	if pw.Place != nil {
+		if err := pw.Place(); err != nil {
+			return err
+		}
+	}
 	ow := &offsetWriter{f: f, off: off}
 	bw := bufio.NewWriterSize(ow, writeBufSize)
 	buf := make([]byte, writeBufSize)
@@ -355,6 +365,128 @@ func (d *Disk) WritePart(ctx context.Context, id string, off, length int64, r io
 	return nil
 }
 
+// writePartStaged receives a part into a temporary file, then, once place
+// (if set) agreed, copies it into the upload at off.
+func (d *Disk) writePartStaged(ctx context.Context, p string, off, length int64, r io.Reader, place func() error) error {
+	name := randomName()
+	tmp := filepath.Join(d.root, "tmp", name[:2], name)
+	t, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return fmt.Errorf("blobstore: create part temporary: %w", err)
+	}
+	defer os.Remove(tmp)
+	defer t.Close()
+	bw := bufPool.Get().(*bufio.Writer)
+	bw.Reset(t)
+	defer func() {
+		bw.Reset(nil)
+		bufPool.Put(bw)
+	}()
+	n, err := io.Copy(struct{ io.Writer }{bw}, io.LimitReader(r, length+1))
+	if err != nil {
+		return fmt.Errorf("blobstore: receive part: %w", err)
+	}
+	if n != length {
+		return fmt.Errorf("%w: got %d bytes, want %d", ErrPartSize, n, length)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("blobstore: flush part temporary: %w", err)
+	}
+	if place != nil {
+		if err := place(); err != nil {
+			return err
+		}
+	}
+	f, err := openUploadRange(ctx, p, off, length)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := t.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("blobstore: rewind part temporary: %w", err)
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return fmt.Errorf("blobstore: seek multipart: %w", err)
+	}
+	// *os.File to *os.File: copy_file_range where the kernel offers it.
+	if n, err := io.Copy(f, io.LimitReader(t, length)); err != nil || n != length {
+		return fmt.Errorf("blobstore: place part (%d of %d bytes): %w", n, length, err)
+	}
+	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		return fmt.Errorf("blobstore: fsync part: %w", err)
+	}
+	return nil
+}
+
+// openUploadRange opens the upload file at p for writing with an exclusive
+// lock on length bytes at off (waiting for other writers of the range), and
+// checks that p still names the file locked: a completion may have renamed
+// it meanwhile, and then the upload is gone.
+func openUploadRange(ctx context.Context, p string, off, length int64) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("blobstore: open multipart: %w", err)
+	}
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		ok, err := lockRange(f, off, length)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("blobstore: wait for part lock: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	if err := samePath(f, p); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// lockRange takes an exclusive open-file-description lock on length bytes
+// of f at off (length 0: to the end and beyond) without waiting; it reports
+// false when another descriptor holds a conflicting lock. Such locks belong
+// to the open file, so they exclude each other within one process too, and
+// go away when it is closed.
+func lockRange(f *os.File, off, length int64) (bool, error) {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: off, Len: length}
+	err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EACCES):
+		return false, nil
+	default:
+		return false, fmt.Errorf("blobstore: lock multipart: %w", err)
+	}
+}
+
+// samePath checks that the open file f is still the one at p.
+func samePath(f *os.File, p string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("blobstore: stat multipart: %w", err)
+	}
+	pi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !os.SameFile(fi, pi)) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("blobstore: stat multipart: %w", err)
+	}
+	return nil
+}
+
 type offsetWriter struct {
 	f   *os.File
 	off int64
@@ -366,7 +498,10 @@ func (w *offsetWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// CompleteMultipart implements Bucket.
+// CompleteMultipart implements Bucket. It locks the whole upload file, so it
+// fails with ErrPartBusy while a part is being written, and renames it into
+// place under that lock: a write that opened the file before waits for the
+// lock and then finds the upload gone.
 func (d *Disk) CompleteMultipart(ctx context.Context, id, key string) error {
 	p, err := d.multipartPath(id)
 	if err != nil {
@@ -376,11 +511,23 @@ func (d *Disk) CompleteMultipart(ctx context.Context, id, key string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(p); err != nil {
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return ErrNotFound
 		}
-		return fmt.Errorf("blobstore: stat multipart: %w", err)
+		return fmt.Errorf("blobstore: open multipart: %w", err)
+	}
+	defer f.Close()
+	ok, err := lockRange(f, 0, 0)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrPartBusy
+	}
+	if err := samePath(f, p); err != nil {
+		return err
 	}
 	// Every part was fdatasync'ed when written; publish the file.
 	return publish(p, final)

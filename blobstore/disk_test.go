@@ -1,6 +1,10 @@
 package blobstore_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,4 +36,84 @@ func TestDiskCleansTemporaries(t *testing.T) {
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Fatalf("temporary survived reopen: %v", err)
 	}
+}
+
+// blockingReader hands out n bytes, the second half only once open is closed.
+type blockingReader struct {
+	n, pos  int
+	reached chan struct{}
+	open    chan struct{}
+}
+
+func (r *blockingReader) Read(p []byte) (int, error) {
+	if r.pos == r.n/2 {
+		close(r.reached)
+		<-r.open
+	}
+	if r.pos == r.n {
+		return 0, io.EOF
+	}
+	end := r.n
+	if r.pos < r.n/2 {
+		end = r.n / 2
+	}
+	k := min(len(p), end-r.pos)
+	for i := range p[:k] {
+		p[i] = 'w'
+	}
+	r.pos += k
+	return k, nil
+}
+
+// A disk upload is not published while a part is being written into it, and
+// a write that waited for the completion finds the upload gone.
+func TestDiskCompleteFencesPartWrites(t *testing.T) {
+	ctx := context.Background()
+	d, err := blobstore.OpenDisk(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key, size = "0f1e2d3c-aaaa-4bbb-8ccc-000000000009", 1 << 20
+	id, err := d.StartMultipart(ctx, key, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &blockingReader{n: size / 2, reached: make(chan struct{}), open: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		done <- d.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: size / 2, InPlace: true}, r)
+	}()
+	<-r.reached
+	if err := d.CompleteMultipart(ctx, id, key); !errors.Is(err, blobstore.ErrPartBusy) {
+		t.Fatalf("complete during a part write: %v, want ErrPartBusy", err)
+	}
+	close(r.open)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WritePart(ctx, id, blobstore.PartWrite{Off: size / 2, Length: size / 2, InPlace: true}, bytes.NewReader(bytes.Repeat([]byte{'v'}, size/2))); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CompleteMultipart(ctx, id, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: size / 2, InPlace: true}, bytes.NewReader(make([]byte, size/2))); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("write after complete: %v, want ErrNotFound", err)
+	}
+	b, err := os.ReadFile(filepath.Join(mustLocalPath(t, d, key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, append(bytes.Repeat([]byte{'w'}, size/2), bytes.Repeat([]byte{'v'}, size/2)...)) {
+		t.Fatal("completed bytes differ")
+	}
+}
+
+func mustLocalPath(t *testing.T, d *blobstore.Disk, key string) string {
+	t.Helper()
+	p, ok := d.LocalPath(key)
+	if !ok {
+		t.Fatalf("no local path for %s", key)
+	}
+	return p
 }

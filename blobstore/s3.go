@@ -580,12 +580,14 @@ func (b *S3) StartMultipart(ctx context.Context, key string, size int64) (string
 }
 
 // partBody passes exactly n bytes of r to the HTTP request. When r is short
-// or long it fails the read before the last byte is sent, so the server never
-// receives a complete body and stores nothing.
+// or long, or place (if set) fails once the whole body has been read, it
+// fails the read before the last byte is sent, so the server never receives
+// a complete body and stores nothing.
 type partBody struct {
-	r   io.Reader
-	n   int64
-	err error
+	r     io.Reader
+	n     int64
+	place func() error
+	err   error
 }
 
 func (p *partBody) Read(b []byte) (int, error) {
@@ -613,6 +615,12 @@ func (p *partBody) Read(b []byte) (int, error) {
 			p.err = fmt.Errorf("blobstore: read part: %w", err)
 			return 0, p.err
 		}
+		if p.place != nil {
+			if err := p.place(); err != nil {
+				p.err = err
+				return 0, err
+			}
+		}
 		return n, nil
 	case err == io.EOF:
 		p.err = fmt.Errorf("%w: body %d bytes short", ErrPartSize, p.n)
@@ -626,7 +634,11 @@ func (p *partBody) Read(b []byte) (int, error) {
 
 // WritePart implements Bucket. The part is streamed from r to S3 (not
 // buffered); its number is derived from off and length as explained above.
-func (b *S3) WritePart(ctx context.Context, id string, off, length int64, r io.Reader) error {
+// S3 replaces a part only once its whole body arrived, so every write is
+// in effect staged, whatever pw.InPlace says, and pw.Place is called just
+// before the last byte is handed over.
+func (b *S3) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader) error {
+	off, length := pw.Off, pw.Length
 	key, s3ID, err := b.parseUploadID(id)
 	if err != nil {
 		return err
@@ -635,7 +647,7 @@ func (b *S3) WritePart(ctx context.Context, id string, off, length int64, r io.R
 		return fmt.Errorf("blobstore: s3 part at %d of %d bytes: %w", off, length, ErrPartSize)
 	}
 	num := int32(min(off/length+1, s3MaxParts))
-	body := &partBody{r: r, n: length}
+	body := &partBody{r: r, n: length, place: pw.Place}
 	_, err = b.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket: &b.bucket, Key: &key, UploadId: &s3ID, PartNumber: &num,
 		Body: body, ContentLength: &length,

@@ -253,26 +253,26 @@ func TestS3PartBodyChecked(t *testing.T) {
 	if err := b.CompleteMultipart(ctx, id, key); err == nil {
 		t.Fatal("completed without parts")
 	}
-	if err := b.WritePart(ctx, id, 3*part, 10, bytes.NewReader(data[3*part:])); err != nil {
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: 3 * part, Length: 10, InPlace: true}, bytes.NewReader(data[3*part:])); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.WritePart(ctx, id, 2*part, part, bytes.NewReader(data[2*part:3*part])); err != nil {
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: 2 * part, Length: part, InPlace: true}, bytes.NewReader(data[2*part:3*part])); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.CompleteMultipart(ctx, id, key); err == nil {
 		t.Fatal("completed without the first parts")
 	}
-	if err := b.WritePart(ctx, id, 0, part, bytes.NewReader(data[:part])); err != nil {
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: part, InPlace: true}, bytes.NewReader(data[:part])); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.CompleteMultipart(ctx, id, key); err == nil {
 		t.Fatal("completed without the second part")
 	}
 	long := append(append([]byte{}, data[part:2*part]...), 'x')
-	if err := b.WritePart(ctx, id, part, part, bytes.NewReader(long)); !errors.Is(err, blobstore.ErrPartSize) {
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: part, Length: part, InPlace: true}, bytes.NewReader(long)); !errors.Is(err, blobstore.ErrPartSize) {
 		t.Fatalf("long part: %v", err)
 	}
-	if err := b.WritePart(ctx, id, part, part, bytes.NewReader(data[part:2*part])); err != nil {
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: part, Length: part, InPlace: true}, bytes.NewReader(data[part:2*part])); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.CompleteMultipart(ctx, id, "some-other-key"); err == nil {
@@ -339,7 +339,7 @@ func BenchmarkS3Multipart(b *testing.B) {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				errs <- bk.WritePart(ctx, id, off, part, &patternReader{block: block, off: off, n: part})
+				errs <- bk.WritePart(ctx, id, blobstore.PartWrite{Off: off, Length: part, InPlace: true}, &patternReader{block: block, off: off, n: part})
 			})
 		}
 		wg.Wait()

@@ -16,6 +16,11 @@ var migrations = []string{
 	`ALTER TABLE projects ADD COLUMN storages TEXT NOT NULL DEFAULT '{}'`,
 	`ALTER TABLE projects ADD COLUMN secure_secret TEXT NOT NULL DEFAULT ''`,
 	`CREATE TABLE variants (file_uuid TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (file_uuid, key))`,
+	// Multipart fencing: a session being completed takes no more parts, and
+	// a part being written does not count as received.
+	`ALTER TABLE upload_sessions ADD COLUMN completing BIGINT NOT NULL DEFAULT 0`,
+	`ALTER TABLE upload_parts ADD COLUMN writer TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE upload_parts ADD COLUMN writing BOOLEAN NOT NULL DEFAULT FALSE`,
 }
 
 // migrate applies the steps a database has not seen yet, each in its own

@@ -428,8 +428,8 @@ func (db *DB) UploadSessionByUpload(ctx context.Context, upload string) (*satche
 
 // PutPart implements satchel.Store.
 func (db *DB) PutPart(ctx context.Context, uuid string, n int, size int64, checksum string) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO upload_parts (session_uuid, n, size, checksum) VALUES (?, ?, ?, ?)
-		ON CONFLICT (session_uuid, n) DO UPDATE SET size=excluded.size, checksum=excluded.checksum`, uuid, n, size, checksum)
+	_, err := db.w.ExecContext(ctx, `INSERT INTO upload_parts (session_uuid, n, size, checksum, writer, writing) VALUES (?, ?, ?, ?, '', FALSE)
+		ON CONFLICT (session_uuid, n) DO UPDATE SET size=excluded.size, checksum=excluded.checksum, writer='', writing=FALSE`, uuid, n, size, checksum)
 	if err != nil {
 		return fmt.Errorf("sqlstore: put part: %w", err)
 	}
@@ -438,7 +438,7 @@ func (db *DB) PutPart(ctx context.Context, uuid string, n int, size int64, check
 
 // Parts implements satchel.Store.
 func (db *DB) Parts(ctx context.Context, uuid string) (map[int]satchel.PartRecord, error) {
-	rows, err := db.w.QueryContext(ctx, `SELECT n, size, checksum FROM upload_parts WHERE session_uuid=?`, uuid)
+	rows, err := db.w.QueryContext(ctx, `SELECT n, size, checksum, writer FROM upload_parts WHERE session_uuid=? AND NOT writing`, uuid)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: parts: %w", err)
 	}
@@ -447,12 +447,161 @@ func (db *DB) Parts(ctx context.Context, uuid string) (map[int]satchel.PartRecor
 	for rows.Next() {
 		var n int
 		var p satchel.PartRecord
-		if err := rows.Scan(&n, &p.Size, &p.Checksum); err != nil {
+		if err := rows.Scan(&n, &p.Size, &p.Checksum, &p.Writer); err != nil {
 			return nil, fmt.Errorf("sqlstore: scan part: %w", err)
 		}
 		out[n] = p
 	}
 	return out, rows.Err()
+}
+
+// lockOpenSession locks the session row for the rest of tx (on PostgreSQL;
+// SQLite write transactions are serial anyway) and checks that it exists
+// and is not being completed. Every change of parts that must not cross a
+// fence goes through it, and FenceUploadSession updates the same row first,
+// so the two are ordered.
+func lockOpenSession(ctx context.Context, tx execer, uuid string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE upload_sessions SET completing=completing WHERE uuid=? AND completing=0`, uuid)
+	if err != nil {
+		return fmt.Errorf("sqlstore: lock session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM upload_sessions WHERE uuid=?`, uuid).Scan(&one); err != nil {
+		if err := notFound(err); satchel.IsNotFound(err) {
+			return err
+		}
+		return fmt.Errorf("sqlstore: session: %w", err)
+	}
+	return satchel.ErrConflict
+}
+
+// ClaimPart implements satchel.Store.
+func (db *DB) ClaimPart(ctx context.Context, uuid string, n int, writer string) (string, bool, error) {
+	var prev string
+	var claimed bool
+	err := db.tx(ctx, func(tx execer) error {
+		if err := lockOpenSession(ctx, tx, uuid); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO upload_parts (session_uuid, n, size, checksum, writer, writing) VALUES (?, ?, 0, '', ?, TRUE)
+			ON CONFLICT (session_uuid, n) DO NOTHING`, uuid, n, writer)
+		if err != nil {
+			return fmt.Errorf("sqlstore: claim part: %w", err)
+		}
+		if rows, _ := res.RowsAffected(); rows > 0 {
+			claimed = true
+			return nil
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT writer FROM upload_parts WHERE session_uuid=? AND n=?`, uuid, n).Scan(&prev); err != nil {
+			return fmt.Errorf("sqlstore: part writer: %w", err)
+		}
+		return nil
+	})
+	return prev, claimed, err
+}
+
+// BeginPart implements satchel.Store.
+func (db *DB) BeginPart(ctx context.Context, uuid string, n int, writer string) error {
+	return db.tx(ctx, func(tx execer) error {
+		if err := lockOpenSession(ctx, tx, uuid); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO upload_parts (session_uuid, n, size, checksum, writer, writing) VALUES (?, ?, 0, '', ?, TRUE)
+			ON CONFLICT (session_uuid, n) DO UPDATE SET size=0, checksum='', writer=excluded.writer, writing=TRUE`, uuid, n, writer)
+		if err != nil {
+			return fmt.Errorf("sqlstore: begin part: %w", err)
+		}
+		return nil
+	})
+}
+
+// CheckPart implements satchel.Store.
+func (db *DB) CheckPart(ctx context.Context, uuid string, n int, writer string) error {
+	return db.tx(ctx, func(tx execer) error {
+		if err := lockOpenSession(ctx, tx, uuid); err != nil {
+			return err
+		}
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM upload_parts WHERE session_uuid=? AND n=? AND writer=? AND writing`, uuid, n, writer).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return satchel.ErrConflict
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: check part: %w", err)
+		}
+		return nil
+	})
+}
+
+// FinishPart implements satchel.Store. It needs no session lock: while the
+// mark is in place, FenceUploadSession fails.
+func (db *DB) FinishPart(ctx context.Context, uuid string, n int, writer string, size int64, checksum string) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE upload_parts SET size=?, checksum=?, writing=FALSE WHERE session_uuid=? AND n=? AND writer=? AND writing`,
+		size, checksum, uuid, n, writer)
+	if err != nil {
+		return fmt.Errorf("sqlstore: finish part: %w", err)
+	}
+	if rows, _ := res.RowsAffected(); rows == 0 {
+		return satchel.ErrConflict
+	}
+	return nil
+}
+
+// DropPart implements satchel.Store.
+func (db *DB) DropPart(ctx context.Context, uuid string, n int, writers ...string) error {
+	return db.tx(ctx, func(tx execer) error {
+		if err := lockOpenSession(ctx, tx, uuid); err != nil {
+			if satchel.IsNotFound(err) || errors.Is(err, satchel.ErrConflict) {
+				return nil
+			}
+			return err
+		}
+		q, args := `DELETE FROM upload_parts WHERE session_uuid=? AND n=?`, []any{uuid, n}
+		if len(writers) > 0 {
+			q += ` AND writer IN (?` + strings.Repeat(`, ?`, len(writers)-1) + `)`
+			for _, w := range writers {
+				args = append(args, w)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("sqlstore: drop part: %w", err)
+		}
+		return nil
+	})
+}
+
+// FenceUploadSession implements satchel.Store.
+func (db *DB) FenceUploadSession(ctx context.Context, uuid string) error {
+	return db.tx(ctx, func(tx execer) error {
+		res, err := tx.ExecContext(ctx, `UPDATE upload_sessions SET completing=? WHERE uuid=?`, micros(time.Now()), uuid)
+		if err != nil {
+			return fmt.Errorf("sqlstore: fence session: %w", err)
+		}
+		if rows, _ := res.RowsAffected(); rows == 0 {
+			return satchel.ErrNotFound
+		}
+		// A separate statement: on PostgreSQL it sees every part change
+		// committed before the update above got the session row.
+		var writing int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM upload_parts WHERE session_uuid=? AND writing`, uuid).Scan(&writing); err != nil {
+			return fmt.Errorf("sqlstore: parts being written: %w", err)
+		}
+		if writing > 0 {
+			return satchel.ErrConflict
+		}
+		return nil
+	})
+}
+
+// UnfenceUploadSession implements satchel.Store.
+func (db *DB) UnfenceUploadSession(ctx context.Context, uuid string) error {
+	if _, err := db.w.ExecContext(ctx, `UPDATE upload_sessions SET completing=0 WHERE uuid=?`, uuid); err != nil {
+		return fmt.Errorf("sqlstore: unfence session: %w", err)
+	}
+	return nil
 }
 
 // CompleteUploadSession implements satchel.Store.

@@ -37,6 +37,12 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
 		if len(ins) >= 100 {
 			return satchel.Errorf(http.StatusBadRequest, "RequestFileNumberLimitExceededError", "The request contains too many files.")
 		}
+		// The answer maps field names to files: each name must be unique.
+		for _, in := range ins {
+			if in.Field == field {
+				return satchel.Errorf(http.StatusBadRequest, "FileFieldDuplicatedError", "File field %q is sent more than once: give each file a field name of its own.", field)
+			}
+		}
 		if p == nil && sofar.Get(keyField) != "" {
 			var err error
 			if p, err = h.app.ProjectByKey(r.Context(), sofar.Get(keyField), keyField); err != nil {

@@ -20,6 +20,7 @@ func Run(t *testing.T, open func(t *testing.T) blobstore.Bucket) {
 	t.Run("WriteCommitRead", func(t *testing.T) { testWrite(t, open(t)) })
 	t.Run("Abort", func(t *testing.T) { testAbort(t, open(t)) })
 	t.Run("Multipart", func(t *testing.T) { testMultipart(t, open(t)) })
+	t.Run("MultipartStaged", func(t *testing.T) { testMultipartStaged(t, open(t)) })
 	t.Run("InvalidKeys", func(t *testing.T) { testKeys(t, open(t)) })
 }
 
@@ -131,7 +132,7 @@ func testMultipart(t *testing.T, b blobstore.Bucket) {
 			defer wg.Done()
 			off := n * part
 			end := min(off+part, len(data))
-			errs <- b.WritePart(ctx, id, int64(off), int64(end-off), bytes.NewReader(data[off:end]))
+			errs <- b.WritePart(ctx, id, blobstore.PartWrite{Off: int64(off), Length: int64(end - off), InPlace: true}, bytes.NewReader(data[off:end]))
 		}(n)
 	}
 	wg.Wait()
@@ -141,11 +142,11 @@ func testMultipart(t *testing.T, b blobstore.Bucket) {
 			t.Fatal(err)
 		}
 	}
-	if err := b.WritePart(ctx, id, 0, part, bytes.NewReader(data[:10])); !errors.Is(err, blobstore.ErrPartSize) {
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: part, InPlace: true}, bytes.NewReader(data[:10])); !errors.Is(err, blobstore.ErrPartSize) {
 		t.Fatalf("short part: %v", err)
 	}
 	// The short write above overwrote part 0's start: write it again.
-	if err := b.WritePart(ctx, id, 0, part, bytes.NewReader(data[:part])); err != nil {
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: part, InPlace: true}, bytes.NewReader(data[:part])); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
@@ -166,8 +167,68 @@ func testMultipart(t *testing.T, b blobstore.Bucket) {
 	if err := b.AbortMultipart(ctx, id2); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.WritePart(ctx, id2, 0, 10, strings.NewReader("0123456789")); !errors.Is(err, blobstore.ErrNotFound) {
+	if err := b.WritePart(ctx, id2, blobstore.PartWrite{Off: 0, Length: 10, InPlace: true}, strings.NewReader("0123456789")); !errors.Is(err, blobstore.ErrNotFound) {
 		t.Fatalf("write to aborted upload: %v", err)
+	}
+}
+
+// testMultipartStaged checks writes that are not in place: a body cut short
+// or refused by Place leaves the part as it was, and Place runs once, after
+// the whole body arrived.
+func testMultipartStaged(t *testing.T, b blobstore.Bucket) {
+	ctx := context.Background()
+	key := "0f1e2d3c-aaaa-4bbb-8ccc-000000000004"
+	const part = 5 << 20
+	data := random(t, 2*part+10)
+	id, err := b.StartMultipart(ctx, key, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(data); off += part {
+		end := min(off+part, len(data))
+		if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: int64(off), Length: int64(end - off), InPlace: true}, bytes.NewReader(data[off:end])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := random(t, part)
+	placed := 0
+	place := func() error { placed++; return nil }
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: part, Place: place}, bytes.NewReader(other[:part/2])); !errors.Is(err, blobstore.ErrPartSize) {
+		t.Fatalf("short staged part: %v", err)
+	}
+	if placed != 0 {
+		t.Fatal("Place called for a short body")
+	}
+	refused := errors.New("refused")
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: part, Place: func() error { placed++; return refused }}, bytes.NewReader(other)); err != refused {
+		t.Fatalf("refused staged part: %v", err)
+	}
+	if placed != 1 {
+		t.Fatalf("Place called %d times", placed)
+	}
+	if err := b.CompleteMultipart(ctx, id, key); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, b, key); !bytes.Equal(got, data) {
+		t.Fatal("a failed staged write changed the upload")
+	}
+	// And a staged write that goes through replaces the part.
+	id, _ = b.StartMultipart(ctx, key+"2", int64(len(data)))
+	for off := 0; off < len(data); off += part {
+		end := min(off+part, len(data))
+		if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: int64(off), Length: int64(end - off), InPlace: true}, bytes.NewReader(data[off:end])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: part, Place: place}, bytes.NewReader(other)); err != nil || placed != 2 {
+		t.Fatalf("staged part: %v (Place called %d times)", err, placed)
+	}
+	if err := b.CompleteMultipart(ctx, id, key+"2"); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte{}, other...), data[part:]...)
+	if got := readAll(t, b, key+"2"); !bytes.Equal(got, want) {
+		t.Fatal("staged part not placed")
 	}
 }
 

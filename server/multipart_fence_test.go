@@ -1,0 +1,201 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+
+	"github.com/satchel-project/satchel/internal/testenv"
+	"github.com/satchel-project/satchel/server"
+)
+
+// forEachBucket runs fn against a node on local disk and, when a test S3
+// bucket is configured, against one on S3.
+func forEachBucket(t *testing.T, fn func(t *testing.T, s *testServer)) {
+	t.Run("disk", func(t *testing.T) {
+		fn(t, startServer(t, func(c *server.Config) { c.StorageURL = "" }))
+	})
+	t.Run("s3", func(t *testing.T) {
+		if !testenv.HasS3() {
+			t.Skip(testenv.S3URL + " not set")
+		}
+		fn(t, startServer(t, nil))
+	})
+}
+
+const fencePartSize = 5242880
+
+// multipartSession starts a 12 MB upload (three parts) and sends every part.
+func multipartSession(t *testing.T, s *testServer, data []byte) (id string, parts []string) {
+	t.Helper()
+	code, body := postURLEncoded(t, s.URL+"/multipart/start/", url.Values{
+		"UPLOADCARE_PUB_KEY": {testPub}, "filename": {"big.bin"},
+		"size": {strconv.Itoa(len(data))}, "content_type": {"application/octet-stream"},
+	})
+	if code != 200 {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	var st struct {
+		UUID  string   `json:"uuid"`
+		Parts []string `json:"parts"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Parts) != 3 {
+		t.Fatalf("start answer %q: %v", body, err)
+	}
+	for i, u := range st.Parts {
+		off := i * fencePartSize
+		end := min(off+fencePartSize, len(data))
+		if code, _, body := do(t, "PUT", u, bytes.NewReader(data[off:end]), "application/octet-stream"); code != 200 {
+			t.Fatalf("part %d: %d %q", i+1, code, body)
+		}
+	}
+	return st.UUID, st.Parts
+}
+
+func completeUpload(t *testing.T, s *testServer, id string) (int, string) {
+	t.Helper()
+	return postURLEncoded(t, s.URL+"/multipart/complete/", url.Values{"UPLOADCARE_PUB_KEY": {testPub}, "uuid": {id}})
+}
+
+// gatedReader hands out data up to half, signals reached, and then waits
+// for open before handing out the rest.
+type gatedReader struct {
+	data          []byte
+	pos, half     int
+	reached, open chan struct{}
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if g.pos == g.half {
+		close(g.reached)
+		<-g.open
+	}
+	if g.pos >= len(g.data) {
+		return 0, io.EOF
+	}
+	limit := len(g.data)
+	if g.pos < g.half {
+		limit = g.half
+	}
+	n := copy(p, g.data[g.pos:limit])
+	g.pos += n
+	return n, nil
+}
+
+// A part sent again that is still arriving when the upload is completed
+// must not change the completed file: the completion goes ahead with the
+// part received before, and the late part is refused.
+func TestMultipartPartRePutAfterComplete(t *testing.T) {
+	forEachBucket(t, func(t *testing.T, s *testServer) {
+		data := randomBytes(t, 12_000_000)
+		id, parts := multipartSession(t, s, data)
+
+		other := bytes.Repeat([]byte("<html><script>alert(1)</script></html>\n"), fencePartSize/39+1)[:fencePartSize]
+		g := &gatedReader{data: other, half: fencePartSize / 2, reached: make(chan struct{}), open: make(chan struct{})}
+		req, err := http.NewRequest("PUT", parts[0], g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = fencePartSize
+		req.Header.Set("Content-Type", "application/octet-stream")
+		type result struct {
+			code int
+			body string
+			err  error
+		}
+		done := make(chan result, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			done <- result{code: resp.StatusCode, body: string(b)}
+		}()
+		<-g.reached
+
+		code, body := completeUpload(t, s, id)
+		close(g.open)
+		r := <-done
+		if code != 200 {
+			t.Fatalf("complete during a part re-PUT: %d %q", code, body)
+		}
+		var info struct {
+			MimeType string `json:"mime_type"`
+			Size     int64  `json:"size"`
+		}
+		json.Unmarshal([]byte(body), &info)
+		if r.err != nil {
+			t.Fatalf("late part: %v", r.err)
+		}
+		if r.code != 400 || r.body != "File is already uploaded." {
+			t.Fatalf("late part after complete: %d %q, want 400 %q", r.code, r.body, "File is already uploaded.")
+		}
+		resp, got := get(t, s.URL+"/"+id+"/", nil)
+		if !bytes.Equal(got, data) {
+			t.Fatalf("completed file changed by a late part (%d bytes, first %q)", len(got), got[:min(len(got), 16)])
+		}
+		if ct := resp.Header.Get("Content-Type"); info.MimeType == "" || ct != info.MimeType {
+			t.Fatalf("served as %q, completed as %q", ct, info.MimeType)
+		}
+		if code, body := completeUpload(t, s, id); code != 400 || body != "File is already uploaded." {
+			t.Fatalf("complete again: %d %q", code, body)
+		}
+	})
+}
+
+// A part sent again whose body is cut short no longer counts: completing
+// refuses until the part is sent once more, and the result is never a mix
+// of the two bodies.
+func TestMultipartInterruptedPartRePut(t *testing.T) {
+	forEachBucket(t, func(t *testing.T, s *testServer) {
+		data := randomBytes(t, 12_000_000)
+		id, parts := multipartSession(t, s, data)
+
+		u, err := url.Parse(parts[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", u.RequestURI(), u.Host, fencePartSize)
+		if _, err := conn.Write(bytes.Repeat([]byte{'z'}, fencePartSize/2)); err != nil {
+			t.Fatal(err)
+		}
+		conn.(*net.TCPConn).CloseWrite()
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("interrupted part answer: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("interrupted part: %d %q, want 400", resp.StatusCode, b)
+		}
+
+		if code, body := completeUpload(t, s, id); code != 400 || body != "File size mismatch. Not all parts uploaded?" {
+			t.Fatalf("complete after an interrupted part: %d %q", code, body)
+		}
+		if code, _, body := do(t, "PUT", parts[0], bytes.NewReader(data[:fencePartSize]), "application/octet-stream"); code != 200 {
+			t.Fatalf("part sent again: %d %q", code, body)
+		}
+		if code, body := completeUpload(t, s, id); code != 200 {
+			t.Fatalf("complete: %d %q", code, body)
+		}
+		if got := download(t, s.URL, id); !bytes.Equal(got, data) {
+			t.Fatal("completed bytes differ")
+		}
+	})
+}
