@@ -195,8 +195,7 @@ type FetchTask struct {
 	Params   string
 	Created  time.Time
 	Updated  time.Time
+	// Attempts is the number of the job attempt running the task (see
+	// Store.StartFetchTask).
 	Attempts int
-	// LeaseUntil is when the node working on the task must have renewed its
-	// claim (UpdateFetchTask saves it); after that another node takes over.
-	LeaseUntil time.Time
 }
