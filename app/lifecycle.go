@@ -38,6 +38,7 @@ func (a *App) ExpireFiles(ctx context.Context, now time.Time) error {
 			if err := a.Store.RemoveFile(ctx, f.UUID, now.UTC(), []*satchel.Event{fileEvent(f, satchel.EventFileDeleted)}); err != nil && !satchel.IsNotFound(err) {
 				return fmt.Errorf("app: expire file %s: %w", f.UUID, err)
 			}
+			a.purged(f.UUID)
 		}
 		if len(files) < 500 {
 			return nil
