@@ -117,7 +117,11 @@ func (RetentionArgs) Kind() string { return KindRetention }
 // so each runs once per period in the whole cluster.
 func Periodic(args river.JobArgs, every time.Duration) *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
-		return args, &river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5,
-			UniqueOpts: river.UniqueOpts{ByPeriod: every}}
+		opts := &river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5}
+		if every >= time.Second { // River's least unique period
+			// A new leader's first insert does not repeat the period's job.
+			opts.UniqueOpts = river.UniqueOpts{ByPeriod: every}
+		}
+		return args, opts
 	}, &river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true})
 }
