@@ -86,6 +86,8 @@ type serveConfig struct {
 	FetchPerProject   int64
 	WebhookPerProject int64
 	WebhookTimeout    time.Duration
+	Retention         time.Duration
+	JobRescueAfter    time.Duration
 	FetchDeny         []netip.Prefix
 	SimpleAuth        string
 	TrustedProxies    []netip.Prefix
@@ -125,6 +127,8 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.Int64Var(&c.FetchPerProject, "fetch-per-project", envInt("SATCHEL_FETCH_PER_PROJECT", 2), "from-URL downloads one project may have running, across all nodes (SATCHEL_FETCH_PER_PROJECT)")
 	fs.Int64Var(&c.WebhookPerProject, "webhook-per-project", envInt("SATCHEL_WEBHOOK_PER_PROJECT", 2), "webhook deliveries one project may have in flight, across all nodes (SATCHEL_WEBHOOK_PER_PROJECT)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration("SATCHEL_WEBHOOK_TIMEOUT", 10*time.Second), "time limit of one webhook delivery attempt (SATCHEL_WEBHOOK_TIMEOUT)")
+	fs.DurationVar(&c.Retention, "retention", envDuration("SATCHEL_RETENTION", 30*24*time.Hour), "how long webhook events and finished deliveries are kept (SATCHEL_RETENTION)")
+	fs.DurationVar(&c.JobRescueAfter, "job-rescue-after", envDuration("SATCHEL_JOB_RESCUE_AFTER", 20*time.Second), "how long a background job may go without finishing or a heartbeat before another node retries it (SATCHEL_JOB_RESCUE_AFTER)")
 	deny := fs.String("fetch-deny", env("SATCHEL_FETCH_DENY", ""), "comma-separated networks (CIDR) outbound requests never reach, even with --fetch-allow-private (SATCHEL_FETCH_DENY)")
 	fs.StringVar(&c.SimpleAuth, "simple-auth-over-http", env("SATCHEL_SIMPLE_AUTH_OVER_HTTP", "loopback"), "who may use Uploadcare.Simple REST auth without TLS: loopback, always or never (SATCHEL_SIMPLE_AUTH_OVER_HTTP)")
 	proxies := fs.String("trusted-proxies", env("SATCHEL_TRUSTED_PROXIES", ""), "comma-separated networks (CIDR) whose X-Forwarded-Proto is believed (SATCHEL_TRUSTED_PROXIES)")
@@ -157,6 +161,9 @@ func parseServe(args []string) (*serveConfig, error) {
 	}
 	if c.WebhookPerProject < 1 {
 		return nil, fmt.Errorf("--webhook-per-project: want at least 1")
+	}
+	if c.Retention <= 0 || c.JobRescueAfter < 10*time.Second {
+		return nil, fmt.Errorf("--retention must be positive and --job-rescue-after at least 10s (long jobs beat every 4s)")
 	}
 	if c.WebhookTimeout <= 0 {
 		return nil, fmt.Errorf("--webhook-timeout: want a positive duration")

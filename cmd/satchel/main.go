@@ -2,6 +2,8 @@
 //
 //	satchel serve [flags]          run every API on one port
 //	satchel project create|list|update|rotate-keys [flags]
+//	satchel migrate [flags]        bring the database up to date
+//	satchel jobs list|retry|cancel inspect and change background jobs
 package main
 
 import (
@@ -31,13 +33,20 @@ func run(ctx context.Context, args []string) error {
 		return cmdServe(ctx, args[1:])
 	case "project":
 		return cmdProject(ctx, args[1:])
+	case "migrate":
+		return cmdMigrate(ctx, args[1:])
+	case "jobs":
+		return cmdJobs(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Println(`usage:
   satchel serve [flags]                 run the server (satchel serve -h for flags)
   satchel project create [flags]        create a project and print its keys
   satchel project list                  list projects
   satchel project update [flags]        change a project's settings
-  satchel project rotate-keys [flags]   issue new keys for a project`)
+  satchel project rotate-keys [flags]   issue new keys for a project
+  satchel migrate [flags]               bring the database up to date (serve does it too)
+  satchel jobs list [flags]             queue depth and recent background jobs
+  satchel jobs retry|cancel ID…         run a job again now, or cancel it`)
 		return nil
 	default:
 		fmt.Fprintf(os.Stderr, "satchel: unknown command %q (try satchel help)\n", args[0])
