@@ -195,7 +195,7 @@ type FetchTask struct {
 	Params   string
 	Created  time.Time
 	Updated  time.Time
-	// Attempts is the number of the job attempt running the task (see
-	// Store.StartFetchTask).
+	// Attempts counts the runs of the task's job; the latest run owns the
+	// task (see Store.StartFetchTask).
 	Attempts int
 }

@@ -100,11 +100,10 @@ type Store interface {
 	// that runs it.
 	CreateFetchTask(ctx context.Context, t *FetchTask) error
 	FetchTask(ctx context.Context, token string) (*FetchTask, error)
-	// StartFetchTask records that the task's job runs its attempt number
-	// attempt, which fences out earlier attempts (UpdateFetchTask), and
-	// returns the task. An attempt not newer than the one recorded gets
-	// ErrConflict.
-	StartFetchTask(ctx context.Context, token string, attempt int) (*FetchTask, error)
+	// StartFetchTask records that a new run of the task's job starts: it
+	// counts the run in Attempts, which fences out every earlier run
+	// (UpdateFetchTask), and returns the task.
+	StartFetchTask(ctx context.Context, token string) (*FetchTask, error)
 	// UpdateFetchTask saves a task's progress; it is fenced by t.Attempts:
 	// when a later attempt has started since, it changes nothing and
 	// returns ErrConflict.

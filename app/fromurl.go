@@ -119,12 +119,17 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[jobs.FetchArgs]) 
 		return river.JobSnooze(slotWait(job.JobRow))
 	}
 	defer a.Jobs.ReleaseSlot(context.WithoutCancel(ctx), job.ID)
-	t, err := a.Store.StartFetchTask(ctx, job.Args.Token, job.Attempt)
-	if satchel.IsNotFound(err) || errors.Is(err, satchel.ErrConflict) {
-		return nil // forgotten, or already run by a later attempt
+	// This run takes the task over: an earlier run still alive somewhere
+	// (its node presumed dead) can no longer write it.
+	t, err := a.Store.StartFetchTask(ctx, job.Args.Token)
+	if satchel.IsNotFound(err) {
+		return nil // forgotten
 	}
 	if err != nil {
 		return err
+	}
+	if t.Status == satchel.FetchSuccess || t.Status == satchel.FetchError {
+		return nil // finished by an earlier run before River recorded it
 	}
 	go func() {
 		tick := time.NewTicker(jobs.HeartbeatEvery)

@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,5 +138,54 @@ func TestRetention(t *testing.T) {
 	}
 	if _, err := s.Store.Event(context.Background(), ds[0].EventID); !satchel.IsNotFound(err) {
 		t.Fatalf("old event kept: %v", err)
+	}
+}
+
+// TestDrainReleasesRunningJobs: at shutdown the workers take no more jobs,
+// and a download still running at the drain deadline is cancelled and put
+// back in the queue, where the next node to start finishes it.
+func TestDrainReleasesRunningJobs(t *testing.T) {
+	var gets atomic.Int32
+	release := make(chan struct{})
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		if gets.Add(1) == 1 {
+			w.Header().Set("Content-Length", "10")
+			w.Write([]byte("hello"))
+			w.(http.Flusher).Flush()
+			select { // the rest never comes while the first node runs
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.Write([]byte("hello, all"))
+	}))
+	defer src.Close()
+	defer close(release)
+	var first server.Config
+	s := startServer(t, func(c *server.Config) { first = *c })
+	tok := fromURL(t, s, testPub, src.URL+"/a.txt")
+	within(t, "the download to start", func() bool { return gets.Load() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	began := time.Now()
+	s.Drain(ctx)
+	if d := time.Since(began); d > 10*time.Second {
+		t.Fatalf("drain took %v with a 1s deadline", d)
+	}
+	js, err := s.Jobs.List(context.Background(), nil, []string{jobs.KindFetch}, 10)
+	if err != nil || len(js) != 1 || js[0].State == rivertype.JobStateRunning || js[0].State == rivertype.JobStateCompleted {
+		t.Fatalf("fetch job after the drain: %+v %v", js, err)
+	}
+	s.ts.Close()
+	s.Close()
+
+	s2 := startServer(t, func(c *server.Config) {
+		c.DataDir, c.DatabaseURL, c.StorageURL = first.DataDir, first.DatabaseURL, first.StorageURL
+	})
+	within(t, "the next node to finish the download", func() bool { return fetchStatus(t, s2, tok) == "success" })
+	if n := gets.Load(); n != 2 {
+		t.Fatalf("the source was requested %d times, want 2", n)
 	}
 }

@@ -698,18 +698,12 @@ func (db *DB) FetchTask(ctx context.Context, token string) (*satchel.FetchTask, 
 }
 
 // StartFetchTask implements satchel.Store.
-func (db *DB) StartFetchTask(ctx context.Context, token string, attempt int) (*satchel.FetchTask, error) {
-	t, err := scanTask(db.w.QueryRowContext(ctx, `UPDATE fetch_tasks SET attempts=? WHERE token=? AND attempts<? RETURNING `+taskCols, attempt, token, attempt))
-	if satchel.IsNotFound(err) {
-		if _, err := db.FetchTask(ctx, token); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("sqlstore: fetch task %s was taken over: %w", token, satchel.ErrConflict)
-	}
-	if err != nil {
+func (db *DB) StartFetchTask(ctx context.Context, token string) (*satchel.FetchTask, error) {
+	t, err := scanTask(db.w.QueryRowContext(ctx, `UPDATE fetch_tasks SET attempts=attempts+1 WHERE token=? RETURNING `+taskCols, token))
+	if err != nil && !satchel.IsNotFound(err) {
 		return nil, fmt.Errorf("sqlstore: start fetch task: %w", err)
 	}
-	return t, nil
+	return t, err
 }
 
 // UpdateFetchTask implements satchel.Store.
