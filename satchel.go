@@ -56,6 +56,8 @@ type File struct {
 	ContentInfo *ContentInfo
 	Metadata    map[string]string
 	Tags        []string
+	// Appdata holds add-on results by add-on name.
+	Appdata map[string]AddonResult `json:",omitempty"`
 }
 
 // IsStored reports whether the file is stored (kept beyond the temporary period).

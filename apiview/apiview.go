@@ -125,7 +125,7 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 			fv.Tags = []string{}
 		}
 		if o.Appdata {
-			fv.Appdata = &map[string]any{}
+			fv.Appdata = Appdata(f.Appdata)
 		}
 		out = fv
 	case V06:
@@ -138,6 +138,21 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 		panic(fmt.Sprintf("apiview: marshal file: %v", err))
 	}
 	return buf
+}
+
+// Appdata renders a file's add-on results: by add-on name, "data",
+// "version" and the datetimes of the first and the latest result.
+func Appdata(ad map[string]satchel.AddonResult) *map[string]any {
+	out := make(map[string]any, len(ad))
+	for name, r := range ad {
+		data := r.Data
+		if len(data) == 0 {
+			data = json.RawMessage("{}")
+		}
+		out[name] = object{{"data", data}, {"version", r.Version},
+			{"datetime_created", Time(r.Created)}, {"datetime_updated", Time(r.Updated)}}.marshal()
+	}
+	return &out
 }
 
 func storedTime(f *satchel.File) *time.Time {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/addons"
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/fetch"
 	"github.com/satchel-project/satchel/jobs"
@@ -106,6 +107,10 @@ type App struct {
 	PurgeVariants func(ctx context.Context, uuid string) error
 	// Jobs is the database of the job system (fairness slots, heartbeats).
 	Jobs jobs.DB
+	// Addons are the add-ons the operator set up, by name; CDNBase is the
+	// root of the file URLs they get (see ExecuteAddon).
+	Addons  map[string]addons.Addon
+	CDNBase string
 	cfg  Config
 
 	// partKey signs multipart part URLs; it is shared by all nodes through the store.

@@ -19,6 +19,7 @@ const (
 	QueueFetch       = "fetch"
 	QueueWebhook     = "webhook"
 	QueueMaintenance = "maintenance"
+	QueueAddon       = "addon"
 )
 
 // Job kinds.
@@ -29,6 +30,7 @@ const (
 	KindExpireFiles    = "expire_temporary_files"
 	KindExpireSessions = "expire_upload_sessions"
 	KindRetention      = "retention"
+	KindAddon          = "addon"
 )
 
 // uniqueStates are the states in which a unique job blocks a duplicate: all
@@ -54,6 +56,25 @@ const MaxFetchAttempts = 3
 // InsertOpts implements river.JobArgsWithInsertOpts: one job per task.
 func (FetchArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueFetch, MaxAttempts: MaxFetchAttempts + 1,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+}
+
+// AddonArgs runs an add-on execution; its status row is the add-on request.
+type AddonArgs struct {
+	RequestID string `json:"request_id"`
+	ProjectID int64  `json:"project_id"`
+}
+
+// Kind implements river.JobArgs.
+func (AddonArgs) Kind() string { return KindAddon }
+
+// MaxAddonAttempts is how many times an execution runs before it fails;
+// River allows one more run, which records that failure.
+const MaxAddonAttempts = 3
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one job per execution.
+func (AddonArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueAddon, MaxAttempts: MaxAddonAttempts + 1,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
 }
 

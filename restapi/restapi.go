@@ -111,6 +111,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		{"PUT /webhooks/{id}/{$}", "567", h.updateWebhook},
 		{"DELETE /webhooks/{id}/{$}", "567", h.deleteWebhook},
 		{"DELETE /webhooks/unsubscribe/{$}", "567", h.unsubscribeWebhook},
+		{"POST /addons/{name}/execute/{$}", "7", h.executeAddon},
+		{"GET /addons/{name}/execute/status/{$}", "7", h.addonStatus},
 	}
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, h.wrap(rt))

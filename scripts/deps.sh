@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Satchel needs to build and run on Debian, skipping what is there:
 # a C toolchain and pkg-config (cgo), libvips (image inspection and transforms)
-# and ffmpeg (video inspection). Go itself must be installed (see go.mod for the version).
+# ffmpeg (video inspection) and clamav-daemon (virus scan add-on). Go itself must be installed (see go.mod for the version).
 set -euo pipefail
 
 need=()
@@ -10,6 +10,8 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists vips 2>/dev/null || need+=(libvips-dev)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v vips >/dev/null 2>&1 || need+=(libvips-tools)
+# clamd for the uc_clamav_virus_scan add-on (tests start it with scripts/clamd.sh).
+command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
 
 if ((${#need[@]})); then
   echo "satchel: installing ${need[*]}" >&2

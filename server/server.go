@@ -21,6 +21,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/addons"
 	"github.com/satchel-project/satchel/apiview"
 	"github.com/satchel-project/satchel/app"
 	"github.com/satchel-project/satchel/blobstore"
@@ -71,6 +72,8 @@ type Config struct {
 	WebhookPerProject int
 	// WebhookTimeout bounds one webhook delivery attempt (default 10 s).
 	WebhookTimeout time.Duration
+	// Addons sets up the add-ons (virus scan, Rekognition, remove.bg, custom).
+	Addons addons.Config
 	// SimpleAuthOverHTTP is "loopback" (default), "always" or "never".
 	SimpleAuthOverHTTP string
 	// TrustedProxies may tell the original scheme with X-Forwarded-Proto.
@@ -193,13 +196,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	a.Jobs = rawStore.JobsDB()
+	a.CDNBase = base
+	if a.Addons, err = addons.New(ctx, cfg.Addons); err != nil {
+		store.Close()
+		return nil, err
+	}
 	workers := river.NewWorkers()
 	a.AddWorkers(workers)
 	river.AddWorker(workers, worker)
 	jc, err := jobs.New(ctx, jobs.Config{
 		DB: rawStore.JobsDB(), Workers: workers, Periodic: a.PeriodicJobs(), Log: log,
 		Queues: map[string]int{
-			jobs.QueueFetch: a.Config().FetchWorkers, jobs.QueueWebhook: worker.Options().Concurrency, jobs.QueueMaintenance: 4,
+			jobs.QueueFetch: a.Config().FetchWorkers, jobs.QueueWebhook: worker.Options().Concurrency, jobs.QueueMaintenance: 4, jobs.QueueAddon: 4,
 		},
 		RescueAfter: cfg.JobRescueAfter, OnCancel: a.Halt,
 	})

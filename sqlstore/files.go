@@ -174,6 +174,12 @@ func (db *DB) updateOne(ctx context.Context, tx execer, projectID int64, uuid st
 		cur.Metadata[k] = v
 	}
 	cur.Tags = append([]string(nil), old.Tags...)
+	if old.Appdata != nil {
+		cur.Appdata = make(map[string]satchel.AddonResult, len(old.Appdata))
+		for k, v := range old.Appdata {
+			cur.Appdata[k] = v
+		}
+	}
 	events, err := mutate(&cur)
 	if err != nil {
 		return nil, &fileError{err}
@@ -184,9 +190,9 @@ func (db *DB) updateOne(ctx context.Context, tx execer, projectID int64, uuid st
 	if cur.Tags == nil {
 		cur.Tags = []string{}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE files SET size=?, mime_type=?, is_image=?, is_ready=?, stored=?, removed=?, content_info=?, metadata=?, tags=? WHERE uuid=?`,
+	_, err = tx.ExecContext(ctx, `UPDATE files SET size=?, mime_type=?, is_image=?, is_ready=?, stored=?, removed=?, content_info=?, metadata=?, tags=?, appdata=? WHERE uuid=?`,
 		cur.Size, cur.MimeType, cur.IsImage, cur.IsReady, nullMicros(cur.Stored), nullMicros(cur.Removed),
-		mustJSON(cur.ContentInfo), mustJSON(cur.Metadata), mustJSON(cur.Tags), uuid)
+		mustJSON(cur.ContentInfo), mustJSON(cur.Metadata), mustJSON(cur.Tags), appdataJSON(cur.Appdata), uuid)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: update file: %w", err)
 	}

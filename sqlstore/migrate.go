@@ -21,6 +21,12 @@ var migrations = []string{
 	`ALTER TABLE upload_sessions ADD COLUMN completing BIGINT NOT NULL DEFAULT 0`,
 	`ALTER TABLE upload_parts ADD COLUMN writer TEXT NOT NULL DEFAULT ''`,
 	`ALTER TABLE upload_parts ADD COLUMN writing BOOLEAN NOT NULL DEFAULT FALSE`,
+	// Add-ons: results on the file, executions with their status.
+	`ALTER TABLE files ADD COLUMN appdata TEXT NOT NULL DEFAULT '{}'`,
+	`CREATE TABLE addon_requests (id TEXT PRIMARY KEY, project_id BIGINT NOT NULL, addon TEXT NOT NULL,
+		target TEXT NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL, error TEXT NOT NULL, result TEXT NOT NULL,
+		created BIGINT NOT NULL, updated BIGINT NOT NULL)`,
+	`CREATE UNIQUE INDEX addon_requests_running ON addon_requests (addon, target) WHERE status = 'in_progress'`,
 }
 
 // migrate applies the steps a database has not seen yet, each in its own

@@ -257,15 +257,15 @@ func (db *DB) Projects(ctx context.Context) ([]*satchel.Project, error) {
 
 // Files.
 
-const fileCols = `uuid, project_id, size, mime_type, original_filename, filename, blob_key, checksum, is_image, is_ready, uploaded, stored, removed, source, source_url, content_info, metadata, tags`
+const fileCols = `uuid, project_id, size, mime_type, original_filename, filename, blob_key, checksum, is_image, is_ready, uploaded, stored, removed, source, source_url, content_info, metadata, tags, appdata`
 
 func scanFile(row rowScanner) (*satchel.File, error) {
 	var f satchel.File
 	var uploaded int64
 	var stored, removed sql.NullInt64
-	var ci, md, tags string
+	var ci, md, tags, ad string
 	if err := row.Scan(&f.UUID, &f.ProjectID, &f.Size, &f.MimeType, &f.OriginalFilename, &f.Filename, &f.BlobKey, &f.Checksum,
-		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &ci, &md, &tags); err != nil {
+		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &ci, &md, &tags, &ad); err != nil {
 		return nil, notFound(err)
 	}
 	f.Uploaded = fromMicros(uploaded)
@@ -288,6 +288,11 @@ func scanFile(row rowScanner) (*satchel.File, error) {
 	} else if err := json.Unmarshal([]byte(tags), &f.Tags); err != nil {
 		return nil, fmt.Errorf("sqlstore: file %s tags: %w", f.UUID, err)
 	}
+	if ad != "{}" && ad != "" {
+		if err := json.Unmarshal([]byte(ad), &f.Appdata); err != nil {
+			return nil, fmt.Errorf("sqlstore: file %s appdata: %w", f.UUID, err)
+		}
+	}
 	return &f, nil
 }
 
@@ -298,9 +303,10 @@ func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
 	if f.Tags == nil {
 		f.Tags = []string{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.UUID, f.ProjectID, f.Size, f.MimeType, f.OriginalFilename, f.Filename, f.BlobKey, f.Checksum, f.IsImage, f.IsReady,
-		micros(f.Uploaded), nullMicros(f.Stored), nullMicros(f.Removed), f.Source, f.SourceURL, mustJSON(f.ContentInfo), mustJSON(f.Metadata), mustJSON(f.Tags))
+		micros(f.Uploaded), nullMicros(f.Stored), nullMicros(f.Removed), f.Source, f.SourceURL, mustJSON(f.ContentInfo), mustJSON(f.Metadata), mustJSON(f.Tags),
+		appdataJSON(f.Appdata))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: file %s: %w", f.UUID, satchel.ErrConflict)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/satchel-project/satchel/addons"
 	"net/netip"
 	"os"
 	"strconv"
@@ -105,6 +106,7 @@ type serveConfig struct {
 	MaxUploads        int64
 	MaxProjectUploads int64
 	ShutdownTimeout   time.Duration
+	Addons            addons.Config
 }
 
 func parseServe(args []string) (*serveConfig, error) {
@@ -129,6 +131,15 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration("SATCHEL_WEBHOOK_TIMEOUT", 10*time.Second), "time limit of one webhook delivery attempt (SATCHEL_WEBHOOK_TIMEOUT)")
 	fs.DurationVar(&c.Retention, "retention", envDuration("SATCHEL_RETENTION", 30*24*time.Hour), "how long webhook events and finished deliveries are kept (SATCHEL_RETENTION)")
 	fs.DurationVar(&c.JobRescueAfter, "job-rescue-after", envDuration("SATCHEL_JOB_RESCUE_AFTER", 20*time.Second), "how long a background job may go without finishing or a heartbeat before another node retries it (SATCHEL_JOB_RESCUE_AFTER)")
+	fs.StringVar(&c.Addons.ClamdAddr, "clamd-addr", env("SATCHEL_CLAMD_ADDR", ""), "clamd for uc_clamav_virus_scan: unix:/path or tcp:host:port; empty disables the add-on (SATCHEL_CLAMD_ADDR)")
+	fs.Int64Var(&c.Addons.ClamdMaxSize, "clamd-max-size", envInt("SATCHEL_CLAMD_MAX_SIZE", 25<<20), "largest file sent to clamd, at most its StreamMaxLength (SATCHEL_CLAMD_MAX_SIZE)")
+	fs.StringVar(&c.Addons.AWSRegion, "aws-region", env("SATCHEL_AWS_REGION", ""), "region of the Rekognition add-ons; credentials from the AWS SDK's sources (AWS_ACCESS_KEY_ID…); empty: the SDK's default (SATCHEL_AWS_REGION)")
+	fs.StringVar(&c.Addons.RekognitionEndpoint, "rekognition-endpoint", env("SATCHEL_REKOGNITION_ENDPOINT", ""), "Rekognition endpoint override (SATCHEL_REKOGNITION_ENDPOINT)")
+	fs.StringVar(&c.Addons.RemoveBGKey, "removebg-api-key", env("SATCHEL_REMOVEBG_API_KEY", ""), "remove.bg API key; empty disables remove_bg (SATCHEL_REMOVEBG_API_KEY)")
+	fs.StringVar(&c.Addons.RemoveBGEndpoint, "removebg-endpoint", env("SATCHEL_REMOVEBG_ENDPOINT", ""), "remove.bg API endpoint override (SATCHEL_REMOVEBG_ENDPOINT)")
+	fs.StringVar(&c.Addons.Custom, "addons", env("SATCHEL_ADDONS", ""), "custom add-ons, comma-separated name=https://host/path (SATCHEL_ADDONS)")
+	fs.StringVar(&c.Addons.CustomSecret, "addons-secret", env("SATCHEL_ADDONS_SECRET", ""), "key signing the requests to custom add-ons (SATCHEL_ADDONS_SECRET)")
+	fs.DurationVar(&c.Addons.Timeout, "addon-timeout", envDuration("SATCHEL_ADDON_TIMEOUT", time.Minute), "time limit of one call to an HTTP add-on (SATCHEL_ADDON_TIMEOUT)")
 	deny := fs.String("fetch-deny", env("SATCHEL_FETCH_DENY", ""), "comma-separated networks (CIDR) outbound requests never reach, even with --fetch-allow-private (SATCHEL_FETCH_DENY)")
 	fs.StringVar(&c.SimpleAuth, "simple-auth-over-http", env("SATCHEL_SIMPLE_AUTH_OVER_HTTP", "loopback"), "who may use Uploadcare.Simple REST auth without TLS: loopback, always or never (SATCHEL_SIMPLE_AUTH_OVER_HTTP)")
 	proxies := fs.String("trusted-proxies", env("SATCHEL_TRUSTED_PROXIES", ""), "comma-separated networks (CIDR) whose X-Forwarded-Proto is believed (SATCHEL_TRUSTED_PROXIES)")

@@ -38,7 +38,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		MaxFileSize: cfg.MaxFileSize, MaxDirectUpload: cfg.MaxDirectUpload,
 		TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL, RateLimit: cfg.RateLimit,
 		FetchWorkers: int(cfg.FetchWorkers), FetchMaxBytes: cfg.FetchMaxBytes, FetchTimeout: cfg.FetchTimeout,
-		FetchPerProject: int(cfg.FetchPerProject), WebhookPerProject: int(cfg.WebhookPerProject), WebhookTimeout: cfg.WebhookTimeout, Retention: cfg.Retention, JobRescueAfter: cfg.JobRescueAfter, FetchDeny: cfg.FetchDeny, SimpleAuthOverHTTP: cfg.SimpleAuth, TrustedProxies: cfg.TrustedProxies,
+		FetchPerProject: int(cfg.FetchPerProject), WebhookPerProject: int(cfg.WebhookPerProject), WebhookTimeout: cfg.WebhookTimeout, Retention: cfg.Retention, JobRescueAfter: cfg.JobRescueAfter, FetchDeny: cfg.FetchDeny, Addons: cfg.Addons, SimpleAuthOverHTTP: cfg.SimpleAuth, TrustedProxies: cfg.TrustedProxies,
 		ListenURL:      "http://" + cfg.Addr,
 		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout, VariantCacheSize: cfg.VariantCacheSize, CDNMetaCacheSize: int(cfg.CDNMetaCache),
 		BodyMinRate: cfg.BodyMinRate, BodyIdleTimeout: cfg.BodyIdleTimeout, MaxConcurrentUploads: int(cfg.MaxUploads), MaxProjectUploads: int(cfg.MaxProjectUploads),
