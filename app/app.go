@@ -111,7 +111,7 @@ type App struct {
 	// root of the file URLs they get (see ExecuteAddon).
 	Addons  map[string]addons.Addon
 	CDNBase string
-	cfg  Config
+	cfg     Config
 
 	// partKey signs multipart part URLs; it is shared by all nodes through the store.
 	partKey []byte
