@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -175,6 +176,19 @@ func New(ctx context.Context, cfg Config) (map[string]Addon, error) {
 			c.MaxSize = cfg.ClamdMaxSize
 		}
 		out[ClamAV] = &ClamAVAddon{Clamd: c}
+	}
+	if cfg.AWSRegion != "" {
+		rc, err := NewRekognitionClient(ctx, cfg.AWSRegion, cfg.RekognitionEndpoint)
+		if err != nil && !errors.Is(err, ErrNotConfigured) {
+			return nil, err
+		}
+		if err == nil {
+			out[RekognitionLabels] = &Rekognition{Client: rc}
+			out[RekognitionModeration] = &Rekognition{Client: rc, Moderation: true}
+		}
+	}
+	if cfg.RemoveBGKey != "" {
+		out[RemoveBG] = &RemoveBGAddon{Key: cfg.RemoveBGKey, Endpoint: cfg.RemoveBGEndpoint, Client: client}
 	}
 	custom, err := ParseCustom(cfg.Custom)
 	if err != nil {
