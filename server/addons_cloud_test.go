@@ -75,7 +75,10 @@ func TestAddonRekognitionLocalPeerSpeakingRekognitionJSON(t *testing.T) {
 	peer.throttle.Store(1) // the first call is throttled: the job retries it
 	ep := httptest.NewServer(peer)
 	defer ep.Close()
-	s := startServer(t, func(c *server.Config) { c.Addons.AWSRegion, c.Addons.RekognitionEndpoint = "us-east-1", ep.URL })
+	s := startServer(t, func(c *server.Config) {
+		c.StorageURL = "" // the AWS_* variables set here are for Rekognition, not the S3 test server
+		c.Addons.AWSRegion, c.Addons.RekognitionEndpoint = "us-east-1", ep.URL
+	})
 	id := uploadData(t, s.URL, "dog.png", "image/png", img)
 
 	req := executeAddon(t, s.URL, addons.RekognitionLabels, `{"target":"`+id+`"}`)
@@ -108,7 +111,10 @@ func TestAddonRekognitionLocalPeerBadCredentials(t *testing.T) {
 	peer := &rekognitionPeer{t: t}
 	ep := httptest.NewServer(peer)
 	defer ep.Close()
-	s := startServer(t, func(c *server.Config) { c.Addons.AWSRegion, c.Addons.RekognitionEndpoint = "us-east-1", ep.URL })
+	s := startServer(t, func(c *server.Config) {
+		c.StorageURL = "" // the AWS_* variables set here are for Rekognition, not the S3 test server
+		c.Addons.AWSRegion, c.Addons.RekognitionEndpoint = "us-east-1", ep.URL
+	})
 	id := uploadData(t, s.URL, "a.png", "image/png", pngBytes(t, 8, 8))
 	if st := waitAddon(t, s.URL, addons.RekognitionLabels, executeAddon(t, s.URL, addons.RekognitionLabels, `{"target":"`+id+`"}`)); st["status"] != "error" {
 		t.Fatalf("status %v", st)
@@ -124,7 +130,7 @@ func TestAddonRekognitionLocalPeerBadCredentials(t *testing.T) {
 func TestAddonRekognitionWithoutCredentialsNotConfigured(t *testing.T) {
 	awsTestEnv(t, "")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	s := startServer(t, func(c *server.Config) { c.Addons.AWSRegion = "us-east-1" })
+	s := startServer(t, func(c *server.Config) { c.StorageURL, c.Addons.AWSRegion = "", "us-east-1" })
 	id := uploadData(t, s.URL, "a.png", "image/png", pngBytes(t, 8, 8))
 	code, _, body := rawREST(t, "POST", s.URL+"/addons/"+addons.RekognitionLabels+"/execute/", v7, "application/json", `{"target":"`+id+`"}`)
 	if code != 400 || !strings.Contains(body, "not configured") {
