@@ -28,7 +28,9 @@ type Project struct {
 	// SecureDeliverySecret, when set (hex), makes the CDN require Akamai-style
 	// ACL or URL tokens signed with it on every file of the project.
 	SecureDeliverySecret string
-	Created              time.Time
+	// NoConversion turns document and video conversion off.
+	NoConversion bool
+	Created      time.Time
 }
 
 // File is one uploaded file.
@@ -56,6 +58,9 @@ type File struct {
 	ContentInfo *ContentInfo
 	Metadata    map[string]string
 	Tags        []string
+	// Variations maps the conversion paths made of this file to the
+	// converted files' UUIDs.
+	Variations map[string]string
 }
 
 // IsStored reports whether the file is stored (kept beyond the temporary period).

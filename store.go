@@ -30,6 +30,7 @@ const (
 type Store interface {
 	FileLister
 	WebhookStore
+	ConversionStore
 
 	CreateProject(ctx context.Context, p *Project) error
 	UpdateProject(ctx context.Context, p *Project) error

@@ -90,6 +90,14 @@ type fileV05 struct {
 	DefaultEffects  *string             `json:"default_effects,omitempty"`
 }
 
+// variations are the conversions made of a file (null when none).
+func variations(f *satchel.File) *map[string]string {
+	if len(f.Variations) == 0 {
+		return nil
+	}
+	return &f.Variations
+}
+
 // File renders a file object for version v.
 func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 	base := fileBase{
@@ -117,7 +125,7 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 	var out any
 	switch v {
 	case V07:
-		fv := fileV07{fileBase: base, ContentInfo: f.ContentInfo, Metadata: f.Metadata, Tags: f.Tags, Source: src, DefaultEffects: o.DefaultEffects}
+		fv := fileV07{fileBase: base, Variations: variations(f), ContentInfo: f.ContentInfo, Metadata: f.Metadata, Tags: f.Tags, Source: src, DefaultEffects: o.DefaultEffects}
 		if fv.Metadata == nil {
 			fv.Metadata = map[string]string{}
 		}
@@ -129,7 +137,7 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 		}
 		out = fv
 	case V06:
-		out = fileV06{fileBase: base, ImageInfo: img, VideoInfo: LegacyVideo(vid), RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
+		out = fileV06{fileBase: base, Variations: variations(f), ImageInfo: img, VideoInfo: LegacyVideo(vid), RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
 	default:
 		out = fileV05{fileBase: base, ImageInfo: img, RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
+	"github.com/satchel-project/satchel/convert"
 	"github.com/satchel-project/satchel/fetch"
 	"github.com/satchel-project/satchel/jobs"
 	"golang.org/x/time/rate"
@@ -56,6 +57,10 @@ type Config struct {
 	Retention time.Duration
 	// TempDir holds short-lived local copies (inspection of remote blobs).
 	TempDir string
+	// MaxDocumentSize and MaxVideoSize cap the files the converters take
+	// (0: no cap beyond MaxFileSize).
+	MaxDocumentSize int64
+	MaxVideoSize    int64
 }
 
 func (c *Config) defaults() {
@@ -106,7 +111,12 @@ type App struct {
 	PurgeVariants func(ctx context.Context, uuid string) error
 	// Jobs is the database of the job system (fairness slots, heartbeats).
 	Jobs jobs.DB
-	cfg  Config
+	// Documents and Video convert files (nil: that conversion is
+	// unavailable on this node).
+	Documents *convert.Documents
+	Video     *convert.Video
+
+	cfg Config
 
 	// partKey signs multipart part URLs; it is shared by all nodes through the store.
 	partKey []byte

@@ -159,6 +159,8 @@ func (a *App) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &expireFilesWorker{a: a})
 	river.AddWorker(w, &expireSessionsWorker{a: a})
 	river.AddWorker(w, &retentionWorker{a: a})
+	river.AddWorker(w, &documentWorker{a: a})
+	river.AddWorker(w, &videoWorker{a: a})
 }
 
 // PeriodicJobs are the lifecycle sweeps, run once per SweepEvery in the

@@ -111,6 +111,13 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		{"PUT /webhooks/{id}/{$}", "567", h.updateWebhook},
 		{"DELETE /webhooks/{id}/{$}", "567", h.deleteWebhook},
 		{"DELETE /webhooks/unsubscribe/{$}", "567", h.unsubscribeWebhook},
+		{"POST /convert/document/{$}", "567", h.convertDocument},
+		{"GET /convert/document/{uuid}/{$}", "567", h.documentInfo},
+		{"GET /convert/document/status/{token}/{$}", "567", h.documentStatus},
+		{"POST /convert/video/{$}", "567", h.convertVideo},
+		{"GET /convert/video/status/{token}/{$}", "567", h.videoStatus},
+		// The official Go client asks for a video's status with POST.
+		{"POST /convert/video/status/{token}/{$}", "567", h.videoStatus},
 	}
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, h.wrap(rt))

@@ -25,6 +25,7 @@ import (
 	"github.com/satchel-project/satchel/app"
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/cdn"
+	"github.com/satchel-project/satchel/convert"
 	"github.com/satchel-project/satchel/fetch"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/inspect"
@@ -96,6 +97,19 @@ type Config struct {
 	// on the node (503 beyond) and per project (429 beyond); 0 is unlimited.
 	MaxConcurrentUploads int
 	MaxProjectUploads    int
+	// Conversion: concurrent document and video conversions per node
+	// (default 2 and 1), their time limits, the input caps (bytes, pages,
+	// video duration and resolution) and whether conversion is off.
+	DocumentWorkers  int
+	DocumentTimeout  time.Duration
+	DocumentMaxPages int
+	DocumentMaxSize  int64
+	VideoWorkers     int
+	VideoTimeout     time.Duration
+	VideoMaxDuration time.Duration
+	VideoMaxWidth    int
+	VideoMaxHeight   int
+	VideoMaxSize     int64
 	// ListenURL is the base of links in webhook payloads when PublicURL is empty.
 	ListenURL string
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
@@ -186,13 +200,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	a, err := app.New(ctx, store, bucket, inspect.New(inspect.Options{}), fc, log, app.Config{
 		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
 		FetchWorkers: cfg.FetchWorkers, FetchPerProject: cfg.FetchPerProject, RateLimit: cfg.RateLimit, Burst: cfg.RateBurst, SweepEvery: cfg.SweepEvery,
-		Retention: cfg.Retention, TempDir: tmpDir,
+		Retention: cfg.Retention, TempDir: tmpDir, MaxDocumentSize: cfg.DocumentMaxSize, MaxVideoSize: cfg.VideoMaxSize,
 	})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	a.Jobs = rawStore.JobsDB()
+	if cfg.DocumentWorkers <= 0 {
+		cfg.DocumentWorkers = 2
+	}
+	if cfg.VideoWorkers <= 0 {
+		cfg.VideoWorkers = 1
+	}
+	a.Documents = convert.NewDocuments(convert.DocumentOptions{
+		Workers: cfg.DocumentWorkers, Timeout: cfg.DocumentTimeout, MaxPages: cfg.DocumentMaxPages,
+		Dir: filepath.Join(cfg.DataDir, "converter"), Log: log,
+	})
+	a.Video = convert.NewVideo(convert.VideoOptions{Timeout: cfg.VideoTimeout, MaxDuration: cfg.VideoMaxDuration, MaxWidth: cfg.VideoMaxWidth, MaxHeight: cfg.VideoMaxHeight})
 	workers := river.NewWorkers()
 	a.AddWorkers(workers)
 	river.AddWorker(workers, worker)
@@ -200,6 +225,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DB: rawStore.JobsDB(), Workers: workers, Periodic: a.PeriodicJobs(), Log: log,
 		Queues: map[string]int{
 			jobs.QueueFetch: a.Config().FetchWorkers, jobs.QueueWebhook: worker.Options().Concurrency, jobs.QueueMaintenance: 4,
+			convert.QueueDocument: cfg.DocumentWorkers, convert.QueueVideo: cfg.VideoWorkers,
 		},
 		RescueAfter: cfg.JobRescueAfter, OnCancel: a.Halt,
 	})

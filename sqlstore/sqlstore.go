@@ -176,13 +176,13 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 
 // Projects.
 
-const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret`
+const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret, no_conversion`
 
 func scanProject(row rowScanner) (*satchel.Project, error) {
 	var p satchel.Project
 	var types, storages string
 	var created int64
-	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created, &storages, &p.SecureDeliverySecret); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created, &storages, &p.SecureDeliverySecret, &p.NoConversion); err != nil {
 		return nil, notFound(err)
 	}
 	if err := json.Unmarshal([]byte(storages), &p.Storages); err != nil {
@@ -206,9 +206,9 @@ func (db *DB) CreateProject(ctx context.Context, p *satchel.Project) error {
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
 	}
-	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created), mustJSON(p.Storages), p.SecureDeliverySecret).Scan(&p.ID)
+	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret, no_conversion)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created), mustJSON(p.Storages), p.SecureDeliverySecret, p.NoConversion).Scan(&p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}
@@ -226,8 +226,8 @@ func (db *DB) UpdateProject(ctx context.Context, p *satchel.Project) error {
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=?, storages=?, secure_secret=? WHERE id=?`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), mustJSON(p.Storages), p.SecureDeliverySecret, p.ID)
+	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=?, storages=?, secure_secret=?, no_conversion=? WHERE id=?`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), mustJSON(p.Storages), p.SecureDeliverySecret, p.NoConversion, p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}
@@ -257,15 +257,15 @@ func (db *DB) Projects(ctx context.Context) ([]*satchel.Project, error) {
 
 // Files.
 
-const fileCols = `uuid, project_id, size, mime_type, original_filename, filename, blob_key, checksum, is_image, is_ready, uploaded, stored, removed, source, source_url, content_info, metadata, tags`
+const fileCols = `uuid, project_id, size, mime_type, original_filename, filename, blob_key, checksum, is_image, is_ready, uploaded, stored, removed, source, source_url, content_info, metadata, tags, variations`
 
 func scanFile(row rowScanner) (*satchel.File, error) {
 	var f satchel.File
 	var uploaded int64
 	var stored, removed sql.NullInt64
-	var ci, md, tags string
+	var ci, md, tags, vars string
 	if err := row.Scan(&f.UUID, &f.ProjectID, &f.Size, &f.MimeType, &f.OriginalFilename, &f.Filename, &f.BlobKey, &f.Checksum,
-		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &ci, &md, &tags); err != nil {
+		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &ci, &md, &tags, &vars); err != nil {
 		return nil, notFound(err)
 	}
 	f.Uploaded = fromMicros(uploaded)
@@ -288,6 +288,11 @@ func scanFile(row rowScanner) (*satchel.File, error) {
 	} else if err := json.Unmarshal([]byte(tags), &f.Tags); err != nil {
 		return nil, fmt.Errorf("sqlstore: file %s tags: %w", f.UUID, err)
 	}
+	if vars != "" {
+		if err := json.Unmarshal([]byte(vars), &f.Variations); err != nil {
+			return nil, fmt.Errorf("sqlstore: file %s variations: %w", f.UUID, err)
+		}
+	}
 	return &f, nil
 }
 
@@ -298,9 +303,9 @@ func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
 	if f.Tags == nil {
 		f.Tags = []string{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.UUID, f.ProjectID, f.Size, f.MimeType, f.OriginalFilename, f.Filename, f.BlobKey, f.Checksum, f.IsImage, f.IsReady,
-		micros(f.Uploaded), nullMicros(f.Stored), nullMicros(f.Removed), f.Source, f.SourceURL, mustJSON(f.ContentInfo), mustJSON(f.Metadata), mustJSON(f.Tags))
+		micros(f.Uploaded), nullMicros(f.Stored), nullMicros(f.Removed), f.Source, f.SourceURL, mustJSON(f.ContentInfo), mustJSON(f.Metadata), mustJSON(f.Tags), variationsJSON(f.Variations))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: file %s: %w", f.UUID, satchel.ErrConflict)
 	}

@@ -103,6 +103,15 @@ type serveConfig struct {
 	MaxUploads        int64
 	MaxProjectUploads int64
 	ShutdownTimeout   time.Duration
+	DocumentWorkers   int64
+	DocumentTimeout   time.Duration
+	DocumentMaxPages  int64
+	DocumentMaxSize   int64
+	VideoWorkers      int64
+	VideoTimeout      time.Duration
+	VideoMaxDuration  time.Duration
+	VideoMaxRes       string
+	VideoMaxSize      int64
 }
 
 func parseServe(args []string) (*serveConfig, error) {
@@ -139,6 +148,15 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.Int64Var(&c.MaxUploads, "max-concurrent-uploads", envInt("SATCHEL_MAX_CONCURRENT_UPLOADS", 256), "uploads in progress on this node before answering 503; 0 = unlimited (SATCHEL_MAX_CONCURRENT_UPLOADS)")
 	fs.Int64Var(&c.MaxProjectUploads, "max-project-uploads", envInt("SATCHEL_MAX_PROJECT_UPLOADS", 64), "uploads in progress per project on this node before answering 429; 0 = unlimited (SATCHEL_MAX_PROJECT_UPLOADS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("SATCHEL_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a stop waits for requests in progress before cutting them (SATCHEL_SHUTDOWN_TIMEOUT)")
+	fs.Int64Var(&c.DocumentWorkers, "document-workers", envInt("SATCHEL_DOCUMENT_WORKERS", 2), "concurrent document conversions (LibreOffice processes) on this node (SATCHEL_DOCUMENT_WORKERS)")
+	fs.DurationVar(&c.DocumentTimeout, "document-timeout", envDuration("SATCHEL_DOCUMENT_TIMEOUT", 2*time.Minute), "time limit of one LibreOffice run (SATCHEL_DOCUMENT_TIMEOUT)")
+	fs.Int64Var(&c.DocumentMaxPages, "document-max-pages", envInt("SATCHEL_DOCUMENT_MAX_PAGES", 500), "most pages of a document converted to PDF or images (SATCHEL_DOCUMENT_MAX_PAGES)")
+	fs.Int64Var(&c.DocumentMaxSize, "document-max-size", envInt("SATCHEL_DOCUMENT_MAX_SIZE", 100<<20), "largest document to convert, in bytes (SATCHEL_DOCUMENT_MAX_SIZE)")
+	fs.Int64Var(&c.VideoWorkers, "video-workers", envInt("SATCHEL_VIDEO_WORKERS", 1), "concurrent video conversions (ffmpeg processes) on this node (SATCHEL_VIDEO_WORKERS)")
+	fs.DurationVar(&c.VideoTimeout, "video-timeout", envDuration("SATCHEL_VIDEO_TIMEOUT", 30*time.Minute), "time limit of one video conversion (SATCHEL_VIDEO_TIMEOUT)")
+	fs.DurationVar(&c.VideoMaxDuration, "video-max-duration", envDuration("SATCHEL_VIDEO_MAX_DURATION", time.Hour), "longest video to convert (SATCHEL_VIDEO_MAX_DURATION)")
+	fs.StringVar(&c.VideoMaxRes, "video-max-resolution", env("SATCHEL_VIDEO_MAX_RESOLUTION", "3840x2160"), "largest video to convert, WIDTHxHEIGHT in either orientation (SATCHEL_VIDEO_MAX_RESOLUTION)")
+	fs.Int64Var(&c.VideoMaxSize, "video-max-size", envInt("SATCHEL_VIDEO_MAX_SIZE", 0), "largest video to convert, in bytes; 0 = --max-file-size (SATCHEL_VIDEO_MAX_SIZE)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
 	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
@@ -169,6 +187,12 @@ func parseServe(args []string) (*serveConfig, error) {
 	if c.BodyMinRate < 0 || c.BodyIdleTimeout < 0 || c.MaxUploads < 0 || c.MaxProjectUploads < 0 || c.ShutdownTimeout < 0 {
 		return nil, fmt.Errorf("--body-min-rate, --body-idle-timeout, --max-concurrent-uploads, --max-project-uploads and --shutdown-timeout must not be negative")
 	}
+	if c.DocumentWorkers < 1 || c.VideoWorkers < 1 {
+		return nil, fmt.Errorf("--document-workers and --video-workers: want at least 1")
+	}
+	if w, h, ok := strings.Cut(c.VideoMaxRes, "x"); !ok || !positive(w) || !positive(h) {
+		return nil, fmt.Errorf("--video-max-resolution: want WIDTHxHEIGHT")
+	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
@@ -189,4 +213,17 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 		out = append(out, pfx)
 	}
 	return out, nil
+}
+
+func positive(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0
+}
+
+// videoMaxRes splits --video-max-resolution (checked by parseServe).
+func (c *serveConfig) videoMaxRes() (int, int) {
+	w, h, _ := strings.Cut(c.VideoMaxRes, "x")
+	wi, _ := strconv.Atoi(w)
+	hi, _ := strconv.Atoi(h)
+	return wi, hi
 }

@@ -27,6 +27,7 @@ func cmdProject(ctx context.Context, args []string) error {
 	secret := fs.String("secret-key", "", "secret key (create only; random when empty)")
 	autostore := fs.String("autostore", "", "true or false")
 	signed := fs.String("signed-uploads", "", "true or false: require signed uploads")
+	conversion := fs.String("conversion", "", "true or false: allow document and video conversion (on by default)")
 	maxSize := fs.Int64("max-file-size", -1, "largest file in bytes (0: server default)")
 	types := fs.String("allowed-types", "\x00", `comma-separated MIME patterns such as "image/*,application/pdf" (empty: all)`)
 	secretOnly := fs.Bool("secret-only", false, "rotate-keys: keep the public key")
@@ -71,6 +72,15 @@ func cmdProject(ctx context.Context, args []string) error {
 			default:
 				return fmt.Errorf("want true or false, got %q", b.v)
 			}
+		}
+		switch *conversion {
+		case "":
+		case "true", "1", "yes":
+			p.NoConversion = false
+		case "false", "0", "no":
+			p.NoConversion = true
+		default:
+			return fmt.Errorf("--conversion: want true or false, got %q", *conversion)
 		}
 		if *maxSize >= 0 {
 			p.MaxFileSize = *maxSize

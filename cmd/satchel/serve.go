@@ -33,6 +33,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	vw, vh := cfg.videoMaxRes()
 	srv, err := server.New(ctx, server.Config{
 		DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, StorageURL: cfg.StorageURL, PublicURL: cfg.PublicURL, FetchAllowPrivate: cfg.FetchAllowPrivate,
 		MaxFileSize: cfg.MaxFileSize, MaxDirectUpload: cfg.MaxDirectUpload,
@@ -41,6 +42,8 @@ func cmdServe(ctx context.Context, args []string) error {
 		FetchPerProject: int(cfg.FetchPerProject), WebhookPerProject: int(cfg.WebhookPerProject), WebhookTimeout: cfg.WebhookTimeout, FetchDeny: cfg.FetchDeny, SimpleAuthOverHTTP: cfg.SimpleAuth, TrustedProxies: cfg.TrustedProxies,
 		ListenURL:      "http://" + cfg.Addr,
 		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout, VariantCacheSize: cfg.VariantCacheSize, CDNMetaCacheSize: int(cfg.CDNMetaCache),
+		DocumentWorkers: int(cfg.DocumentWorkers), DocumentTimeout: cfg.DocumentTimeout, DocumentMaxPages: int(cfg.DocumentMaxPages), DocumentMaxSize: cfg.DocumentMaxSize,
+		VideoWorkers: int(cfg.VideoWorkers), VideoTimeout: cfg.VideoTimeout, VideoMaxDuration: cfg.VideoMaxDuration, VideoMaxWidth: vw, VideoMaxHeight: vh, VideoMaxSize: cfg.VideoMaxSize,
 		BodyMinRate: cfg.BodyMinRate, BodyIdleTimeout: cfg.BodyIdleTimeout, MaxConcurrentUploads: int(cfg.MaxUploads), MaxProjectUploads: int(cfg.MaxProjectUploads),
 		DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
 	})
