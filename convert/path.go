@@ -70,6 +70,9 @@ func Parse(kind, path string) (*Request, error) {
 	id = strings.ToLower(id)
 	rest = strings.Trim(rest, "/")
 	head, ops, _ := strings.Cut(rest, "/")
+	if head == "" {
+		return nil, bad("")
+	}
 	if head != kind {
 		return nil, bad(fmt.Sprintf("Expected \"%s/%s/…\".", id, kind))
 	}
