@@ -132,6 +132,7 @@ func (r *Request) apply(parts []string) error {
 	switch {
 	case name == "format" && len(args) == 1:
 		r.Format = strings.ToLower(args[0])
+		args[0] = r.Format // normalised in Path too
 		if r.Kind == "video" && r.Format != "mp4" && r.Format != "webm" && r.Format != "ogg" {
 			return fmt.Errorf("Video format %q is not mp4, webm or ogg.", args[0])
 		}
