@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -267,6 +270,24 @@ func TestConvertVideo(t *testing.T) {
 func TestConvertVideoFormats(t *testing.T) {
 	s := startServer(t, nil)
 	id := uploadFile(t, s, "clip.mp4", makeClip(t, 320, 240, 2))
+	// Results announce themselves with file.uploaded.
+	var mu sync.Mutex
+	announced := map[string]bool{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var e struct {
+			Data struct {
+				UUID string `json:"uuid"`
+			} `json:"data"`
+		}
+		json.NewDecoder(r.Body).Decode(&e)
+		mu.Lock()
+		announced[e.Data.UUID] = true
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	if code, _, body := rawREST(t, "POST", s.URL+"/webhooks/", v7, "application/json", `{"target_url":"`+hook.URL+`","event":"file.uploaded"}`); code != 201 {
+		t.Fatalf("webhook: %d %s", code, body)
+	}
 	cases := []struct {
 		ops, video, audio string
 		w, h              int
@@ -287,6 +308,11 @@ func TestConvertVideoFormats(t *testing.T) {
 		if v != c.video || a != c.audio || w != c.w || h != c.h {
 			t.Fatalf("%s: %s/%s %dx%d", c.ops, v, a, w, h)
 		}
+		within(t, "file.uploaded of "+st.Result.UUID, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return announced[st.Result.UUID]
+		})
 	}
 }
 
@@ -386,6 +412,18 @@ func TestConvertDocument(t *testing.T) {
 	w, h, typ := imageSize(t, download(t, s.URL, st.Result.UUID))
 	if typ != "png" || w < 780 || w > 870 || h < 1060 || h > 1180 {
 		t.Fatalf("page image: %s %dx%d", typ, w, h)
+	}
+	// DOCX out, and back in: the DOCX converts to a PDF of as many pages.
+	res = submit(t, s, "document", map[string]any{"paths": []string{id + "/document/-/format/docx/"}})
+	st = waitConversion(t, s, "document", res.Result[0].Token)
+	if st.Status != "finished" {
+		t.Fatalf("docx: %+v", st)
+	}
+	docx := uploadFile(t, s, "report.docx", download(t, s.URL, st.Result.UUID))
+	res = submit(t, s, "document", map[string]any{"paths": []string{docx + "/document/-/format/pdf/"}})
+	st = waitConversion(t, s, "document", res.Result[0].Token)
+	if st.Status != "finished" || pdfPages(t, download(t, s.URL, st.Result.UUID)) != 3 {
+		t.Fatalf("docx to pdf: %+v", st)
 	}
 	res = submit(t, s, "document", map[string]any{"paths": []string{all}, "save_in_group": "1"})
 	st = waitConversion(t, s, "document", res.Result[0].Token)
