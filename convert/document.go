@@ -3,6 +3,7 @@ package convert
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -128,6 +129,8 @@ func NewDocuments(o DocumentOptions) *Documents {
 	// Converters get no network where the kernel lets us take it away.
 	if err := exec.Command("unshare", "-n", "true").Run(); err == nil {
 		d.unshare = true
+	} else {
+		o.Log.Warn("document converter runs with network access: unshare -n is not permitted here", "err", err)
 	}
 	return d
 }
@@ -316,9 +319,18 @@ func pageNum(p string) int {
 }
 
 func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dst, b, 0o600)
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
