@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -44,5 +46,26 @@ func TestCDNAnnotationGroups(t *testing.T) {
 	resp, b = get(t, s.URL+"/"+id+"/-/@clib/blocks/1.2.0/uc-img/", nil)
 	if w, h, _ := imageSize(t, b); resp.StatusCode != 200 || w != 40 || h != 30 {
 		t.Fatalf("annotation only: %d %dx%d", resp.StatusCode, w, h)
+	}
+}
+
+// TestUploadPreflightMaxAge: preflight answers may be cached by the browser
+// for a day, so multipart part PUTs are not each preceded by an OPTIONS.
+func TestUploadPreflightMaxAge(t *testing.T) {
+	s := startServer(t, nil)
+	for _, p := range []string{"/base/", "/multipart/start/", "/multipart/part/00000000-0000-4000-8000-000000000000/", "/multipart/complete/", "/from_url/", "/group/"} {
+		req, _ := http.NewRequest("OPTIONS", s.URL+p, nil)
+		req.Header.Set("Origin", "http://app.example")
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		req.Header.Set("Access-Control-Request-Headers", "content-type, x-uc-user-agent")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		age, _ := strconv.Atoi(resp.Header.Get("Access-Control-Max-Age"))
+		if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || age < 3600 {
+			t.Errorf("OPTIONS %s: %d, Max-Age %q", p, resp.StatusCode, resp.Header.Get("Access-Control-Max-Age"))
+		}
 	}
 }

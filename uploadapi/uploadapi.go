@@ -78,8 +78,13 @@ func cors(w http.ResponseWriter, methods string) {
 	hd.Set("Access-Control-Allow-Methods", methods)
 	hd.Set("Access-Control-Allow-Headers", "X-UC-User-Agent, X-PINGOTHER, DNT, Content-Type")
 	hd.Set("Access-Control-Expose-Headers", "Warning, Retry-After")
-	hd.Set("Access-Control-Max-Age", "1")
+	hd.Set("Access-Control-Max-Age", preflightMaxAge)
 }
+
+// preflightMaxAge is how long (seconds) browsers may cache a preflight
+// answer, so that the part PUTs of a multipart upload are not each preceded
+// by an OPTIONS request. Browsers cap it (Chromium at two hours).
+const preflightMaxAge = "86400"
 
 const corsMethods = "GET, POST, PUT, HEAD, OPTIONS"
 
