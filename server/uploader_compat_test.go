@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,5 +71,89 @@ func TestUploadPreflightMaxAge(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || age < 3600 {
 			t.Errorf("OPTIONS %s: %d, Max-Age %q", p, resp.StatusCode, resp.Header.Get("Access-Control-Max-Age"))
 		}
+	}
+}
+
+// TestMultipartStartChecksTypeAndSize: /multipart/start/ refuses a declared
+// type (or, for application/octet-stream, the filename's type) the project
+// does not allow, and a size over its cap, before any byte travels; the
+// bytes are still checked at complete.
+func TestMultipartStartChecksTypeAndSize(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := context.Background()
+	p, err := s.Store.ProjectByPublicKey(ctx, testPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.MaxFileSize = 20 << 20
+	p.AllowedTypes = []string{"image/*", "text/plain"}
+	if err := s.Store.UpdateProject(ctx, p); err != nil { // before any request: nothing cached yet
+		t.Fatal(err)
+	}
+	const forbidden = "Uploading of these file types is not allowed."
+	// The direct upload's answer for a disallowed type, for reference.
+	code, _, body := postMultipart(t, s.URL+"/base/", [][2]string{{"UPLOADCARE_PUB_KEY", testPub}}, []part{{"file", "a.zip", []byte("PK\x03\x04zipzipzip")}})
+	if code != 400 || body != forbidden {
+		t.Fatalf("direct upload of a zip: %d %q", code, body)
+	}
+	start := func(q, filename, ctype string, size int) (int, string) {
+		return postURLEncoded(t, s.URL+"/multipart/start/"+q, url.Values{"UPLOADCARE_PUB_KEY": {testPub},
+			"filename": {filename}, "size": {strconv.Itoa(size)}, "content_type": {ctype}})
+	}
+	const mb11, mib30 = 11 * 1000 * 1000, 30 << 20
+	for _, c := range []struct {
+		filename, ctype string
+		size            int
+		code            int
+		body            string
+	}{
+		{"a.zip", "application/zip", mib30 / 2, 400, forbidden},
+		{"a.zip", "Application/ZIP", mb11, 400, forbidden},
+		{"doc.pdf", "application/octet-stream", mb11, 400, forbidden},
+		{"/home/me/doc.PDF", "application/octet-stream; x=y", mb11, 400, forbidden},
+		{"big.png", "image/png", mib30, 400, "File size exceeds project limit."},
+		{"big.zip", "application/zip", mib30, 400, "File size exceeds project limit."},
+		{"notes.txt", "text/plain; charset=utf-8", mb11, 200, `"parts"`},
+		{"photo", "application/octet-stream", mb11, 200, `"parts"`},
+		{"photo.png", "application/octet-stream", mb11, 200, `"parts"`},
+	} {
+		code, body := start("", c.filename, c.ctype, c.size)
+		if code != c.code || !strings.Contains(body, c.body) {
+			t.Errorf("start %q %q %d: %d %q, want %d %q", c.filename, c.ctype, c.size, code, body, c.code, c.body)
+		}
+	}
+	// The browser uploader's error form.
+	code, body = start("?jsonerrors=1", "a.zip", "application/zip", mb11)
+	var je struct {
+		Error struct {
+			Content    string `json:"content"`
+			StatusCode int    `json:"status_code"`
+			ErrorCode  string `json:"error_code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &je); err != nil || code != 200 || je.Error.Content != forbidden ||
+		je.Error.StatusCode != 400 || je.Error.ErrorCode != "FileTypeForbiddenError" {
+		t.Fatalf("jsonerrors start: %d %q", code, body)
+	}
+	// A declared image whose bytes are not: refused at complete.
+	code, body = start("", "fake.png", "image/png", mb11)
+	if code != 200 {
+		t.Fatalf("start: %d %q", code, body)
+	}
+	var st struct {
+		UUID  string   `json:"uuid"`
+		Parts []string `json:"parts"`
+	}
+	json.Unmarshal([]byte(body), &st)
+	data := randomBytes(t, mb11)
+	for i, u := range st.Parts {
+		end := min((i+1)*5242880, mb11)
+		if code, _, body := do(t, "PUT", u, bytes.NewReader(data[i*5242880:end]), "image/png"); code != 200 {
+			t.Fatalf("part %d: %d %q", i+1, code, body)
+		}
+	}
+	code, body = postURLEncoded(t, s.URL+"/multipart/complete/", url.Values{"UPLOADCARE_PUB_KEY": {testPub}, "uuid": {st.UUID}})
+	if code != 400 || body != forbidden {
+		t.Fatalf("complete of a non-image: %d %q", code, body)
 	}
 }
