@@ -4,11 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/satchel-project/satchel/server"
 )
 
 // TestCDNAnnotationGroups: the Uploadcare uploader's editor previews end in
@@ -155,5 +162,96 @@ func TestMultipartStartChecksTypeAndSize(t *testing.T) {
 	code, body = postURLEncoded(t, s.URL+"/multipart/complete/", url.Values{"UPLOADCARE_PUB_KEY": {testPub}, "uuid": {st.UUID}})
 	if code != 400 || body != forbidden {
 		t.Fatalf("complete of a non-image: %d %q", code, body)
+	}
+}
+
+// logCapture is a slog handler that keeps every record.
+type logCapture struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (c *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (c *logCapture) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recs = append(c.recs, r.Clone())
+	return nil
+}
+func (c *logCapture) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *logCapture) WithGroup(string) slog.Handler      { return c }
+
+// about returns the records whose attributes mention s.
+func (c *logCapture) about(s string) []slog.Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []slog.Record
+	for _, r := range c.recs {
+		r.Attrs(func(a slog.Attr) bool {
+			if strings.Contains(a.Value.String(), s) {
+				out = append(out, r)
+				return false
+			}
+			return true
+		})
+	}
+	return out
+}
+
+// sendCut writes an HTTP/1.1 request declaring more body than it sends,
+// then hangs up, as a cancelled browser upload does.
+func sendCut(t *testing.T, base, method, path, ctype string, body []byte, declared int) {
+	t.Helper()
+	u, _ := url.Parse(base)
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", method, path, u.Host, ctype, declared)
+	c.Write(body)
+	time.Sleep(50 * time.Millisecond) // let the server start reading the body
+	c.Close()
+}
+
+// TestUploadClientAbortIsNotAnError: a part PUT or a direct upload whose
+// client hangs up mid-body is logged at info, not as a server error.
+func TestUploadClientAbortIsNotAnError(t *testing.T) {
+	logs := &logCapture{}
+	s := startServer(t, func(c *server.Config) { c.Log = slog.New(logs) })
+	code, body := postURLEncoded(t, s.URL+"/multipart/start/", url.Values{"UPLOADCARE_PUB_KEY": {testPub},
+		"filename": {"big.bin"}, "size": {"11000000"}, "content_type": {"application/octet-stream"}})
+	if code != 200 {
+		t.Fatalf("start: %d %q", code, body)
+	}
+	var st struct {
+		UUID  string   `json:"uuid"`
+		Parts []string `json:"parts"`
+	}
+	json.Unmarshal([]byte(body), &st)
+	pu, _ := url.Parse(st.Parts[0])
+	sendCut(t, s.URL, "PUT", pu.RequestURI(), "application/octet-stream", randomBytes(t, 100000), 5242880)
+
+	mb, ctype := multipartBody(t, [][2]string{{"UPLOADCARE_PUB_KEY", testPub}}, []part{{"file", "photo.bin", randomBytes(t, 300000)}})
+	var buf bytes.Buffer
+	buf.ReadFrom(mb)
+	sendCut(t, s.URL, "POST", "/base/", ctype, buf.Bytes()[:200000], buf.Len())
+
+	for _, p := range []string{"/multipart/part/" + st.UUID + "/", "/base/"} {
+		deadline := time.Now().Add(20 * time.Second)
+		for len(logs.about(p)) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		recs := logs.about(p)
+		if len(recs) != 1 {
+			t.Fatalf("%s: %d log records, want 1", p, len(recs))
+		}
+		if recs[0].Level >= slog.LevelWarn {
+			t.Errorf("%s: logged at %v: %s", p, recs[0].Level, recs[0].Message)
+		}
+	}
+	// The session is intact: the part can be sent again.
+	data := randomBytes(t, 5242880)
+	if code, _, body := do(t, "PUT", st.Parts[0], bytes.NewReader(data), "application/octet-stream"); code != 200 {
+		t.Fatalf("part again: %d %q", code, body)
 	}
 }

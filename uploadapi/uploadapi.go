@@ -56,11 +56,11 @@ func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 
 // Register adds the Upload API routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /base/", h.direct)
-	mux.HandleFunc("POST /multipart/start/", h.multipartStart)
-	mux.HandleFunc("PUT /multipart/part/{uuid}/", h.multipartPart)
-	mux.HandleFunc("POST /multipart/complete/", h.multipartComplete)
-	mux.HandleFunc("POST /from_url/", h.fromURL)
+	mux.HandleFunc("POST /base/", trackBody(h.direct))
+	mux.HandleFunc("POST /multipart/start/", trackBody(h.multipartStart))
+	mux.HandleFunc("PUT /multipart/part/{uuid}/", trackBody(h.multipartPart))
+	mux.HandleFunc("POST /multipart/complete/", trackBody(h.multipartComplete))
+	mux.HandleFunc("POST /from_url/", trackBody(h.fromURL))
 	mux.HandleFunc("GET /from_url/status/", h.fromURLStatus)
 	mux.HandleFunc("GET /info/", h.info)
 	mux.HandleFunc("POST /group/", h.groupCreate)
@@ -147,7 +147,11 @@ func writeJSON(w http.ResponseWriter, v any) {
 // real status, or, with jsonerrors=1, HTTP 200 and a JSON error object.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := satchel.AsError(err)
-	if e.Status >= 500 {
+	if e.Status >= 500 && clientAborted(r, err) {
+		// A cancelled or cut-off upload is the client's doing.
+		h.log.Info("upload api: client aborted", "path", r.URL.Path, "err", err)
+		e = satchel.AsError(errAborted)
+	} else if e.Status >= 500 {
 		h.log.Error("upload api", "path", r.URL.Path, "err", err)
 	}
 	cors(w, corsMethods)
