@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/satchel-project/satchel/app"
 	"github.com/satchel-project/satchel/server"
 )
 
@@ -254,4 +256,140 @@ func TestUploadClientAbortIsNotAnError(t *testing.T) {
 	if code, _, body := do(t, "PUT", st.Parts[0], bytes.NewReader(data), "application/octet-stream"); code != 200 {
 		t.Fatalf("part again: %d %q", code, body)
 	}
+}
+
+// fromURLDone polls /from_url/status/ until the task ends and returns the
+// final status body.
+func fromURLDone(t *testing.T, base, startBody string) map[string]any {
+	t.Helper()
+	var tok struct{ Type, Token string }
+	if err := json.Unmarshal([]byte(startBody), &tok); err != nil || tok.Type != "token" || tok.Token == "" {
+		t.Fatalf("from_url answer %q", startBody)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, _, body := do(t, "GET", base+"/from_url/status/?jsonerrors=1&token="+tok.Token, nil, "")
+		var st map[string]any
+		json.Unmarshal([]byte(body), &st)
+		if st["status"] == "success" || st["status"] == "error" {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("from_url task did not end: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestFromURLGetForm: GET /from_url/ with every parameter in the query (as
+// the jQuery widget 3.x sends it, empty signature/expire/filename and a
+// cache-busting "_" included) is answered exactly like the POST.
+func TestFromURLGetForm(t *testing.T) {
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(pngBytes(t, 12, 8))
+	}))
+	defer src.Close()
+	s := startServer(t, nil)
+	widget := func(v url.Values) string {
+		q := url.Values{"pub_key": {testPub}, "signature": {""}, "expire": {""}, "source_url": {src.URL + "/pics/cat.png"},
+			"filename": {""}, "source": {"url-tab"}, "store": {"auto"}, "jsonerrors": {"1"}, "_": {"1700000000000"}}
+		for k, vs := range v {
+			q[k] = vs
+		}
+		return s.URL + "/from_url/?" + q.Encode()
+	}
+	// The GET form and the POST form give the same kind of answer and file.
+	code, hdr, body := do(t, "GET", widget(nil), nil, "")
+	if code != 200 || hdr.Get("Access-Control-Allow-Origin") != "*" || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+		t.Fatalf("GET /from_url/: %d %v %q", code, hdr, body)
+	}
+	get := fromURLDone(t, s.URL, body)
+	code, body = postURLEncoded(t, s.URL+"/from_url/", url.Values{"pub_key": {testPub}, "source_url": {src.URL + "/pics/cat.png"}, "store": {"auto"}})
+	if code != 200 {
+		t.Fatalf("POST /from_url/: %d %q", code, body)
+	}
+	post := fromURLDone(t, s.URL, body)
+	for _, k := range []string{"status", "original_filename", "is_image", "is_stored", "mime_type", "size"} {
+		if fmt.Sprint(get[k]) != fmt.Sprint(post[k]) {
+			t.Errorf("%s: GET %v, POST %v", k, get[k], post[k])
+		}
+	}
+	if get["status"] != "success" || get["original_filename"] != "cat.png" || get["is_image"] != true {
+		t.Fatalf("GET result: %v", get)
+	}
+	// Errors: the widget's JSON form and the plain form, like the POST.
+	code, _, body = do(t, "GET", widget(url.Values{"pub_key": {"nope"}}), nil, "")
+	_, postBody := postURLEncoded(t, s.URL+"/from_url/?jsonerrors=1", url.Values{"pub_key": {"nope"}, "source_url": {src.URL + "/pics/cat.png"}})
+	if code != 200 || body != postBody || !strings.Contains(body, `"content":"pub_key is invalid."`) {
+		t.Fatalf("GET bad key, jsonerrors: %d %q (POST %q)", code, body, postBody)
+	}
+	_, postBody = postURLEncoded(t, s.URL+"/from_url/", url.Values{"pub_key": {testPub}, "source_url": {"ftp://example.com/x"}})
+	code, _, body = do(t, "GET", s.URL+"/from_url/?pub_key="+testPub+"&source_url=ftp://example.com/x", nil, "")
+	if code != 400 || body != postBody || body != "Invalid URL scheme." {
+		t.Fatalf("GET bad scheme: %d %q (POST %q)", code, body, postBody)
+	}
+	// A browser preflights the widget's X-UC-User-Agent header.
+	req, _ := http.NewRequest("OPTIONS", s.URL+"/from_url/", nil)
+	req.Header.Set("Origin", "http://app.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	req.Header.Set("Access-Control-Request-Headers", "x-uc-user-agent")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "GET") {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	// /from_url/status/ is still its own route.
+	if code, _, body := do(t, "GET", s.URL+"/from_url/status/?token=nope", nil, ""); code != 200 || !strings.Contains(body, `"status":"unknown"`) {
+		t.Fatalf("status route: %d %q", code, body)
+	}
+
+	// Signed uploads: the GET form checks signature and expire like the
+	// POST (a second node whose project requires them, set before any
+	// request so that no cached project is in the way).
+	s2 := startServer(t, nil)
+	p, err := s2.Store.ProjectByPublicKey(context.Background(), testPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SignedUploads = true
+	if err := s2.Store.UpdateProject(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	signed := s2.URL
+	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	sig := app.UploadSignature(testSecret, mustInt(exp))
+	for _, c := range []struct {
+		sig, exp string
+		want     string
+	}{
+		{"", "", "`signature` is required."},
+		{sig, "", "`expire` is required."},
+		{"00" + sig[2:], exp, "Invalid signature."},
+	} {
+		u := strings.Replace(widget(url.Values{"signature": {c.sig}, "expire": {c.exp}}), s.URL, signed, 1)
+		code, _, body := do(t, "GET", u, nil, "")
+		if code != 200 || !strings.Contains(body, c.want) {
+			t.Errorf("GET signed %q/%q: %d %q, want %q", c.sig, c.exp, code, body, c.want)
+		}
+	}
+	u := strings.Replace(widget(url.Values{"signature": {sig}, "expire": {exp}}), s.URL, signed, 1)
+	code, _, body = do(t, "GET", u, nil, "")
+	if code != 200 {
+		t.Fatalf("GET signed: %d %q", code, body)
+	}
+	if st := fromURLDone(t, signed, body); st["status"] != "success" {
+		t.Fatalf("GET signed result: %v", st)
+	}
+}
+
+func mustInt(s string) int64 {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		panic(err)
+	}
+	return n
 }

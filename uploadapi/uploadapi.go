@@ -61,6 +61,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /multipart/part/{uuid}/", trackBody(h.multipartPart))
 	mux.HandleFunc("POST /multipart/complete/", trackBody(h.multipartComplete))
 	mux.HandleFunc("POST /from_url/", trackBody(h.fromURL))
+	// The jQuery widget 3.x (loaded by pyuploadcare's Django fields) sends
+	// the same parameters as a GET query string.
+	mux.HandleFunc("GET /from_url/{$}", h.fromURL)
 	mux.HandleFunc("GET /from_url/status/", h.fromURLStatus)
 	mux.HandleFunc("GET /info/", h.info)
 	mux.HandleFunc("POST /group/", h.groupCreate)
