@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel/app"
+	"github.com/satchel-project/satchel/cdnurl"
 	"github.com/satchel-project/satchel/server"
 )
 
@@ -392,4 +393,36 @@ func mustInt(s string) int64 {
 		panic(err)
 	}
 	return n
+}
+
+// TestCDNNamedFilters: the editor's Filters tab asks for a thumbnail of
+// every named filter; each answers an image, and the amount changes it.
+func TestCDNNamedFilters(t *testing.T) {
+	s := startServer(t, nil)
+	code, _, body := postMultipart(t, s.URL+"/base/", [][2]string{{"UPLOADCARE_PUB_KEY", testPub}}, []part{{"file", "photo.png", pngBytes(t, 64, 48)}})
+	if code != 200 {
+		t.Fatal(body)
+	}
+	id := strings.Split(body, `"`)[3]
+	for _, n := range cdnurl.FilterNames {
+		p := "/" + id + "/-/format/auto/-/filter/" + n + "/100/-/quality/normal/-/scale_crop/32x32/center/-/@clib/blocks/1.2.0/uc-cloud-image-editor/"
+		resp, b := get(t, s.URL+p, nil)
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d %s", n, resp.StatusCode, b)
+			continue
+		}
+		if w, h, _ := imageSize(t, b); w != 32 || h != 32 {
+			t.Errorf("%s: %dx%d", n, w, h)
+		}
+	}
+	_, full := get(t, s.URL+"/"+id+"/-/filter/galen/-/format/png/", nil)
+	_, half := get(t, s.URL+"/"+id+"/-/filter/galen/50/-/format/png/", nil)
+	_, none := get(t, s.URL+"/"+id+"/-/filter/galen/0/-/format/png/", nil)
+	_, orig := get(t, s.URL+"/"+id+"/-/format/png/", nil)
+	if bytes.Equal(full, half) || bytes.Equal(full, orig) || !bytes.Equal(none, orig) {
+		t.Errorf("amounts: full==half %v, full==orig %v, 0==orig %v", bytes.Equal(full, half), bytes.Equal(full, orig), bytes.Equal(none, orig))
+	}
+	if resp, b := get(t, s.URL+"/"+id+"/-/filter/nosuch/", nil); resp.StatusCode != 400 || !strings.Contains(string(b), "unknown filter") {
+		t.Errorf("unknown filter: %d %s", resp.StatusCode, b)
+	}
 }
