@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +54,7 @@ func (a *App) StartMultipart(ctx context.Context, p *satchel.Project, opts Uploa
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if contentType != "" && !satchel.MimeAllowed(p.AllowedTypes, strings.ToLower(contentType)) && contentType != "application/octet-stream" {
+	if t := declaredType(contentType, filename); t != "" && !satchel.MimeAllowed(p.AllowedTypes, t) {
 		return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
 	}
 	now := time.Now().UTC()
@@ -75,6 +77,30 @@ func (a *App) StartMultipart(ctx context.Context, p *satchel.Project, opts Uploa
 		return nil, fmt.Errorf("app: record session: %w", err)
 	}
 	return s, nil
+}
+
+// declaredType is the MIME type a multipart upload announces at start:
+// the declared content type without parameters, or, when that is empty or
+// application/octet-stream (what clients send for an unknown type), the
+// type of the filename's extension. It is "" when neither tells; the
+// sniffed type of the bytes is checked at completion in any case.
+func declaredType(contentType, filename string) string {
+	t := strings.ToLower(strings.TrimSpace(contentType))
+	if mt, _, err := mime.ParseMediaType(t); err == nil {
+		t = mt
+	}
+	if t != "" && t != "application/octet-stream" {
+		return t
+	}
+	ext := path.Ext(satchel.BaseName(filename))
+	if ext == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(mime.TypeByExtension(strings.ToLower(ext)))
+	if err != nil || mt == "application/octet-stream" {
+		return ""
+	}
+	return mt
 }
 
 // PartURLs returns the self-authenticating URLs of every part, under base

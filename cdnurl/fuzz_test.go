@@ -22,6 +22,10 @@ func FuzzParse(f *testing.F) {
 	for _, c := range opCases {
 		f.Add("/" + uid + "/-/" + c.in)
 	}
+	for _, c := range annotationCases {
+		f.Add(c.in)
+	}
+	f.Add("resize/10x/-/@clib/a/1/b/")
 	f.Fuzz(func(t *testing.T, in string) {
 		tg, err := Parse(in)
 		var pe *ParseError

@@ -72,5 +72,7 @@ package imaging
 //     (default 4) colours by median cut refined with k-means, most common
 //     first. Both must be the last operation.
 //
-// Not supported (*OpError): filter (the named filters are proprietary
-// looks), zoom_objects and blur_region/faces (no object or face detector).
+// Named filters are Satchel's own looks (see filters.go), not Uploadcare's.
+//
+// Not supported (*OpError): zoom_objects and blur_region/faces (no object
+// or face detector).

@@ -379,6 +379,8 @@ func (f *frame) apply(op cdnurl.Op) error {
 		return f.lut(func(v float64, band int) float64 { return 255 - v })
 	case cdnurl.Enhance:
 		return f.enhance(o.Strength)
+	case cdnurl.Filter:
+		return f.filter(op, o)
 	case cdnurl.Blur:
 		amount := 1.0
 		if o.HasAmount {

@@ -22,7 +22,7 @@ func planScale(ops []cdnurl.Op, w, h float64, vector bool) float64 {
 			cdnurl.StripMeta, cdnurl.Inline, cdnurl.Rasterize, cdnurl.SRGB,
 			cdnurl.MaxICCSize, cdnurl.TextAlign, cdnurl.Font, cdnurl.TextBox,
 			cdnurl.Autorotate, cdnurl.Adjust, cdnurl.Grayscale, cdnurl.Invert,
-			cdnurl.Flip, cdnurl.Mirror:
+			cdnurl.Flip, cdnurl.Mirror, cdnurl.Filter:
 		case cdnurl.Rotate:
 			if ((o.Degrees%180)+180)%180 != 0 {
 				w, h = h, w

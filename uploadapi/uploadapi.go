@@ -63,11 +63,14 @@ func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 
 // Register adds the Upload API routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /base/", h.direct)
-	mux.HandleFunc("POST /multipart/start/", h.multipartStart)
-	mux.HandleFunc("PUT /multipart/part/{uuid}/", h.multipartPart)
-	mux.HandleFunc("POST /multipart/complete/", h.multipartComplete)
-	mux.HandleFunc("POST /from_url/", h.fromURL)
+	mux.HandleFunc("POST /base/", trackBody(h.direct))
+	mux.HandleFunc("POST /multipart/start/", trackBody(h.multipartStart))
+	mux.HandleFunc("PUT /multipart/part/{uuid}/", trackBody(h.multipartPart))
+	mux.HandleFunc("POST /multipart/complete/", trackBody(h.multipartComplete))
+	mux.HandleFunc("POST /from_url/", trackBody(h.fromURL))
+	// The jQuery widget 3.x (loaded by pyuploadcare's Django fields) sends
+	// the same parameters as a GET query string.
+	mux.HandleFunc("GET /from_url/{$}", h.fromURL)
 	mux.HandleFunc("GET /from_url/status/", h.fromURLStatus)
 	mux.HandleFunc("GET /info/", h.info)
 	mux.HandleFunc("POST /group/", h.groupCreate)
@@ -85,8 +88,13 @@ func cors(w http.ResponseWriter, methods string) {
 	hd.Set("Access-Control-Allow-Methods", methods)
 	hd.Set("Access-Control-Allow-Headers", "X-UC-User-Agent, X-PINGOTHER, DNT, Content-Type")
 	hd.Set("Access-Control-Expose-Headers", "Warning, Retry-After")
-	hd.Set("Access-Control-Max-Age", "1")
+	hd.Set("Access-Control-Max-Age", preflightMaxAge)
 }
+
+// preflightMaxAge is how long (seconds) browsers may cache a preflight
+// answer, so that the part PUTs of a multipart upload are not each preceded
+// by an OPTIONS request. Browsers cap it (Chromium at two hours).
+const preflightMaxAge = "86400"
 
 const corsMethods = "GET, POST, PUT, HEAD, OPTIONS"
 
@@ -149,7 +157,11 @@ func writeJSON(w http.ResponseWriter, v any) {
 // real status, or, with jsonerrors=1, HTTP 200 and a JSON error object.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := satchel.AsError(err)
-	if e.Status >= 500 {
+	if e.Status >= 500 && clientAborted(r, err) {
+		// A cancelled or cut-off upload is the client's doing.
+		h.log.Info("upload api: client aborted", "path", r.URL.Path, "err", err)
+		e = satchel.AsError(errAborted)
+	} else if e.Status >= 500 {
 		h.log.Error("upload api", "path", r.URL.Path, "err", err)
 	}
 	cors(w, corsMethods)
