@@ -306,6 +306,10 @@ func TestFromURLGetForm(t *testing.T) {
 		t.Fatalf("GET /from_url/: %d %v %q", code, hdr, body)
 	}
 	get := fromURLDone(t, s.URL, body)
+	// HEAD matches the GET route but must not start a download.
+	if code, _, _ := do(t, "HEAD", widget(nil), nil, ""); code != http.StatusMethodNotAllowed {
+		t.Fatalf("HEAD /from_url/: %d, want 405", code)
+	}
 	code, body = postURLEncoded(t, s.URL+"/from_url/", url.Values{"pub_key": {testPub}, "source_url": {src.URL + "/pics/cat.png"}, "store": {"auto"}})
 	if code != 200 {
 		t.Fatalf("POST /from_url/: %d %q", code, body)

@@ -242,6 +242,12 @@ func (h *Handler) multipartComplete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) fromURL(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		// The GET route also matches HEAD; a probe must not start a fetch.
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
 	f, p, ok := h.smallForm(w, r, "pub_key")
 	if !ok {
 		return
