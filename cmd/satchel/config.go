@@ -94,6 +94,8 @@ type serveConfig struct {
 	ImageQueue        int64
 	ImageTimeout      time.Duration
 	VariantCacheSize  int64
+	MetricsAddr       string
+	MetricsToken      string
 }
 
 func parseServe(args []string) (*serveConfig, error) {
@@ -121,9 +123,11 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.Int64Var(&c.ImageQueue, "image-queue", envInt("SATCHEL_IMAGE_QUEUE", 64), "transforms that may wait before answering 429 (SATCHEL_IMAGE_QUEUE)")
 	fs.DurationVar(&c.ImageTimeout, "image-timeout", envDuration("SATCHEL_IMAGE_TIMEOUT", 30*time.Second), "time limit of one transform (SATCHEL_IMAGE_TIMEOUT)")
 	fs.Int64Var(&c.VariantCacheSize, "variant-cache-size", envInt("SATCHEL_VARIANT_CACHE_SIZE", 1<<30), "bytes of transformed images kept on local disk (SATCHEL_VARIANT_CACHE_SIZE)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("SATCHEL_METRICS_ADDR", ""), "serve /metrics on this address instead of the main one (SATCHEL_METRICS_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
 	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
+	c.MetricsToken = env("SATCHEL_METRICS_TOKEN", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}

@@ -41,6 +41,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		FetchWorkers: int(cfg.FetchWorkers), FetchMaxBytes: cfg.FetchMaxBytes, FetchTimeout: cfg.FetchTimeout, FetchDeny: cfg.FetchDeny, SimpleAuthOverHTTP: cfg.SimpleAuth, TrustedProxies: cfg.TrustedProxies,
 		ListenURL:      "http://" + cfg.Addr,
 		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout, VariantCacheSize: cfg.VariantCacheSize, DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
+		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 	if err != nil {
 		return err
@@ -55,6 +56,9 @@ func cmdServe(ctx context.Context, args []string) error {
 				log.Warn("pprof listener", "err", err)
 			}
 		}()
+	}
+	if cfg.MetricsAddr != "" {
+		go serveMetrics(cfg.MetricsAddr, srv, log)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -88,6 +92,17 @@ func cmdServe(ctx context.Context, args []string) error {
 		err = nil
 	}
 	return err
+}
+
+// serveMetrics serves /metrics alone on its own listener.
+func serveMetrics(addr string, srv *server.Server, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.MetricsHandler())
+	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("metrics listening", "addr", addr)
+	if err := hs.ListenAndServe(); err != nil {
+		log.Error("metrics listener", "err", err)
+	}
 }
 
 // pprofMux serves the runtime profiles.
