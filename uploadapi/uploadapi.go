@@ -143,7 +143,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := satchel.AsError(err)
 	if e.Status >= 500 {
-		h.log.Error("upload api", "path", r.URL.Path, "err", err)
+		h.log.ErrorContext(r.Context(), "upload api", "path", r.URL.Path, "err", err)
 	}
 	cors(w, corsMethods)
 	if e.RetryAfter > 0 {
