@@ -47,7 +47,12 @@ func cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	if srv.Demo != nil {
-		fmt.Printf("Created the demo project.\n  public key: %s\n  secret key: %s\n", srv.Demo.PublicKey, srv.Demo.SecretKey)
+		// A generated secret is shown once; one the operator supplied never is.
+		secret := srv.Demo.SecretKey
+		if cfg.DemoSecretKey != "" {
+			secret = "(from SATCHEL_DEMO_SECRET_KEY)"
+		}
+		fmt.Printf("Created the demo project.\n  public key: %s\n  secret key: %s\n", srv.Demo.PublicKey, secret)
 	}
 	if addr := os.Getenv("SATCHEL_PPROF_ADDR"); addr != "" {
 		// Profiling endpoints on a separate listener, for benchmarks only.
