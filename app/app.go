@@ -21,6 +21,7 @@ import (
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/fetch"
+	"github.com/satchel-project/satchel/internal/reqctx"
 	"golang.org/x/time/rate"
 )
 
@@ -198,6 +199,7 @@ func (a *App) LookupProject(ctx context.Context, key, field string) (*satchel.Pr
 		}
 		a.projects.Store(key, &cachedProject{p: p, expires: time.Now().Add(projectCacheTTL)})
 	}
+	reqctx.SetProject(ctx, p.PublicKey)
 	return p, nil
 }
 

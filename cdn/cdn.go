@@ -29,6 +29,7 @@ import (
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/cdnurl"
 	"github.com/satchel-project/satchel/imaging"
+	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/securetoken"
 	"github.com/satchel-project/satchel/variantcache"
 )
@@ -46,6 +47,8 @@ type Handler struct {
 	Variants *variantcache.Cache
 	// Shared, when set, also keeps variants in the blob store for other nodes.
 	Shared *SharedVariants
+	// Metrics, when set, records image operations and variant cache lookups.
+	Metrics *metrics.Metrics
 
 	// MetaCacheSize bounds how many files (and, separately, projects) the
 	// metadata cache keeps; 0 means DefaultMetaCacheSize.
@@ -452,13 +455,7 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satche
 		w.Header().Set("Vary", "Accept")
 	}
 	key := variantcache.Key(f.UUID, variant)
-	e, err := h.Variants.Get(r.Context(), key, func(ctx context.Context) ([]byte, string, error) {
-		res, err := h.Engine.Do(ctx, f.UUID, &blobSource{h: h, f: f}, ops, accept, h.overlays(f.ProjectID))
-		if err != nil {
-			return nil, "", err
-		}
-		return res.Body, res.ContentType, nil
-	})
+	e, err := h.variant(r.Context(), key, f, ops, accept)
 	if err != nil {
 		h.imagingError(w, f, err)
 		return
@@ -563,13 +560,7 @@ func (h *Handler) Render(ctx context.Context, f *satchel.File, ops string) ([]by
 	if !f.IsImage {
 		return nil, "", imaging.ErrNotImage
 	}
-	e, err := h.Variants.Get(ctx, variantcache.Key(f.UUID, cdnurl.FormatOps(parsed)), func(ctx context.Context) ([]byte, string, error) {
-		res, err := h.Engine.Do(ctx, f.UUID, &blobSource{h: h, f: f}, parsed, "", h.overlays(f.ProjectID))
-		if err != nil {
-			return nil, "", err
-		}
-		return res.Body, res.ContentType, nil
-	})
+	e, err := h.variant(ctx, variantcache.Key(f.UUID, cdnurl.FormatOps(parsed)), f, parsed, "")
 	if err != nil {
 		return nil, "", err
 	}

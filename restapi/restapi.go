@@ -215,7 +215,7 @@ func writeDetail(w http.ResponseWriter, version string, status int, msg string) 
 func (h *Handler) writeError(r *request, err error) {
 	e := satchel.AsError(err)
 	if e.Status >= 500 {
-		h.log.Error("rest api", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.log.ErrorContext(r.Context(), "rest api", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeDetail(r.w, r.version, e.Status, "Internal error.")
 		return
 	}

@@ -27,6 +27,8 @@ import (
 	"github.com/satchel-project/satchel/fetch"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/inspect"
+	"github.com/satchel-project/satchel/internal/reqctx"
+	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/restapi"
 	"github.com/satchel-project/satchel/sqlstore"
 	"github.com/satchel-project/satchel/uploadapi"
@@ -94,6 +96,11 @@ type Config struct {
 	DemoPublicKey string
 	DemoSecretKey string
 	Log           *slog.Logger
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere keeps /metrics off the main handler (served on its own
+	// listener through MetricsHandler).
+	MetricsElsewhere bool
 }
 
 // Server is a running Satchel node (without its listener).
@@ -102,8 +109,11 @@ type Server struct {
 	Store  satchel.Store
 	Bucket blobstore.Bucket
 	// Demo is the demo project when this start created it.
-	Demo    *satchel.Project
+	Demo *satchel.Project
+	// Metrics are this node's Prometheus metrics.
+	Metrics *metrics.Metrics
 	handler http.Handler
+	metrics http.Handler
 	marker  string
 	log     *slog.Logger
 	// inflight counts the requests being handled; Close waits for them.
@@ -113,6 +123,8 @@ type Server struct {
 	unclean atomic.Bool
 
 	closeStore func() error
+	ping       func(context.Context) error
+	draining   atomic.Bool
 	stopWorker func()
 	workerDone chan struct{}
 }
@@ -144,11 +156,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = slog.New(reqctx.LogHandler(log.Handler()))
+	m := metrics.New()
 	rawStore, err := OpenStore(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	var store satchel.Store = rawStore
+	var store satchel.Store = observedStore{rawStore, m}
 	bucket, err := OpenBucket(ctx, cfg.DataDir, cfg.StorageURL)
 	if err != nil {
 		store.Close()
@@ -171,8 +185,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if base == "" {
 		base = cfg.ListenURL
 	}
-	worker := webhook.NewWorker(store, hookClient, apiview.Bases{CDN: base, API: base}, log, webhook.WorkerOptions{PerProject: cfg.WebhookPerProject, Timeout: cfg.WebhookTimeout})
-	store = webhook.Notify(rawStore, worker.Poke)
+	observed := store
+	worker := webhook.NewWorker(observed, hookClient, apiview.Bases{CDN: base, API: base}, log, webhook.WorkerOptions{PerProject: cfg.WebhookPerProject, Timeout: cfg.WebhookTimeout})
+	store = webhook.Notify(observed, worker.Poke)
 	fc := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.FetchMaxBytes, Timeout: cfg.FetchTimeout, UserAgent: "Satchel", Deny: cfg.FetchDeny})
 	a, err := app.New(ctx, store, bucket, inspect.New(inspect.Options{}), fc, log, app.Config{
 		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
@@ -183,7 +198,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	s := &Server{App: a, Store: store, Bucket: bucket, log: log, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close}
+	s := &Server{App: a, Store: store, Bucket: bucket, log: log, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close,
+		Metrics: m, metrics: m.Handler(cfg.MetricsToken), ping: rawStore.Ping}
 	if s.Demo, err = ensureDemoProject(ctx, store, cfg); err != nil {
 		store.Close()
 		return nil, err
@@ -209,6 +225,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	if !cfg.MetricsElsewhere {
+		mux.Handle("GET /metrics", s.metrics)
+	}
 	uploadapi.New(a, uploadapi.Config{
 		PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies,
 		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
@@ -227,7 +247,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants, MetaCacheSize: cfg.CDNMetaCacheSize}
+	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants, MetaCacheSize: cfg.CDNMetaCacheSize, Metrics: m}
+	m.Gauge("satchel_variant_cache_bytes", "Bytes of variants kept in the local variant cache.", func() float64 { return float64(variants.Bytes()) })
 	if !blobstore.IsExclusive(bucket) {
 		// Nodes share a bucket: keep variants there too, so one node's work serves all.
 		cdnHandler.Shared = &cdn.SharedVariants{Store: store, Bucket: bucket}
@@ -236,7 +257,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	a.Purge = cdnHandler.Purge
 	a.Transform = cdnHandler.Render
 	mux.Handle("GET /", cdnHandler)
-	s.handler = s.inflight.track(guardBodies(cleanPath(mux), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
+	s.handler = s.inflight.track(guardBodies(cleanPath(observe(mux, m, log)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
 	return s, nil
 }
 
@@ -262,6 +283,9 @@ func (s *Server) recover(ctx context.Context) error {
 
 // Handler serves every surface.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves /metrics (behind the bearer token when one is set).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics }
 
 // Drain waits until no request is being handled, or ctx ends. Call it once
 // the listener stops accepting. When ctx ends first the stop is unclean:

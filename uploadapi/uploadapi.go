@@ -159,10 +159,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	e := satchel.AsError(err)
 	if e.Status >= 500 && clientAborted(r, err) {
 		// A cancelled or cut-off upload is the client's doing.
-		h.log.Info("upload api: client aborted", "path", r.URL.Path, "err", err)
+		h.log.InfoContext(r.Context(), "upload api: client aborted", "path", r.URL.Path, "err", err)
 		e = satchel.AsError(errAborted)
 	} else if e.Status >= 500 {
-		h.log.Error("upload api", "path", r.URL.Path, "err", err)
+		h.log.ErrorContext(r.Context(), "upload api", "path", r.URL.Path, "err", err)
 	}
 	cors(w, corsMethods)
 	if e.RetryAfter > 0 {

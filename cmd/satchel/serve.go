@@ -43,12 +43,18 @@ func cmdServe(ctx context.Context, args []string) error {
 		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout, VariantCacheSize: cfg.VariantCacheSize, CDNMetaCacheSize: int(cfg.CDNMetaCache),
 		BodyMinRate: cfg.BodyMinRate, BodyIdleTimeout: cfg.BodyIdleTimeout, MaxConcurrentUploads: int(cfg.MaxUploads), MaxProjectUploads: int(cfg.MaxProjectUploads),
 		DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
+		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 	if err != nil {
 		return err
 	}
 	if srv.Demo != nil {
-		fmt.Printf("Created the demo project.\n  public key: %s\n  secret key: %s\n", srv.Demo.PublicKey, srv.Demo.SecretKey)
+		// A generated secret is shown once; one the operator supplied never is.
+		secret := srv.Demo.SecretKey
+		if cfg.DemoSecretKey != "" {
+			secret = "(from SATCHEL_DEMO_SECRET_KEY)"
+		}
+		fmt.Printf("Created the demo project.\n  public key: %s\n  secret key: %s\n", srv.Demo.PublicKey, secret)
 	}
 	if addr := os.Getenv("SATCHEL_PPROF_ADDR"); addr != "" {
 		// Profiling endpoints on a separate listener, for benchmarks only.
@@ -57,6 +63,9 @@ func cmdServe(ctx context.Context, args []string) error {
 				log.Warn("pprof listener", "err", err)
 			}
 		}()
+	}
+	if cfg.MetricsAddr != "" {
+		go serveMetrics(cfg.MetricsAddr, srv, log)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -82,6 +91,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	// A second signal stops the process at once.
 	stop()
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	srv.SetDraining()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	// Stop accepting and let the requests in progress finish; past the
@@ -100,6 +110,17 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics alone on its own listener.
+func serveMetrics(addr string, srv *server.Server, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.MetricsHandler())
+	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("metrics listening", "addr", addr)
+	if err := hs.ListenAndServe(); err != nil {
+		log.Error("metrics listener", "err", err)
+	}
 }
 
 // pprofMux serves the runtime profiles.
