@@ -12,6 +12,7 @@ require (
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0
+	github.com/satchel-project/satchel/ucare v0.0.0
 	github.com/uploadcare/uploadcare-go v1.2.5
 	golang.org/x/sync v0.24.0
 	golang.org/x/sys v0.49.0
@@ -54,3 +55,7 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// The Go SDK is its own module (ucare/go.mod); the server's tests use the
+// copy in this tree.
+replace github.com/satchel-project/satchel/ucare => ./ucare

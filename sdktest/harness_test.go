@@ -1,4 +1,4 @@
-package ucare_test
+package sdktest
 
 import (
 	"context"
