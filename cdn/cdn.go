@@ -27,7 +27,7 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/securetoken"

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/variantcache"

@@ -29,7 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // Defaults for Options fields left zero.

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 func TestFormats(t *testing.T) {

@@ -3,7 +3,7 @@ package imaging
 import (
 	"math"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // Named filters (-/filter/<name>/<amount>/). Uploadcare's filters are

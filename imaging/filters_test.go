@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // TestFilterTableComplete: every filter name the URL grammar accepts has

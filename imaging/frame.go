@@ -9,7 +9,7 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // frame is one image (or one frame of an animation) going through the

@@ -6,7 +6,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // sub copies a rectangle of src (which may reach outside: fill there).

@@ -3,7 +3,7 @@ package imaging
 import (
 	"math"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // planScale returns the scale (of the upright source) the first resizing

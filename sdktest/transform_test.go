@@ -2,27 +2,19 @@ package sdktest
 
 import (
 	"encoding/json"
-	"errors"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	servercdnurl "github.com/satchel-project/satchel/cdnurl"
 	"github.com/satchel-project/satchel/securetoken"
 	"github.com/satchel-project/satchel/ucare"
 	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
-// opsShape describes a list of operations of either grammar (the server's
-// package cdnurl or the SDK's copy, whose types have the same names and
-// fields) as text: each operation's type name and JSON, so two lists from
-// the two packages compare equal exactly when they hold the same values.
+// opsShape describes a list of operations as text: each operation's type
+// name and JSON, so two lists compare equal exactly when they hold the same
+// values.
 func opsShape(t *testing.T, ops any) string {
 	t.Helper()
 	v := reflect.ValueOf(ops)
@@ -93,7 +85,7 @@ func TestTransformationMatchesCDN(t *testing.T) {
 		if got != c.want {
 			t.Errorf("built %q, want %q", got, c.want)
 		}
-		parsed, err := servercdnurl.ParseOps(got)
+		parsed, err := cdnurl.ParseOps(got)
 		if err != nil {
 			t.Errorf("%s: the CDN parser refuses it: %v", got, err)
 			continue
@@ -101,12 +93,12 @@ func TestTransformationMatchesCDN(t *testing.T) {
 		if p, b := opsShape(t, parsed), opsShape(t, c.t.Ops()); p != b {
 			t.Errorf("%s: the CDN parsed\n%s\nthe builder made\n%s", got, p, b)
 		}
-		if f := servercdnurl.FormatOps(parsed); f != got {
+		if f := cdnurl.FormatOps(parsed); f != got {
 			t.Errorf("%s: the CDN writes it back as %q", got, f)
 		}
 		path, _ := c.t.Path()
-		tg, err := servercdnurl.Parse("/22240276-2f06-41f8-9411-755c8ce926ed/" + path)
-		if err != nil || servercdnurl.FormatOps(tg.Ops) != got {
+		tg, err := cdnurl.Parse("/22240276-2f06-41f8-9411-755c8ce926ed/" + path)
+		if err != nil || cdnurl.FormatOps(tg.Ops) != got {
 			t.Errorf("%s: as a CDN path: %v", got, err)
 		}
 	}
@@ -148,91 +140,4 @@ func TestSecureURLsVerify(t *testing.T) {
 			t.Errorf("%s: verify: %v", got, err)
 		}
 	}
-}
-
-// grammarCorpus is every string literal of the CDN parser's own tests
-// (package cdnurl of the server module), each also as the operations of a
-// file: the paths and operation strings, valid and invalid, that the
-// parser is specified by.
-func grammarCorpus(tb testing.TB) []string {
-	tb.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "cdnurl", "*_test.go"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("the CDN parser's tests: %v %v", files, err)
-	}
-	seen := map[string]bool{}
-	var out []string
-	add := func(s string) {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				if s, err := strconv.Unquote(lit.Value); err == nil {
-					add(s)
-					add("/22240276-2f06-41f8-9411-755c8ce926ed/-/" + strings.TrimPrefix(s, "/"))
-				}
-			}
-			return true
-		})
-	}
-	if len(out) < 200 {
-		tb.Fatalf("only %d strings in the CDN parser's tests", len(out))
-	}
-	return out
-}
-
-// checkGrammarsAgree fails when the SDK's grammar and the CDN's parse s
-// differently: the same error (text included), or the same operations and
-// canonical form, both as a path (Parse) and as operations (ParseOps).
-func checkGrammarsAgree(t *testing.T, s string) {
-	sameErr := func(what string, sdkErr, cdnErr error) bool {
-		if (sdkErr == nil) != (cdnErr == nil) || sdkErr != nil && sdkErr.Error() != cdnErr.Error() {
-			t.Errorf("%s(%q): SDK error %v, CDN error %v", what, s, sdkErr, cdnErr)
-			return false
-		}
-		var pe *cdnurl.ParseError
-		if sdkErr != nil && !errors.As(sdkErr, &pe) {
-			t.Errorf("%s(%q): SDK error %T is not *cdnurl.ParseError", what, s, sdkErr)
-		}
-		return sdkErr == nil
-	}
-	sdkT, sdkErr := cdnurl.Parse(s)
-	cdnT, cdnErr := servercdnurl.Parse(s)
-	if sameErr("Parse", sdkErr, cdnErr) {
-		if a, b := sdkT.Path(), cdnT.Path(); a != b {
-			t.Errorf("Parse(%q): SDK path %q, CDN path %q", s, a, b)
-		}
-		if a, b := opsShape(t, sdkT.Ops), opsShape(t, cdnT.Ops); a != b {
-			t.Errorf("Parse(%q): SDK ops\n%s\nCDN ops\n%s", s, a, b)
-		}
-	}
-	sdkOps, sdkErr := cdnurl.ParseOps(s)
-	cdnOps, cdnErr := servercdnurl.ParseOps(s)
-	if sameErr("ParseOps", sdkErr, cdnErr) {
-		if a, b := cdnurl.FormatOps(sdkOps), servercdnurl.FormatOps(cdnOps); a != b {
-			t.Errorf("ParseOps(%q): SDK writes %q, CDN writes %q", s, a, b)
-		}
-		if a, b := opsShape(t, sdkOps), opsShape(t, cdnOps); a != b {
-			t.Errorf("ParseOps(%q): SDK ops\n%s\nCDN ops\n%s", s, a, b)
-		}
-	}
-}
-
-// FuzzGrammarsAgree checks that the SDK module's copy of the CDN URL grammar
-// (ucare/cdnurl) reads every path and operation string as the CDN does
-// (package cdnurl), starting from the CDN parser's own test cases.
-func FuzzGrammarsAgree(f *testing.F) {
-	for _, s := range grammarCorpus(f) {
-		f.Add(s)
-	}
-	f.Fuzz(checkGrammarsAgree)
 }

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel/app"
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 	"github.com/satchel-project/satchel/server"
 )
 

@@ -1,12 +1,11 @@
-// Package cdnurl is the SDK's typed grammar of CDN URLs: a file or group
-// reference followed by image operations. Parse turns a path into values of
-// the types below and Format turns them back into the canonical path
-// (Format(Parse(p)) is the normalised form of p); the Transformation builder
-// of package ucare is made of these values.
+// Package cdnurl is the typed grammar of CDN URLs: a file or group reference
+// followed by image operations. Parse turns a path into values of the types
+// below and Format turns them back into the canonical path, so the CDN, the
+// SDK's transformation builder and the variant cache key share one
+// implementation (Format(Parse(p)) is the normalised form of p).
 //
-// It is the SDK module's own copy of the grammar the Satchel CDN parses, so
-// that the SDK needs no server code; the server module's tests check that
-// both accept the same paths and write the same canonical form.
+// It lives in the SDK module so that the SDK needs no server code; the
+// server imports it from there, so there is one grammar for both.
 package cdnurl
 
 // Length is a pixel count or a percentage of a reference size.

@@ -58,7 +58,9 @@ func SplitGroupID(id string) (uuid string, n int, ok bool) {
 //
 // A last segment not followed by "/" is the download filename; a filename
 // followed by "/" (as secure-URL builders emit) is recognised when it cannot
-// be read as an argument of the last operation. Errors are *ParseError.
+// be read as an argument of the last operation. Annotation groups
+// "-/@<name>/<args>/…" may appear wherever operations may and are dropped
+// (see isAnnotation). Errors are *ParseError.
 // The result's Path() is the canonical form of p.
 func Parse(p string) (*Target, error) {
 	if len(p) > MaxPathLen {
@@ -233,6 +235,9 @@ func parseTail(rest []string, trailing bool, ctx context) ([]Op, string, error) 
 	}
 	ops := make([]Op, 0, len(groups))
 	for i, g := range groups {
+		if isAnnotation(g) {
+			continue
+		}
 		op, err := parseGroupOp(g, ctx)
 		if err != nil && i == len(groups)-1 && trailing && len(g) >= 2 {
 			// "…/-/op/args/name.ext/": the last segment may be a filename.
@@ -274,6 +279,16 @@ func splitGroups(segs []string) ([][]string, error) {
 		start = i + 1
 	}
 	return groups, nil
+}
+
+// isAnnotation reports whether a raw operation group is an annotation such
+// as "@clib/<lib>/<version>/<component>" (the Uploadcare uploader tags its
+// preview URLs with one): a group whose name starts with "@". Annotations
+// take every segment up to the next "-/" or the filename as arguments and
+// change nothing, so Parse and ParseOps drop them; they never reach the
+// canonical form or a variant cache key.
+func isAnnotation(g []string) bool {
+	return strings.HasPrefix(decodeSeg(g[0]), "@")
 }
 
 // parseGroupOp decodes the raw segments of one operation and parses it.
@@ -325,6 +340,9 @@ func ParseOps(s string) ([]Op, error) {
 	}
 	ops := make([]Op, 0, len(groups))
 	for _, g := range groups {
+		if isAnnotation(g) {
+			continue
+		}
 		op, err := parseGroupOp(g, ctxImage)
 		if err != nil {
 			return nil, err
