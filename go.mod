@@ -3,6 +3,7 @@ module github.com/satchel-project/satchel
 go 1.26.8
 
 require (
+	github.com/alecthomas/kong v1.17.0
 	github.com/gabriel-vasile/mimetype v1.4.16
 	github.com/google/uuid v1.6.0
 	github.com/hashicorp/golang-lru/v2 v2.0.7
