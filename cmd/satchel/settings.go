@@ -21,7 +21,8 @@ package main
 // The Go type picks the syntax: Size takes 10GB, 10GiB or bytes;
 // time.Duration takes 600s, 10m, 1h30m (a bare number other than 0 is an
 // error); int64 and float64 take non-negative numbers; bool takes
-// true/false/1/0/yes/no; []netip.Prefix takes comma-separated CIDRs.
+// true/false/1/0/yes/no; []netip.Prefix takes comma-separated CIDRs. An
+// empty environment variable counts as unset.
 
 import (
 	"errors"
@@ -197,7 +198,7 @@ type decodeResult struct {
 // environment and defaults into the field itself: a flag's outcome stays.
 func (e decodeErrors) record(ctx *kong.DecodeContext, target reflect.Value, s string, err error) {
 	key := ctx.Value.Target.Addr().Pointer()
-	fromFlag := !target.CanAddr() || target.Addr().Pointer() != key
+	fromFlag := isFlag(ctx, target)
 	if prev, ok := e[key]; ok && prev.fromFlag && !fromFlag {
 		return
 	}
@@ -205,6 +206,13 @@ func (e decodeErrors) record(ctx *kong.DecodeContext, target reflect.Value, s st
 		err = fmt.Errorf("%q: %w", s, err)
 	}
 	e[key] = decodeResult{fromFlag: fromFlag, err: err}
+}
+
+// isFlag tells a value from the command line, which the parser reads into a
+// fresh value, from one of the environment or the default, read into the
+// field itself.
+func isFlag(ctx *kong.DecodeContext, target reflect.Value) bool {
+	return !target.CanAddr() || target.Addr().Pointer() != ctx.Value.Target.Addr().Pointer()
 }
 
 // err returns the error of the field at addr, if its value did not parse.
@@ -217,6 +225,15 @@ func mapper[T any](errs decodeErrors, parse func(string) (T, error)) kong.Mapper
 		var s string
 		if err := ctx.Scan.PopValueInto("value", &s); err != nil {
 			return err
+		}
+		if s == "" && !isFlag(ctx, target) {
+			// An empty variable counts as unset.
+			if !ctx.Value.HasDefault {
+				errs.record(ctx, target, s, nil)
+				target.Set(reflect.Zero(target.Type()))
+				return nil
+			}
+			s = ctx.Value.Default
 		}
 		v, err := parse(s)
 		errs.record(ctx, target, s, err)
@@ -239,6 +256,9 @@ func (m boolMapper) Decode(ctx *kong.DecodeContext, target reflect.Value) error 
 	}
 	t := ctx.Scan.Pop()
 	s := fmt.Sprint(t.Value)
+	if s == "" && !isFlag(ctx, target) {
+		s = "false" // an empty variable counts as unset
+	}
 	b, err := parseBool(s)
 	m.errs.record(ctx, target, s, err)
 	if err == nil {
@@ -264,6 +284,7 @@ func parserOptions(errs decodeErrors) []kong.Option {
 			return &b, err
 		})),
 		kong.KindMapper(reflect.Int64, mapper(errs, parseCount)),
+		kong.KindMapper(reflect.String, mapper(errs, func(s string) (string, error) { return s, nil })),
 		kong.KindMapper(reflect.Float64, mapper(errs, parseRate)),
 		kong.KindMapper(reflect.Bool, boolMapper{errs}),
 		packageDefaults(),

@@ -123,6 +123,11 @@ func TestParseServeRefusesMistakes(t *testing.T) {
 		{args: []string{"--fetch-allow-private", "--max-direct-upload", "5MiB"}, check: func(c *serveConfig) bool {
 			return c.FetchAllowPrivate && c.MaxDirectUpload == 5<<20
 		}},
+		// An empty variable counts as unset; an empty flag does not.
+		{env: map[string]string{"SATCHEL_MAX_FILE_SIZE": "", "SATCHEL_ADDR": "", "SATCHEL_FETCH_ALLOW_PRIVATE": "", "SATCHEL_LOG_LEVEL": ""}, check: func(c *serveConfig) bool {
+			return c.MaxFileSize == 50<<30 && c.Addr == "127.0.0.1:8080" && !c.FetchAllowPrivate && c.LogLevel == "info"
+		}},
+		{args: []string{"--max-file-size="}, err: []string{"--max-file-size", "want a size"}},
 		// A flag overrides a bad variable.
 		{env: map[string]string{"SATCHEL_MAX_FILE_SIZE": "10G"}, args: []string{"--max-file-size=1GB"}, check: func(c *serveConfig) bool { return c.MaxFileSize == 1e9 }},
 
@@ -372,4 +377,47 @@ func TestREADMEConfigTable(t *testing.T) {
 		return
 	}
 	t.Errorf("README.md's configuration table differs from the settings; run `go generate ./cmd/satchel`. Want:\n%s", table.String())
+}
+
+// TestCommandLineCompat: command lines the flag-package parser took still
+// work: no command means serve, and long flags may have one dash.
+func TestCommandLineCompat(t *testing.T) {
+	clearSatchelEnv(t)
+	for _, tc := range []struct {
+		args  []string
+		cmd   string
+		check func(*cli) bool
+	}{
+		{nil, "serve", func(c *cli) bool { return c.Serve.Addr == "127.0.0.1:8080" }},
+		{[]string{"-addr", "127.0.0.1:1", "-fetch-allow-private", "-rate-limit=0"}, "serve", func(c *cli) bool {
+			return c.Serve.Addr == "127.0.0.1:1" && c.Serve.FetchAllowPrivate && c.Serve.RateLimit == 0
+		}},
+		{[]string{"serve", "--fetch-allow-private=false", "-log-level", "debug"}, "serve", func(c *cli) bool {
+			return !c.Serve.FetchAllowPrivate && c.Serve.LogLevel == "debug"
+		}},
+		{[]string{"project", "rotate-keys", "-public-key", "k", "-secret-only"}, "project rotate-keys", func(c *cli) bool {
+			return c.Project.RotateKeys.PublicKey == "k" && c.Project.RotateKeys.SecretOnly
+		}},
+		{[]string{"project", "update", "--public-key", "k", "--", "-name"}, "", nil}, // after --, nothing is rewritten
+	} {
+		var c cli
+		p, _, err := newParser(&c, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kctx, err := p.Parse(compatArgs(p.Model.Node, tc.args))
+		if tc.check == nil {
+			if err == nil {
+				t.Errorf("%v: accepted", tc.args)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+			continue
+		}
+		if kctx.Command() != tc.cmd || !tc.check(&c) {
+			t.Errorf("%v: command %q, settings %+v", tc.args, kctx.Command(), c)
+		}
+	}
 }
