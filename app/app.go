@@ -55,24 +55,33 @@ type Config struct {
 	TempDir string
 }
 
+// Defaults of Config fields left zero.
+const (
+	DefaultMaxFileSize     = 50 << 30
+	DefaultTemporaryTTL    = 24 * time.Hour
+	DefaultSessionTTL      = 24 * time.Hour
+	DefaultFetchWorkers    = 16
+	DefaultFetchPerProject = 2
+)
+
 func (c *Config) defaults() {
 	if c.MaxFileSize == 0 {
-		c.MaxFileSize = 50 << 30
+		c.MaxFileSize = DefaultMaxFileSize
 	}
 	if c.TemporaryTTL == 0 {
-		c.TemporaryTTL = 24 * time.Hour
+		c.TemporaryTTL = DefaultTemporaryTTL
 	}
 	if c.SessionTTL == 0 {
-		c.SessionTTL = 24 * time.Hour
+		c.SessionTTL = DefaultSessionTTL
 	}
 	if c.FetchTaskTTL == 0 {
 		c.FetchTaskTTL = 24 * time.Hour
 	}
 	if c.FetchWorkers == 0 {
-		c.FetchWorkers = 16
+		c.FetchWorkers = DefaultFetchWorkers
 	}
 	if c.FetchPerProject <= 0 {
-		c.FetchPerProject = 2
+		c.FetchPerProject = DefaultFetchPerProject
 	}
 	if c.SweepEvery == 0 {
 		c.SweepEvery = time.Minute

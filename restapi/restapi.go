@@ -45,13 +45,16 @@ type Handler struct {
 	log *slog.Logger
 }
 
+// DefaultSimpleAuthOverHTTP applies when Config.SimpleAuthOverHTTP is empty.
+const DefaultSimpleAuthOverHTTP = "loopback"
+
 // New returns a Handler.
 func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 	if cfg.DefaultVersion == "" {
 		cfg.DefaultVersion = apiview.V07
 	}
 	if cfg.SimpleAuthOverHTTP == "" {
-		cfg.SimpleAuthOverHTTP = "loopback"
+		cfg.SimpleAuthOverHTTP = DefaultSimpleAuthOverHTTP
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 1 << 20

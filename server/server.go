@@ -103,6 +103,10 @@ type Config struct {
 	MetricsElsewhere bool
 }
 
+// DefaultVariantCacheSize is the local variant cache's size in bytes when
+// Config.VariantCacheSize is zero.
+const DefaultVariantCacheSize = 1 << 30
+
 // Server is a running Satchel node (without its listener).
 type Server struct {
 	App    *app.App
@@ -240,7 +244,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("imaging: %w", err)
 	}
 	if cfg.VariantCacheSize == 0 {
-		cfg.VariantCacheSize = 1 << 30
+		cfg.VariantCacheSize = DefaultVariantCacheSize
 	}
 	variants, err := variantcache.Open(filepath.Join(cfg.DataDir, "variants"), cfg.VariantCacheSize)
 	if err != nil {

@@ -47,10 +47,14 @@ type Handler struct {
 	slots *uploadSlots
 }
 
+// DefaultMaxDirectUpload is the cap of a /base/ request when
+// Config.MaxDirectUpload is zero.
+const DefaultMaxDirectUpload = 100 * 1000 * 1000
+
 // New returns a Handler.
 func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 	if cfg.MaxDirectUpload == 0 {
-		cfg.MaxDirectUpload = 100 * 1000 * 1000
+		cfg.MaxDirectUpload = DefaultMaxDirectUpload
 	}
 	if cfg.MaxFields == 0 {
 		cfg.MaxFields = 1100

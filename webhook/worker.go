@@ -43,15 +43,21 @@ type WorkerOptions struct {
 	Lease time.Duration
 }
 
+// Defaults of WorkerOptions fields the operator may set.
+const (
+	DefaultPerProject = 2
+	DefaultTimeout    = 10 * time.Second
+)
+
 func (o *WorkerOptions) defaults() {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 16
 	}
 	if o.PerProject <= 0 {
-		o.PerProject = 2
+		o.PerProject = DefaultPerProject
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+		o.Timeout = DefaultTimeout
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 10

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -29,48 +28,47 @@ const (
 var errExternal = errors.New("backup and restore copy the embedded shape (SQLite and files in the data dir); " +
 	"back up PostgreSQL with pg_dump and S3 with bucket versioning or replication")
 
-func parseDataDirCommand(name string, args []string) (dataDir, dir string, err error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.StringVar(&dataDir, "data-dir", env("SATCHEL_DATA_DIR", "./satchel-data"), "the node's data dir (SATCHEL_DATA_DIR)")
-	databaseURL := fs.String("database-url", env("SATCHEL_DATABASE_URL", ""), "must be empty: PostgreSQL is backed up with pg_dump (SATCHEL_DATABASE_URL)")
-	storageURL := fs.String("storage-url", env("SATCHEL_STORAGE_URL", ""), "must be empty: S3 is backed up by the bucket (SATCHEL_STORAGE_URL)")
-	if err := fs.Parse(args); err != nil {
-		return "", "", errUsage
-	}
-	if *databaseURL != "" || *storageURL != "" {
-		return "", "", errExternal
-	}
-	if fs.NArg() != 1 {
-		return "", "", fmt.Errorf("usage: satchel %s [--data-dir DIR] BACKUP_DIR", name)
-	}
-	return dataDir, fs.Arg(0), nil
+// backupCmd and restoreCmd are the settings of `satchel backup` and
+// `satchel restore`: the embedded shape only (PostgreSQL is backed up with
+// pg_dump, S3 by the bucket's own versioning or replication).
+type backupCmd struct {
+	storeConfig `embed:""`
+	StorageURL  string `name:"storage-url" env:"SATCHEL_STORAGE_URL" help:"must be empty: S3 is backed up by the bucket"`
+	Dir         string `arg:"" name:"backup-dir" help:"where the copy goes (a new or empty directory)"`
 }
 
-func cmdBackup(ctx context.Context, args []string) error {
-	dataDir, dir, err := parseDataDirCommand("backup", args)
-	if err != nil {
-		return err
-	}
-	st, err := backup(ctx, dataDir, dir)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("Backed up %d files (%d bytes) to %s.\n", st.files, st.bytes, dir)
-	if st.gone > 0 {
-		fmt.Printf("%d files were deleted while the backup ran; the backup records them as removed.\n", st.gone)
+type restoreCmd backupCmd
+
+func (c *backupCmd) local() error {
+	if c.DatabaseURL != "" || c.StorageURL != "" {
+		return errExternal
 	}
 	return nil
 }
 
-func cmdRestore(ctx context.Context, args []string) error {
-	dataDir, dir, err := parseDataDirCommand("restore", args)
+func cmdBackup(ctx context.Context, c *backupCmd, out io.Writer) error {
+	if err := c.local(); err != nil {
+		return err
+	}
+	st, err := backup(ctx, c.DataDir, c.Dir)
 	if err != nil {
 		return err
 	}
-	if err := restore(ctx, dir, dataDir); err != nil {
+	fmt.Fprintf(out, "Backed up %d files (%d bytes) to %s.\n", st.files, st.bytes, c.Dir)
+	if st.gone > 0 {
+		fmt.Fprintf(out, "%d files were deleted while the backup ran; the backup records them as removed.\n", st.gone)
+	}
+	return nil
+}
+
+func cmdRestore(ctx context.Context, c *restoreCmd, out io.Writer) error {
+	if err := (*backupCmd)(c).local(); err != nil {
 		return err
 	}
-	fmt.Printf("Restored %s into %s.\n", dir, dataDir)
+	if err := restore(ctx, c.Dir, c.DataDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Restored %s into %s.\n", c.Dir, c.DataDir)
 	return nil
 }
 

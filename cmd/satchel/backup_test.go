@@ -113,7 +113,7 @@ func TestBackupWhileUploadingAndRestore(t *testing.T) {
 	for during.Load() < 4 {
 		time.Sleep(5 * time.Millisecond) // let the concurrent uploads get going
 	}
-	err := run(context.Background(), []string{"backup", "--data-dir", dataDir, backupDir})
+	err := run(context.Background(), []string{"backup", "--data-dir", dataDir, backupDir}, io.Discard, io.Discard)
 	stop.Store(true)
 	wg.Wait()
 	close(errs)
@@ -126,10 +126,10 @@ func TestBackupWhileUploadingAndRestore(t *testing.T) {
 	t.Logf("%d uploads ran alongside the backup", during.Load())
 
 	restored := filepath.Join(t.TempDir(), "restored")
-	if err := run(context.Background(), []string{"restore", "--data-dir", restored, backupDir}); err != nil {
+	if err := run(context.Background(), []string{"restore", "--data-dir", restored, backupDir}, io.Discard, io.Discard); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	if err := run(context.Background(), []string{"restore", "--data-dir", restored, backupDir}); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if err := run(context.Background(), []string{"restore", "--data-dir", restored, backupDir}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("restore into a used data dir: %v", err)
 	}
 	_, base2 := embeddedNode(t, restored)
@@ -153,13 +153,13 @@ func TestBackupWhileUploadingAndRestore(t *testing.T) {
 // TestBackupRefusesExternalStores: PostgreSQL and S3 are backed up with
 // their own tools.
 func TestBackupRefusesExternalStores(t *testing.T) {
-	err := run(context.Background(), []string{"backup", "--database-url", "postgres://x/y", t.TempDir()})
+	err := run(context.Background(), []string{"backup", "--database-url", "postgres://x/y", t.TempDir()}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "pg_dump") {
 		t.Fatalf("backup with a database URL: %v", err)
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "x"), []byte("x"), 0o600)
-	if err := run(context.Background(), []string{"restore", "--data-dir", t.TempDir(), dir}); err == nil {
+	if err := run(context.Background(), []string{"restore", "--data-dir", t.TempDir(), dir}, io.Discard, io.Discard); err == nil {
 		t.Fatal("restore of a directory that is no backup succeeded")
 	}
 }
