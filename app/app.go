@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -192,7 +191,7 @@ func (a *App) ProjectByKey(ctx context.Context, key, field string) (*satchel.Pro
 // limit with Throttle once the caller is known to be the project's owner.
 func (a *App) LookupProject(ctx context.Context, key, field string) (*satchel.Project, error) {
 	if key == "" {
-		return nil, satchel.Errorf(http.StatusForbidden, "ProjectPublicKeyRequiredError", "%s is required.", field)
+		return nil, invalid(satchel.ReasonKeyRequired, field, "%s is required.", field)
 	}
 	var p *satchel.Project
 	if c, ok := a.projects.Load(key); ok && time.Now().Before(c.(*cachedProject).expires) {
@@ -201,7 +200,7 @@ func (a *App) LookupProject(ctx context.Context, key, field string) (*satchel.Pr
 		var err error
 		p, err = a.Store.ProjectByPublicKey(ctx, key)
 		if satchel.IsNotFound(err) {
-			return nil, satchel.Errorf(http.StatusForbidden, "ProjectPublicKeyInvalidError", "%s is invalid.", field)
+			return nil, withValue(newError(satchel.KindUnauthorized, satchel.ReasonKeyInvalid, "%s is invalid.", field), key)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("app: project lookup: %w", err)
@@ -225,7 +224,7 @@ func (a *App) throttle(projectID int64) error {
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
 		secs := int(d/time.Second) + 1
-		return &satchel.Error{Status: http.StatusTooManyRequests, Code: "RequestThrottledError", Message: "Request was throttled.", RetryAfter: secs}
+		return &satchel.Error{Kind: satchel.KindThrottled, Reason: satchel.ReasonThrottled, Message: "Request was throttled.", RetryAfter: secs}
 	}
 	return nil
 }
@@ -237,21 +236,21 @@ func (a *App) CheckSignature(p *satchel.Project, signature, expire string) error
 		return nil
 	}
 	if signature == "" {
-		return satchel.Errorf(http.StatusBadRequest, "SignatureRequiredError", "`signature` is required.")
+		return invalid(satchel.ReasonSigRequired, "signature", "signature is required.")
 	}
 	if expire == "" {
-		return satchel.Errorf(http.StatusBadRequest, "SignatureExpirationRequiredError", "`expire` is required.")
+		return invalid(satchel.ReasonSigExpRequired, "expire", "expire is required.")
 	}
 	exp, err := strconv.ParseInt(expire, 10, 64)
 	if err != nil {
-		return satchel.Errorf(http.StatusBadRequest, "SignatureExpirationInvalidError", "`expire` must be a UNIX timestamp.")
+		return invalid(satchel.ReasonSigExpInvalid, "expire", "expire must be a UNIX timestamp.")
 	}
 	if exp < time.Now().Unix() {
-		return satchel.Errorf(http.StatusForbidden, "SignatureExpirationError", "Expired signature.")
+		return newError(satchel.KindExpired, satchel.ReasonSigExpired, "Expired signature.")
 	}
 	want := UploadSignature(p.SecretKey, exp)
 	if !hmac.Equal([]byte(want), []byte(signature)) {
-		return satchel.Errorf(http.StatusForbidden, "SignatureInvalidError", "Invalid signature.")
+		return newError(satchel.KindForbidden, satchel.ReasonSigInvalid, "Invalid signature.")
 	}
 	return nil
 }
@@ -300,9 +299,9 @@ func (k *keyedMutex) Lock(key string) func() {
 }
 
 // notFound maps a store miss to an API error.
-func notFound(err error, code, msg string) error {
+func notFound(err error, reason satchel.Reason, msg string) error {
 	if errors.Is(err, satchel.ErrNotFound) {
-		return satchel.Errorf(http.StatusNotFound, code, "%s", msg)
+		return newError(satchel.KindNotFound, reason, "%s", msg)
 	}
 	return err
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -21,7 +20,7 @@ var errNoChange = errors.New("no change")
 // errNoChange leaves the file as it is and returns it.
 func (a *App) update(ctx context.Context, p *satchel.Project, id string, allowRemoved bool, mutate func(f *satchel.File) ([]*satchel.Event, error)) (*satchel.File, error) {
 	if !satchel.ValidUUID(id) {
-		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return nil, errFileNotFound()
 	}
 	f, err := a.Store.UpdateFile(ctx, p.ID, id, func(f *satchel.File) ([]*satchel.Event, error) {
 		if f.Removed != nil && !allowRemoved {
@@ -33,7 +32,7 @@ func (a *App) update(ctx context.Context, p *satchel.Project, id string, allowRe
 		return a.Store.File(ctx, p.ID, id)
 	}
 	if satchel.IsNotFound(err) {
-		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return nil, errFileNotFound()
 	}
 	return f, err
 }
@@ -85,7 +84,7 @@ func (a *App) SetMetadata(ctx context.Context, p *satchel.Project, id, key, valu
 			return nil, errNoChange
 		}
 		if !exists && len(f.Metadata) >= satchel.MaxMetadataKeys {
-			return nil, satchel.Errorf(http.StatusBadRequest, "FileMetadataKeysNumberTooBigError", "A file can not have more than %d metadata keys.", satchel.MaxMetadataKeys)
+			return nil, satchel.TooManyMetadataKeys()
 		}
 		prev := previousMetadata(f.Metadata)
 		f.Metadata[key] = value
@@ -181,7 +180,7 @@ func (a *App) ChangeTags(ctx context.Context, p *satchel.Project, id string, rep
 			}
 		}
 		if len(ch.Tags) > satchel.MaxTags {
-			return nil, satchel.Errorf(http.StatusBadRequest, "FileTagsNumberTooBigError", "A file can not have more than %d tags.", satchel.MaxTags)
+			return nil, satchel.TooManyTags()
 		}
 		for _, t := range f.Tags {
 			if !seen[t] {
@@ -220,10 +219,10 @@ const MaxBatch = 100
 // CDN URLs), all in one transaction.
 func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, store bool) (*BatchResult, error) {
 	if len(values) == 0 {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "List of UUIDs can not be empty")
+		return nil, invalid(satchel.ReasonBatchEmpty, "uuids", "No files given.")
 	}
 	if len(values) > MaxBatch {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Maximum UUIDs per request is exceeded. The limit is %d", MaxBatch)
+		return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonBatchTooLarge, "Too many files: the limit is %d.", MaxBatch), MaxBatch)
 	}
 	res := &BatchResult{Files: []*satchel.File{}, Problems: map[string]string{}}
 	var ids, names []string
@@ -286,18 +285,18 @@ func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, st
 // CDN operations in the source are not supported yet and are refused.
 func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, store *bool, metadata map[string]string) (*satchel.File, error) {
 	if source == "" {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`source` parameter is required.")
+		return nil, invalid(satchel.ReasonCopyParamRequired, "source", "source is required.")
 	}
 	m, ok := ParseGroupMember(source)
 	if !ok {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+		return nil, errCopySource(source)
 	}
 	src, err := a.Store.File(ctx, p.ID, m.FileUUID)
 	if err != nil || src.Removed != nil {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+		return nil, errCopySource(source)
 	}
 	if !src.IsReady {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "File is not ready yet.")
+		return nil, newError(satchel.KindConflict, satchel.ReasonFileNotReady, "File is not ready yet.")
 	}
 	r, name, _, err := a.copySource(ctx, src, m.DefaultEffects)
 	if err != nil {
@@ -333,11 +332,11 @@ func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, 
 // DeleteGroup removes a group record; its files stay.
 func (a *App) DeleteGroup(ctx context.Context, p *satchel.Project, id string) error {
 	if !satchel.ValidGroupID(id) {
-		return satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return errGroupNotFound()
 	}
 	err := a.Store.RemoveGroup(ctx, p.ID, id, time.Now().UTC())
 	if satchel.IsNotFound(err) {
-		return satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return errGroupNotFound()
 	}
 	return err
 }
@@ -349,7 +348,7 @@ func (a *App) StoreGroup(ctx context.Context, p *satchel.Project, id string) (*s
 		return nil, nil, err
 	}
 	for _, m := range g.Members {
-		if _, err := a.StoreFile(ctx, p, m.FileUUID); err != nil && satchel.AsError(err).Status != http.StatusNotFound {
+		if _, err := a.StoreFile(ctx, p, m.FileUUID); err != nil && satchel.AsError(err).Kind != satchel.KindNotFound {
 			return nil, nil, err
 		}
 	}
@@ -374,14 +373,14 @@ func (a *App) copySource(ctx context.Context, src *satchel.File, effects string)
 		return r, src.OriginalFilename, r.Size(), nil
 	}
 	if a.Transform == nil {
-		return nil, "", 0, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying with image operations is not enabled on this server.")
+		return nil, "", 0, newError(satchel.KindForbidden, satchel.ReasonCopyOpsDisabled, "Copying with image operations is not enabled on this server.")
 	}
 	if src.Size > MaxTransformCopy {
-		return nil, "", 0, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying of large files is not supported at the moment.")
+		return nil, "", 0, withLimit(newError(satchel.KindTooLarge, satchel.ReasonCopyTooLarge, "Copying of large files is not supported at the moment."), MaxTransformCopy)
 	}
 	body, ctype, err := a.Transform(ctx, src, effects)
 	if err != nil {
-		return nil, "", 0, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Can not apply the operations: %v", err)
+		return nil, "", 0, withValue(invalid(satchel.ReasonCopyOpsInvalid, "source", "Can not apply the operations: %v", err), err.Error())
 	}
 	name := strings.TrimSuffix(src.OriginalFilename, path.Ext(src.OriginalFilename)) + extFor(ctype)
 	return io.NopCloser(bytes.NewReader(body)), name, int64(len(body)), nil

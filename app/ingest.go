@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -34,7 +33,7 @@ func (o *UploadOptions) Validate() error {
 	switch o.Store {
 	case "", "0", "1", "auto", "true", "false":
 	default:
-		return satchel.Errorf(http.StatusBadRequest, "UploadcareStoreInvalidError", "UPLOADCARE_STORE must be 0, 1 or auto.")
+		return invalid(satchel.ReasonStoreInvalid, "UPLOADCARE_STORE", "UPLOADCARE_STORE must be 0, 1 or auto.")
 	}
 	return satchel.ValidateMetadata(o.Metadata)
 }
@@ -214,11 +213,11 @@ func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions
 	for _, in := range ins {
 		if in.size > limit {
 			abortAll(ins)
-			return nil, satchel.Errorf(http.StatusBadRequest, "FileSizeLimitExceededError", "File is too large.")
+			return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonFileTooLarge, "File is too large."), limit)
 		}
 		if m := inspect.Sniff(in.head, in.Filename); !satchel.MimeAllowed(p.AllowedTypes, m) {
 			abortAll(ins)
-			return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
+			return nil, errTypeForbidden()
 		}
 	}
 	now := time.Now().UTC()
@@ -299,17 +298,17 @@ func FileEvent(f *satchel.File, typ string, in satchel.Initiator, previous map[s
 // FileInfo returns a live file of the project.
 func (a *App) FileInfo(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
 	if id == "" {
-		return nil, satchel.Errorf(http.StatusBadRequest, "FileIdRequiredError", "file_id is required.")
+		return nil, invalid(satchel.ReasonFileIDRequired, "file_id", "file_id is required.")
 	}
 	if !satchel.ValidUUID(id) {
-		return nil, satchel.Errorf(http.StatusBadRequest, "FileIdInvalidError", "file_id is invalid.")
+		return nil, withValue(invalid(satchel.ReasonFileIDInvalid, "file_id", "file_id is invalid."), id)
 	}
 	f, err := a.Store.File(ctx, p.ID, id)
 	if err != nil {
-		return nil, notFound(err, "FileNotFoundError", "File is not found.")
+		return nil, notFound(err, satchel.ReasonFileNotFound, "File is not found.")
 	}
 	if f.Removed != nil {
-		return nil, satchel.Errorf(http.StatusNotFound, "FileNotFoundError", "File is not found.")
+		return nil, newError(satchel.KindNotFound, satchel.ReasonFileNotFound, "File is not found.")
 	}
 	return f, nil
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"net/url"
 	"path"
 	"strconv"
@@ -34,28 +33,28 @@ const (
 // StartMultipart opens a multipart upload session.
 func (a *App) StartMultipart(ctx context.Context, p *satchel.Project, opts UploadOptions, filename, contentType string, size, partSize int64) (*satchel.UploadSession, error) {
 	if size < MinMultipartSize {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileSizeTooSmallError", "File size can not be less than %d bytes. Please use direct upload instead of multipart.", MinMultipartSize)
+		return nil, withLimit(invalid(satchel.ReasonMultipartTooSmall, "size", "File size can not be less than %d bytes.", MinMultipartSize), MinMultipartSize)
 	}
 	if size > a.maxFileSize(p) {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileSizeLimitExceededError", "File size exceeds project limit.")
+		return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonMultipartTooLarge, "File size exceeds project limit."), a.maxFileSize(p))
 	}
 	if partSize == 0 {
 		partSize = DefaultPartSize
 	}
 	if partSize < MinPartSize {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeTooSmallError", "Part size can not be less than %d bytes.", MinPartSize)
+		return nil, withLimit(invalid(satchel.ReasonPartSizeTooSmall, "part_size", "Part size can not be less than %d bytes.", MinPartSize), MinPartSize)
 	}
 	if partSize > MaxPartSize {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeTooBigError", "Part size can not be more than %d bytes.", MaxPartSize)
+		return nil, withLimit(invalid(satchel.ReasonPartSizeTooBig, "part_size", "Part size can not be more than %d bytes.", MaxPartSize), MaxPartSize)
 	}
 	if (size+partSize-1)/partSize > MaxParts {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeTooSmallError", "Too many parts: use a larger part_size.")
+		return nil, withLimit(invalid(satchel.ReasonTooManyParts, "part_size", "Too many parts: use a larger part_size."), MaxParts)
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	if t := declaredType(contentType, filename); t != "" && !satchel.MimeAllowed(p.AllowedTypes, t) {
-		return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
+		return nil, errTypeForbidden()
 	}
 	now := time.Now().UTC()
 	s := &satchel.UploadSession{
@@ -143,7 +142,7 @@ type PartRequest struct {
 // part, so completing refuses until it is sent again; a write that loses
 // to the completion of the upload fails and changes nothing.
 func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) error {
-	forbidden := satchel.Errorf(http.StatusForbidden, "MultipartPartURLInvalidError", "Part URL is invalid or expired.")
+	forbidden := newError(satchel.KindForbidden, satchel.ReasonPartURLInvalid, "Part URL is invalid or expired.")
 	n, err := strconv.Atoi(req.PartNumber)
 	if err != nil || n < 1 || !satchel.ValidUUID(req.UUID) {
 		return forbidden
@@ -164,7 +163,7 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 	}
 	off, length := s.PartRange(n)
 	if req.ContentLength >= 0 && req.ContentLength != length {
-		return satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "Part %d must be %d bytes, got %d.", n, length, req.ContentLength)
+		return withLimit(newError(satchel.KindInvalid, satchel.ReasonPartSizeMismatch, "Part %d must be %d bytes, got %d.", n, length, req.ContentLength), length)
 	}
 	writer := newUUID()
 	prev, claimed, err := a.Store.ClaimPart(ctx, s.UUID, n, writer)
@@ -187,7 +186,7 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 			// Another write of the part overlapped this one: either may be
 			// what the upload holds now, so neither counts.
 			a.dropPart(ctx, s.UUID, n)
-			return satchel.Errorf(http.StatusConflict, "MultipartPartConflictError", "Part %d was sent again meanwhile: send it once more.", n)
+			return newError(satchel.KindConflict, satchel.ReasonPartConflict, "Part %d was sent again meanwhile: send it once more.", n)
 		}
 		if err != nil {
 			err = fmt.Errorf("app: record part: %w", err)
@@ -208,7 +207,7 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 		return a.partRefused(ctx, s.UUID, err)
 	case errors.Is(err, blobstore.ErrPartSize), errors.Is(err, io.ErrUnexpectedEOF):
 		// A body longer or shorter than the part (cut short, say).
-		return satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "Part %d must be %d bytes.", n, length)
+		return withLimit(newError(satchel.KindInvalid, satchel.ReasonPartSizeMismatch, "Part %d must be %d bytes.", n, length), length)
 	case errors.Is(err, blobstore.ErrNotFound):
 		return a.partRefused(ctx, s.UUID, satchel.ErrNotFound)
 	}
@@ -232,38 +231,39 @@ func (a *App) partRefused(ctx context.Context, id string, err error) error {
 		if f, ferr := a.Store.File(context.WithoutCancel(ctx), 0, id); ferr == nil && f != nil {
 			return errAlreadyUploaded
 		}
-		return satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
+		return errUploadNotFound
 	}
 	return err
 }
 
 var (
-	errAlreadyUploaded = satchel.Errorf(http.StatusBadRequest, "MultipartFileAlreadyUploadedError", "File is already uploaded.")
-	errPartsMissing    = satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooSmallError", "File size mismatch. Not all parts uploaded?")
+	errAlreadyUploaded = newError(satchel.KindConflict, satchel.ReasonUploadDone, "File is already uploaded.")
+	errPartsMissing    = newError(satchel.KindInvalid, satchel.ReasonUploadIncomplete, "File size mismatch. Not all parts uploaded?")
+	errUploadNotFound  = newError(satchel.KindNotFound, satchel.ReasonUploadNotFound, "File is not found.")
 )
 
 // CompleteMultipart verifies every part and turns the session into a file.
 func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
 	if id == "" {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileIdRequiredError", "uuid is required.")
+		return nil, invalid(satchel.ReasonUploadIDRequired, "uuid", "uuid is required.")
 	}
 	if !satchel.ValidUUID(id) {
-		return nil, satchel.Errorf(http.StatusBadRequest, "UUIDInvalidError", "uuid is invalid.")
+		return nil, withValue(invalid(satchel.ReasonUploadIDInvalid, "uuid", "uuid is invalid."), id)
 	}
 	unlock := a.locks.Lock("multipart:" + id)
 	defer unlock()
 	s, err := a.Store.UploadSession(ctx, id)
 	if satchel.IsNotFound(err) {
 		if f, ferr := a.Store.File(ctx, p.ID, id); ferr == nil && f != nil {
-			return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileAlreadyUploadedError", "File is already uploaded.")
+			return nil, errAlreadyUploaded
 		}
-		return nil, satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
+		return nil, errUploadNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("app: load session: %w", err)
 	}
 	if s.ProjectID != p.ID {
-		return nil, satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
+		return nil, errUploadNotFound
 	}
 	// Fence the session: from here on no part write changes the upload
 	// (one going on makes the fence fail, later ones are refused). The
@@ -297,7 +297,7 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		}
 		_, want := s.PartRange(n)
 		if pr.Size != want {
-			return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileCompletionFailedError", "Can not complete upload. Wrong parts size?")
+			return nil, newError(satchel.KindInvalid, satchel.ReasonUploadSizeMismatch, "Can not complete upload. Wrong parts size?")
 		}
 		total += pr.Size
 		raw, _ := hex.DecodeString(pr.Checksum)
@@ -307,7 +307,7 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		return nil, errPartsMissing
 	}
 	if total > s.Size {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooLargeError", "Uploaded size is more than expected.")
+		return nil, newError(satchel.KindInvalid, satchel.ReasonUploadOverExpected, "Uploaded size is more than expected.")
 	}
 	err = a.Bucket.CompleteMultipart(ctx, s.Upload, s.UUID)
 	if errors.Is(err, blobstore.ErrPartBusy) {
@@ -348,14 +348,14 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 	if !satchel.MimeAllowed(p.AllowedTypes, f.MimeType) {
 		a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey)
 		a.Store.DeleteUploadSession(context.WithoutCancel(ctx), id)
-		return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
+		return nil, errTypeForbidden()
 	}
 	if err := a.Store.CompleteUploadSession(ctx, id, f, uploadEvents([]*satchel.File{f})); err != nil {
 		// Another node completed the same upload meanwhile (the lock above
 		// is per node): answer as for any repeated complete.
 		if satchel.IsNotFound(err) {
 			if _, ferr := a.Store.File(ctx, p.ID, id); ferr == nil {
-				return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileAlreadyUploadedError", "File is already uploaded.")
+				return nil, errAlreadyUploaded
 			}
 		}
 		// The published bytes stay: the session is open, so a retried

@@ -18,7 +18,7 @@ import (
 const DateWindow = 15 * time.Minute
 
 func unauthorized(msg string, args ...any) error {
-	return satchel.Errorf(http.StatusUnauthorized, "AuthenticationFailed", msg, args...)
+	return satchel.Errorf(satchel.KindUnauthorized, "", msg, args...)
 }
 
 // authenticate resolves the project of a request from its Authorization
@@ -49,7 +49,7 @@ func (h *Handler) credentials(r *http.Request, body []byte) (*satchel.Project, e
 	switch scheme {
 	case "Uploadcare.Simple":
 		if !h.simpleAllowed(r) {
-			return nil, satchel.Errorf(http.StatusBadRequest, "SimpleAuthOverHTTP", "Simple authentication over HTTP is forbidden. Please, use HTTPS or signed requests instead.")
+			return nil, satchel.Errorf(satchel.KindForbidden, reasonSimpleAuthOverHTTP, "Simple authentication over HTTP is forbidden. Please, use HTTPS or signed requests instead.")
 		}
 		p, err := h.project(r, pub)
 		if err != nil {
@@ -155,7 +155,7 @@ func (h *Handler) simpleAllowed(r *http.Request) bool {
 func (h *Handler) project(r *http.Request, pub string) (*satchel.Project, error) {
 	p, err := h.app.LookupProject(r.Context(), pub, "pub_key")
 	if err != nil {
-		if e := satchel.AsError(err); e.Code == "ProjectPublicKeyInvalidError" {
+		if e := satchel.AsError(err); e.Reason == satchel.ReasonKeyInvalid {
 			return nil, unauthorized("Public key %s not found.", pub)
 		}
 		return nil, err

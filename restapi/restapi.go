@@ -216,25 +216,20 @@ func writeDetail(w http.ResponseWriter, version string, status int, msg string) 
 }
 
 func (h *Handler) writeError(r *request, err error) {
-	e := satchel.AsError(err)
-	if e.Status >= 500 {
+	e, row, detail := render(err)
+	if row.status >= 500 {
 		h.log.ErrorContext(r.Context(), "rest api", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeDetail(r.w, r.version, e.Status, "Internal error.")
-		return
 	}
 	if e.RetryAfter > 0 {
 		r.w.Header().Set("Retry-After", fmt.Sprint(e.RetryAfter))
-		writeDetail(r.w, r.version, http.StatusTooManyRequests, fmt.Sprintf("Request was throttled. Expected available in %d seconds.", e.RetryAfter))
-		return
 	}
-	if e.Code == "WebhookNotUnique" {
+	if row.nonField {
 		r.w.Header().Set("Content-Type", contentType(r.version))
-		r.w.WriteHeader(http.StatusBadRequest)
-		// pyuploadcare matches "non_field_errors"; the Go and JS clients read "detail".
-		json.NewEncoder(r.w).Encode(map[string]any{"detail": e.Message, "non_field_errors": []string{e.Message}})
+		r.w.WriteHeader(row.status)
+		json.NewEncoder(r.w).Encode(map[string]any{"detail": detail, "non_field_errors": []string{detail}})
 		return
 	}
-	writeDetail(r.w, r.version, e.Status, e.Message)
+	writeDetail(r.w, r.version, row.status, detail)
 }
 
 // reply writes a JSON body with the version's content type.
@@ -262,7 +257,7 @@ func (r *request) noContent() error {
 
 // badRequest is a 400 with a detail message.
 func badRequest(format string, args ...any) error {
-	return satchel.Errorf(http.StatusBadRequest, "BadRequest", format, args...)
+	return satchel.Errorf(satchel.KindInvalid, "", format, args...)
 }
 
-func notFound() error { return satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.") }
+func notFound() error { return satchel.Errorf(satchel.KindNotFound, "", "Not found.") }

@@ -39,7 +39,7 @@ func trackBody(next http.HandlerFunc) http.HandlerFunc {
 
 // errAborted answers a request whose body ended early (the client has
 // usually gone by then).
-var errAborted = satchel.Errorf(http.StatusBadRequest, "RequestBodyIncompleteError", "The request body ended before its declared length.")
+var errAborted = satchel.Errorf(satchel.KindInvalid, reasonBodyIncomplete, "The request body ended before its declared length.")
 
 // clientAborted reports whether err comes from the client going away: its
 // request body could not be read to the end, or its request was cancelled.

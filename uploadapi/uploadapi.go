@@ -160,33 +160,33 @@ func writeJSON(w http.ResponseWriter, v any) {
 // writeError answers in the Upload API's error format: text/plain with the
 // real status, or, with jsonerrors=1, HTTP 200 and a JSON error object.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := satchel.AsError(err)
-	if e.Status >= 500 && clientAborted(r, err) {
+	e := render(err)
+	if e.status >= 500 && clientAborted(r, err) {
 		// A cancelled or cut-off upload is the client's doing.
 		h.log.InfoContext(r.Context(), "upload api: client aborted", "path", r.URL.Path, "err", err)
-		e = satchel.AsError(errAborted)
-	} else if e.Status >= 500 {
+		e = render(errAborted)
+	} else if e.status >= 500 {
 		h.log.ErrorContext(r.Context(), "upload api", "path", r.URL.Path, "err", err)
 	}
 	cors(w, corsMethods)
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(e.RetryAfter))
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(e.retryAfter))
 	}
 	if r.URL.Query().Get("jsonerrors") == "1" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-			"content": e.Message, "status_code": e.Status, "error_code": e.Code,
+			"content": e.text, "status_code": e.status, "error_code": e.code,
 		}})
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status)
-	io.WriteString(w, e.Message)
+	w.WriteHeader(e.status)
+	io.WriteString(w, e.text)
 }
 
-var errParse = satchel.Errorf(http.StatusBadRequest, "PostRequestParserFailedError", "HTTP POST request parsing failed.")
+var errParse = satchel.Errorf(satchel.KindInvalid, reasonFormMalformed, "HTTP POST request parsing failed.")
 
 // maxFieldSize bounds one non-file form value.
 const maxFieldSize = 64 << 10
@@ -226,12 +226,12 @@ func (h *Handler) readForm(r *http.Request, onFile fileHandler) (form, error) {
 			}
 			fields++
 			if fields > h.cfg.MaxFields {
-				return f, satchel.Errorf(http.StatusBadRequest, "RequestFiledsNumberLimitExceededError", "The request contains too many HTTP POST fields.")
+				return f, satchel.Errorf(satchel.KindTooLarge, reasonTooManyFields, "The request contains too many HTTP POST fields.")
 			}
 			name := p.FormName()
 			if isFilePart(p) {
 				if onFile == nil {
-					return f, satchel.Errorf(http.StatusBadRequest, "PostRequestParserFailedError", "Unexpected file field %q.", name)
+					return f, satchel.Errorf(satchel.KindInvalid, reasonFormMalformed, "Unexpected file field %q.", name)
 				}
 				ctype := p.Header.Get("Content-Type")
 				if ctype == "" {
@@ -247,7 +247,7 @@ func (h *Handler) readForm(r *http.Request, onFile fileHandler) (form, error) {
 				return f, tooLargeOr(err, errParse)
 			}
 			if len(b) > maxFieldSize {
-				return f, satchel.Errorf(http.StatusBadRequest, "PostRequestParserFailedError", "Field %q is too large.", name)
+				return f, satchel.Errorf(satchel.KindInvalid, reasonFormMalformed, "Field %q is too large.", name)
 			}
 			f.Values[name] = append(f.Values[name], string(b))
 		}
@@ -257,7 +257,7 @@ func (h *Handler) readForm(r *http.Request, onFile fileHandler) (form, error) {
 			return f, tooLargeOr(err, errParse)
 		}
 		if len(b) > 8<<20 {
-			return f, satchel.Errorf(http.StatusRequestEntityTooLarge, "RequestSizeLimitExceededError", "The size of the request is too large.")
+			return f, satchel.Errorf(satchel.KindTooLarge, reasonRequestTooLarge, "The size of the request is too large.")
 		}
 		vs, err := url.ParseQuery(string(b))
 		if err != nil {
@@ -283,9 +283,9 @@ func (h *Handler) readForm(r *http.Request, onFile fileHandler) (form, error) {
 	return f, nil
 }
 
-var nullChars = satchel.Errorf(http.StatusBadRequest, "NullCharactersForbiddenError", "Null characters are not allowed.")
+var nullChars = satchel.Errorf(satchel.KindInvalid, reasonNullChars, "Null characters are not allowed.")
 
-var errTooLarge = satchel.Errorf(http.StatusRequestEntityTooLarge, "RequestSizeLimitExceededError", "The size of the request is too large.")
+var errTooLarge = satchel.Errorf(satchel.KindTooLarge, reasonRequestTooLarge, "The size of the request is too large.")
 
 func tooLargeOr(err, other error) error {
 	var mbe *http.MaxBytesError
@@ -317,7 +317,7 @@ func (f form) options(storeField string) (app.UploadOptions, error) {
 		if strings.HasPrefix(k, "metadata[") && strings.HasSuffix(k, "]") {
 			key := k[len("metadata[") : len(k)-1]
 			if len(vs) > 1 {
-				return o, satchel.Errorf(http.StatusBadRequest, "FileMetadataKeyDuplicatedError", "Metadata key %q is duplicated.", key)
+				return o, satchel.Errorf(satchel.KindInvalid, reasonMetaKeyDuplicated, "Metadata key %q is duplicated.", key)
 			}
 			if o.Metadata == nil {
 				o.Metadata = map[string]string{}
