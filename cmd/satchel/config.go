@@ -105,6 +105,7 @@ type serveConfig struct {
 	ShutdownTimeout   time.Duration
 	MetricsAddr       string
 	MetricsToken      string
+	AdminToken        string
 }
 
 func parseServe(args []string) (*serveConfig, error) {
@@ -142,6 +143,7 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.Int64Var(&c.MaxProjectUploads, "max-project-uploads", envInt("SATCHEL_MAX_PROJECT_UPLOADS", 64), "uploads in progress per project on this node before answering 429; 0 = unlimited (SATCHEL_MAX_PROJECT_UPLOADS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("SATCHEL_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a stop waits for requests in progress before cutting them (SATCHEL_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("SATCHEL_METRICS_ADDR", ""), "serve /metrics on this address instead of the main one (SATCHEL_METRICS_ADDR)")
+	fs.StringVar(&c.AdminToken, "admin-token", env("SATCHEL_ADMIN_TOKEN", ""), "token that signs an administrator in to the dashboard (all projects); empty: project keys only; prefer the variable, arguments are visible to other users (SATCHEL_ADMIN_TOKEN)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
 	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")

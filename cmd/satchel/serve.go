@@ -43,7 +43,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout, VariantCacheSize: cfg.VariantCacheSize, CDNMetaCacheSize: int(cfg.CDNMetaCache),
 		BodyMinRate: cfg.BodyMinRate, BodyIdleTimeout: cfg.BodyIdleTimeout, MaxConcurrentUploads: int(cfg.MaxUploads), MaxProjectUploads: int(cfg.MaxProjectUploads),
 		DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
-		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
+		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "", AdminToken: cfg.AdminToken,
 	})
 	if err != nil {
 		return err
