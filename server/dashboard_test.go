@@ -307,7 +307,7 @@ func TestDashboardFiles(t *testing.T) {
 	today := time.Now().UTC().Format("2006-01-02")
 	tomorrow := time.Now().UTC().Add(24 * time.Hour).Format("2006-01-02")
 	has("from="+today+"&to="+today, img, txt, evil)
-	has("from="+tomorrow)
+	has("from=" + tomorrow)
 	has("to=2001-01-01")
 	has("order=old&from="+today, img, txt, evil)
 
