@@ -323,7 +323,11 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showSignin(w http.ResponseWriter, r *http.Request, status int, pub, errMsg, note string) {
+	// One token per browser, so that two open sign-in forms both work.
 	tok := randomID()
+	if c, err := r.Cookie(signinCookie); err == nil && len(c.Value) >= 24 && len(c.Value) <= 64 {
+		tok = c.Value
+	}
 	h.setCookie(w, r, signinCookie, tok, 3600, true)
 	v := &view{Title: "Sign in", Error: errMsg, Notice: note, Data: signinData{Token: tok, Next: safeNext(r.FormValue("next")), PublicKey: pub, HasAdmin: h.cfg.AdminToken != ""}}
 	h.render(w, r, status, "signin", v)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -522,5 +523,109 @@ func TestDashboardSettingsAndKeys(t *testing.T) {
 	}
 	if page := b.page(base + "/settings"); strings.Contains(page, m[1]) {
 		t.Fatal("the secret is shown again")
+	}
+}
+
+func TestDashboardGroups(t *testing.T) {
+	s := dashServer(t)
+	a := uploadTo(t, s.URL, "a.png", pngBytes(t, 8, 8), "1")
+	c := uploadTo(t, s.URL, "c.txt", []byte("c"), "1")
+	g := makeGroup(t, s, []string{a + "/-/resize/4x/", c})
+	b := newBrowser(t, s.URL)
+	base := b.signIn(testPub, testSecret)
+	if list := b.page(base + "/groups"); !strings.Contains(list, base+"/groups/"+g+`"`) {
+		t.Fatal("group not listed")
+	}
+	page := b.page(base + "/groups/" + g)
+	if !strings.Contains(page, `src="/`+a+`/-/preview/200x200/"`) || !strings.Contains(page, "-/resize/4x/") || !strings.Contains(page, "c.txt") || !strings.Contains(page, `value="/`+g+`/"`) {
+		t.Fatalf("group page incomplete:\n%s", page)
+	}
+	b.post(base+"/groups/"+g, base+"/groups/"+g+"/delete", url.Values{})
+	if code, _ := b.get(base + "/groups/" + g); code != http.StatusNotFound {
+		t.Fatalf("deleted group: %d", code)
+	}
+	if f, _ := s.Store.File(context.Background(), 0, a); f.Removed != nil {
+		t.Fatal("deleting the group removed a member")
+	}
+}
+
+// TestDashboardSecureDelivery checks that thumbnails of a project with
+// secure delivery carry a token the CDN accepts.
+func TestDashboardSecureDelivery(t *testing.T) {
+	s := dashServer(t)
+	id := uploadTo(t, s.URL, "a.png", pngBytes(t, 16, 16), "1")
+	p := *s.Demo
+	p.SecureDeliverySecret = "00112233445566778899aabbccddeeff"
+	if err := s.Store.UpdateProject(context.Background(), &p); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, s.URL)
+	base := b.signIn(testPub, testSecret)
+	m := regexp.MustCompile(`src="(/` + id + `/-/preview/200x200/\?token=[^"]+)"`).FindStringSubmatch(b.page(base + "/files"))
+	if m == nil {
+		t.Fatal("thumbnail without a token")
+	}
+	plain, err := http.Get(s.URL + "/" + id + "/-/preview/200x200/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.Body.Close()
+	signed, err := http.Get(s.URL + strings.ReplaceAll(m[1], "&amp;", "&"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed.Body.Close()
+	if plain.StatusCode != http.StatusForbidden || signed.StatusCode != 200 {
+		t.Fatalf("without token %d, with token %d", plain.StatusCode, signed.StatusCode)
+	}
+}
+
+// TestDashboardSecureCookie checks that behind a TLS-terminating proxy the
+// session cookie is Secure.
+func TestDashboardSecureCookie(t *testing.T) {
+	s := startServer(t, func(c *server.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", s.URL+"/dashboard/signin", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The jar keeps Secure cookies from an http:// URL only for https://;
+	// send the sign-in token by hand.
+	var tok string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "satchel_dashboard_signin" {
+			tok = ck.Value
+			if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+				t.Fatalf("sign-in cookie: %+v", ck)
+			}
+		}
+	}
+	if tok == "" || csrfOf(t, string(page)) != tok {
+		t.Fatal("no sign-in token")
+	}
+	req, _ = http.NewRequest("POST", s.URL+"/dashboard/signin", strings.NewReader(url.Values{"public_key": {testPub}, "secret_key": {testSecret}, "csrf": {tok}}.Encode()))
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "satchel_dashboard_signin", Value: tok})
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var sc *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "satchel_dashboard" {
+			sc = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || sc == nil || !sc.Secure || !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie over TLS: %d %+v", resp.StatusCode, sc)
 	}
 }
