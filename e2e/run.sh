@@ -28,8 +28,10 @@ if ((${#need[@]})); then
 fi
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-if ! cmp -s "$here/package-lock.json" "$here/node_modules/.package-lock.json" 2>/dev/null; then
+lock_sum="$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$here/node_modules/.satchel-lock" 2>/dev/null)" != "$lock_sum" ]; then
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$here/node_modules/.satchel-lock"
 fi
 
 work="$(mktemp -d)"
