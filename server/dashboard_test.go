@@ -221,6 +221,16 @@ func TestDashboardSignIn(t *testing.T) {
 	if code, _ := b.get("/dashboard/p/1/"); code != http.StatusSeeOther {
 		t.Fatal("still signed in after signing out")
 	}
+	// Dashboard requests are not counted as REST API requests.
+	_, metrics := newBrowser(t, s.URL).get("/metrics")
+	for _, line := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(line, "satchel_http_requests_total{") && strings.Contains(line, "/dashboard/") && !strings.Contains(line, `surface="other"`) {
+			t.Errorf("dashboard request counted as: %s", line)
+		}
+	}
+	if !strings.Contains(metrics, `route="GET /dashboard/p/{pid}/{$}"`) {
+		t.Error("dashboard requests missing from the metrics")
+	}
 }
 
 func TestDashboardCSRF(t *testing.T) {
