@@ -134,12 +134,12 @@ func (a *App) Redeliver(ctx context.Context, p *satchel.Project, id string) (*sa
 			continue
 		}
 		if d.Status == satchel.DeliveryPending {
-			return nil, satchel.Errorf(http.StatusConflict, "BadRequest", "The delivery is still pending.")
+			return nil, satchel.Errorf(http.StatusConflict, "Conflict", "The delivery is still pending.")
 		}
 		d.Status, d.NextAttempt, d.Updated = satchel.DeliveryPending, time.Now().UTC(), time.Time{}
 		if err := ws.FinishDelivery(ctx, d); err != nil {
 			if satchel.IsNotFound(err) {
-				return nil, satchel.Errorf(http.StatusConflict, "BadRequest", "The delivery changed meanwhile; try again.")
+				return nil, satchel.Errorf(http.StatusConflict, "Conflict", "The delivery changed meanwhile; try again.")
 			}
 			return nil, fmt.Errorf("app: redeliver: %w", err)
 		}
