@@ -81,4 +81,15 @@ const (
 	ReasonWebhookVersionEvent   Reason = "webhook_version_event" // 0.6 payloads only for file.uploaded
 	ReasonWebhookNotUnique      Reason = "webhook_not_unique"
 	ReasonWebhookNotFound       Reason = "webhook_not_found" // Value: the ID
+
+	// Project settings and delivery log (the dashboard).
+	ReasonProjectSettingInvalid Reason = "project_setting_invalid"
+	ReasonDeliveryBusy          Reason = "delivery_busy"      // a delivery still pending or changed meanwhile
+	ReasonDeliveryNotFound      Reason = "delivery_not_found" // Value: the ID
+
+	// The dashboard's own requests.
+	ReasonSessionEnded Reason = "session_ended"
+	ReasonFormInvalid  Reason = "form_invalid"
+	ReasonFormForged   Reason = "form_forged"
+	ReasonPageNotFound Reason = "page_not_found"
 )

@@ -165,6 +165,11 @@ type FileCounts struct {
 	Stored, Unstored, Removed int64
 }
 
+// FileSizes are the bytes of a project's live files.
+type FileSizes struct {
+	StoredBytes, UnstoredBytes int64
+}
+
 // GroupQuery selects one page of a project's groups.
 type GroupQuery struct {
 	ProjectID int64
@@ -180,6 +185,8 @@ type GroupQuery struct {
 type FileLister interface {
 	ListFiles(ctx context.Context, q FileQuery) ([]*File, error)
 	FileCounts(ctx context.Context, projectID int64) (FileCounts, error)
+	// FileSizes sums the sizes of the project's live (not removed) files.
+	FileSizes(ctx context.Context, projectID int64) (FileSizes, error)
 	// UpdateFile runs mutate on the current file in a transaction and saves
 	// the result with the events mutate returns. mutate's error aborts.
 	UpdateFile(ctx context.Context, projectID int64, uuid string, mutate func(f *File) ([]*Event, error)) (*File, error)

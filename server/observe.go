@@ -32,7 +32,7 @@ func surfaceOf(pattern string) string {
 		return surfaceOther
 	case path == "/":
 		return surfaceCDN
-	case path == "/healthz" || path == "/readyz" || path == "/metrics":
+	case path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/dashboard" || strings.HasPrefix(path, "/dashboard/"):
 		return surfaceOther
 	}
 	for _, p := range uploadPrefixes {

@@ -24,6 +24,7 @@ import (
 	"github.com/satchel-project/satchel/app"
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/cdn"
+	"github.com/satchel-project/satchel/dashboard"
 	"github.com/satchel-project/satchel/fetch"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/inspect"
@@ -101,6 +102,8 @@ type Config struct {
 	// MetricsElsewhere keeps /metrics off the main handler (served on its own
 	// listener through MetricsHandler).
 	MetricsElsewhere bool
+	// AdminToken, when set, signs an administrator in to the dashboard.
+	AdminToken string
 }
 
 // DefaultVariantCacheSize is the local variant cache's size in bytes when
@@ -261,6 +264,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	a.Purge = cdnHandler.Purge
 	a.Transform = cdnHandler.Render
 	mux.Handle("GET /", cdnHandler)
+	dashboard.New(a, dashboard.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	s.handler = s.inflight.track(guardBodies(cleanPath(observe(mux, m, log)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
 	return s, nil
 }

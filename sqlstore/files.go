@@ -53,6 +53,17 @@ func (db *DB) FileCounts(ctx context.Context, projectID int64) (satchel.FileCoun
 	return c, nil
 }
 
+// FileSizes implements satchel.Store.
+func (db *DB) FileSizes(ctx context.Context, projectID int64) (satchel.FileSizes, error) {
+	var z satchel.FileSizes
+	err := db.r.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(CASE WHEN stored IS NOT NULL THEN size ELSE 0 END), 0) AS BIGINT),
+		CAST(COALESCE(SUM(CASE WHEN stored IS NULL THEN size ELSE 0 END), 0) AS BIGINT) FROM files WHERE project_id=? AND removed IS NULL`, projectID).Scan(&z.StoredBytes, &z.UnstoredBytes)
+	if err != nil {
+		return z, fmt.Errorf("sqlstore: sizes: %w", err)
+	}
+	return z, nil
+}
+
 // ListFiles implements satchel.Store.
 func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.File, error) {
 	var where []string

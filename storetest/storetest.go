@@ -411,6 +411,9 @@ func testListing(t *testing.T, s satchel.Store) {
 	if c.Stored != 5 || c.Removed != 1 {
 		t.Fatalf("counts after remove: %+v", c)
 	}
+	if z, err := s.FileSizes(ctx, p.ID); err != nil || z.StoredBytes != 98+99+97+96+94 || z.UnstoredBytes != 95 {
+		t.Fatalf("sizes after remove: %+v %v", z, err)
+	}
 	page, _ = s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 10, Removed: true})
 	if len(page) != 1 || page[0].UUID != all[0].UUID {
 		t.Fatal("removed listing wrong")

@@ -74,6 +74,7 @@ type serveConfig struct {
 	DemoSecretKey     string         `name:"demo-secret-key" env:"SATCHEL_DEMO_SECRET_KEY" unset:"random" help:"secret key of the demo project created on first start"`
 	MetricsAddr       string         `name:"metrics-addr" env:"SATCHEL_METRICS_ADDR" unset:"the main listener" help:"serve /metrics on this separate address instead of the main one"`
 	MetricsToken      string         `name:"metrics-token" env:"SATCHEL_METRICS_TOKEN" unset:"none" help:"bearer token /metrics requires"`
+	AdminToken        string         `name:"admin-token" env:"SATCHEL_ADMIN_TOKEN" unset:"none (project keys only)" help:"token that signs an administrator in to the dashboard (all projects); prefer the variable: arguments are visible to other users"`
 	PprofAddr         string         `name:"pprof-addr" env:"SATCHEL_PPROF_ADDR" hidden:"" help:"serve runtime profiles on this separate address (benchmarks only)"`
 
 	decodeErrs decodeErrors
@@ -126,7 +127,7 @@ func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
 		MaxImagePixels: c.MaxImagePixels, ImageWorkers: int(c.ImageWorkers), ImageQueue: queue, ImageTimeout: c.ImageTimeout, VariantCacheSize: int64(c.VariantCacheSize), CDNMetaCacheSize: int(c.CDNMetaCache),
 		BodyMinRate: int64(c.BodyMinRate), BodyIdleTimeout: c.BodyIdleTimeout, MaxConcurrentUploads: int(c.MaxUploads), MaxProjectUploads: int(c.MaxProjectUploads),
 		DemoPublicKey: c.DemoPublicKey, DemoSecretKey: c.DemoSecretKey, Log: log,
-		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "",
+		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "", AdminToken: c.AdminToken,
 	}
 }
 
