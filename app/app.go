@@ -24,7 +24,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Inspector learns about a file's content; see package inspect.
+// Inspector describes a file's content once its MIME type is sniffed:
+// image and video properties. The server passes package inspect's (libvips
+// and ffprobe); app itself stays free of cgo.
 type Inspector interface {
 	Inspect(ctx context.Context, path, mime string) (*satchel.ContentInfo, bool, error)
 }

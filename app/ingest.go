@@ -16,7 +16,7 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
-	"github.com/satchel-project/satchel/inspect"
+	"github.com/satchel-project/satchel/internal/sniff"
 )
 
 // UploadOptions are the per-upload choices a client makes.
@@ -72,7 +72,7 @@ type Incoming struct {
 }
 
 func newIncoming(id, field, filename, contentType string, w blobstore.Writer) *Incoming {
-	return &Incoming{UUID: id, Field: field, Filename: satchel.BaseName(filename), ContentType: contentType, w: w, hash: sha256.New(), head: make([]byte, 0, inspect.SniffLen)}
+	return &Incoming{UUID: id, Field: field, Filename: satchel.BaseName(filename), ContentType: contentType, w: w, hash: sha256.New(), head: make([]byte, 0, sniff.Len)}
 }
 
 // Size is the number of bytes received.
@@ -81,8 +81,8 @@ func (in *Incoming) Size() int64 { return in.size }
 // Write receives bytes: they are hashed, the head kept for sniffing, and
 // streamed into the blob writer.
 func (in *Incoming) Write(p []byte) (int, error) {
-	if len(in.head) < inspect.SniffLen {
-		n := min(inspect.SniffLen-len(in.head), len(p))
+	if len(in.head) < sniff.Len {
+		n := min(sniff.Len-len(in.head), len(p))
 		in.head = append(in.head, p[:n]...)
 	}
 	in.hash.Write(p)
@@ -136,7 +136,7 @@ type readerOnly struct{ io.Reader }
 
 // describe sniffs and inspects a committed blob and fills in what was learned.
 func (a *App) describe(ctx context.Context, f *satchel.File, head []byte) error {
-	f.MimeType = inspect.Sniff(head, f.OriginalFilename)
+	f.MimeType = sniff.Sniff(head, f.OriginalFilename)
 	f.ContentInfo = &satchel.ContentInfo{Mime: splitMime(f.MimeType)}
 	if a.Inspect == nil || !inspectable(f.MimeType) {
 		return nil
@@ -215,7 +215,7 @@ func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions
 			abortAll(ins)
 			return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonFileTooLarge, "File is too large."), limit)
 		}
-		if m := inspect.Sniff(in.head, in.Filename); !satchel.MimeAllowed(p.AllowedTypes, m) {
+		if m := sniff.Sniff(in.head, in.Filename); !satchel.MimeAllowed(p.AllowedTypes, m) {
 			abortAll(ins)
 			return nil, errTypeForbidden()
 		}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
-	"github.com/satchel-project/satchel/inspect"
+	"github.com/satchel-project/satchel/internal/sniff"
 )
 
 // Multipart limits of the Upload API.
@@ -372,7 +372,7 @@ func (a *App) readHead(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("app: open blob: %w", err)
 	}
 	defer r.Close()
-	buf := make([]byte, inspect.SniffLen)
+	buf := make([]byte, sniff.Len)
 	n, err := io.ReadFull(r, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("app: read blob head: %w", err)

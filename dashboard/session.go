@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
-	"github.com/satchel-project/satchel/uploadapi"
+	"github.com/satchel-project/satchel/internal/httpx"
 )
 
 const (
@@ -139,7 +139,7 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: cookiePath, MaxAge: maxAge,
-		HttpOnly: true, SameSite: ss, Secure: uploadapi.Secure(r, h.cfg.TrustedProxies),
+		HttpOnly: true, SameSite: ss, Secure: httpx.Secure(r, h.cfg.TrustedProxies),
 	})
 }
 

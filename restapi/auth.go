@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/internal/httpx"
 )
 
 // DateWindow is how far a signed request's date may be from server time.
@@ -146,7 +147,7 @@ func (h *Handler) simpleAllowed(r *http.Request) bool {
 	case "never":
 		return false
 	}
-	ip, ok := remoteIP(r)
+	ip, ok := httpx.RemoteIP(r)
 	return ok && ip.IsLoopback()
 }
 

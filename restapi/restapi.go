@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"regexp"
@@ -19,7 +18,7 @@ import (
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/apiview"
 	"github.com/satchel-project/satchel/app"
-	"github.com/satchel-project/satchel/uploadapi"
+	"github.com/satchel-project/satchel/internal/httpx"
 )
 
 // Config shapes the REST API.
@@ -182,30 +181,11 @@ func (h *Handler) wrap(rt route) http.Handler {
 }
 
 func (h *Handler) base(r *http.Request) string {
-	if h.cfg.PublicURL != "" {
-		return strings.TrimRight(h.cfg.PublicURL, "/")
-	}
-	scheme := "http"
-	if h.secure(r) {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return httpx.PublicBase(h.cfg.PublicURL, r, h.cfg.TrustedProxies)
 }
 
 // secure reports whether the client reached us over TLS.
-func (h *Handler) secure(r *http.Request) bool { return uploadapi.Secure(r, h.cfg.TrustedProxies) }
-
-func remoteIP(r *http.Request) (netip.Addr, bool) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return ip.Unmap(), true
-}
+func (h *Handler) secure(r *http.Request) bool { return httpx.Secure(r, h.cfg.TrustedProxies) }
 
 // writeDetail writes {"detail": msg} with the exact content type clients expect.
 func writeDetail(w http.ResponseWriter, version string, status int, msg string) {

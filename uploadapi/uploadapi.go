@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/app"
+	"github.com/satchel-project/satchel/internal/httpx"
 )
 
 // Config shapes the Upload API.
@@ -109,45 +109,7 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
 
 // publicBase returns the absolute URL root of this server for r.
 func (h *Handler) publicBase(r *http.Request) string {
-	return PublicBase(h.cfg.PublicURL, r, h.cfg.TrustedProxies)
-}
-
-// PublicBase is the configured public URL, or one derived from the request:
-// its Host, and https when the connection is TLS or a trusted proxy says so.
-func PublicBase(configured string, r *http.Request, trusted []netip.Prefix) string {
-	if configured != "" {
-		return strings.TrimRight(configured, "/")
-	}
-	scheme := "http"
-	if Secure(r, trusted) {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-// Secure reports whether the client reached us over TLS, directly or through
-// a trusted proxy that says so in X-Forwarded-Proto.
-func Secure(r *http.Request, trusted []netip.Prefix) bool {
-	if r.TLS != nil {
-		return true
-	}
-	if len(trusted) == 0 || !strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		return false
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	for _, p := range trusted {
-		if p.Contains(ip.Unmap()) {
-			return true
-		}
-	}
-	return false
+	return httpx.PublicBase(h.cfg.PublicURL, r, h.cfg.TrustedProxies)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
