@@ -63,7 +63,20 @@ func (s *SharedVariants) Save(ctx context.Context, key string, body []byte, ctyp
 		w.Abort()
 		return err
 	}
-	return w.Commit()
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	// The file may have been deleted meanwhile, on any node, and its purge
+	// may have run before this object existed: then take it back. (The key
+	// was recorded before writing, so a purge that ran later found it.)
+	f, err := s.Store.File(ctx, 0, uuid)
+	if satchel.IsNotFound(err) || err == nil && f.Removed != nil {
+		if err := s.Bucket.Delete(ctx, sharedKey(key)); err != nil {
+			return err
+		}
+		return s.Purge(ctx, uuid)
+	}
+	return err
 }
 
 // Purge removes a file's shared variants.

@@ -88,6 +88,7 @@ type Server struct {
 	closeStore func() error
 	stopWorker func()
 	workerDone chan struct{}
+	variants   *variantcache.Cache
 }
 
 // OpenStore opens the metadata store: PostgreSQL when databaseURL is set,
@@ -196,6 +197,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.variants = variants
 	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants}
 	if !blobstore.IsExclusive(bucket) {
 		// Nodes share a bucket: keep variants there too, so one node's work serves all.
@@ -237,6 +239,9 @@ func (s *Server) Close() error {
 	s.App.Close()
 	s.stopWorker()
 	<-s.workerDone
+	if s.variants != nil {
+		s.variants.Close() // pending saves to the shared bucket use the store
+	}
 	err := s.closeStore()
 	if err == nil {
 		os.Remove(s.marker)
