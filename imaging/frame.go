@@ -562,15 +562,23 @@ func (f *frame) crop(op cdnurl.Op, o cdnurl.Crop) error {
 	x, y := place(o.Position, f.lw, f.lh, cw, ch, def)
 	x, y = math.Round(x), math.Round(y)
 	sx, sy := f.scale()
-	wx, wy := round(x*sx), round(y*sy)
 	ww, wh := max(1, round(cw*sx)), max(1, round(ch*sy))
+	if cw <= f.lw {
+		ww = min(ww, f.w())
+	}
+	if ch <= f.lh {
+		wh = min(wh, f.h())
+	}
+	// The area is kept inside the image (offsets past an edge move it
+	// back in); an area larger than the image keeps the image inside it.
+	wx, wy := clampOffset(round(x*sx), ww, f.w()), clampOffset(round(y*sy), wh, f.h())
 	var err error
-	if wx >= 0 && wy >= 0 && wx+ww <= f.w() && wy+wh <= f.h() {
+	if ww <= f.w() && wh <= f.h() {
 		err = f.do("crop", func(in vimg, out *vimg) C.int {
 			return C.sat_extract(in, out, C.int(wx), C.int(wy), C.int(ww), C.int(wh))
 		})
 	} else {
-		// Beyond the image: the rest is the fill colour.
+		// Larger than the image: the rest is the fill colour.
 		err = f.pad(-wx, -wy, ww, wh)
 	}
 	if err != nil {
@@ -578,6 +586,16 @@ func (f *frame) crop(op cdnurl.Op, o cdnurl.Crop) error {
 	}
 	f.lw, f.lh = cw, ch
 	return nil
+}
+
+// clampOffset keeps an area of size at offset off on an axis of length n:
+// inside it when it fits, else covering it.
+func clampOffset(off, size, n int) int {
+	lo, hi := 0, n-size
+	if size > n {
+		lo, hi = n-size, 0
+	}
+	return min(max(off, lo), hi)
 }
 
 // rotate turns counter-clockwise by deg.
