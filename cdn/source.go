@@ -21,3 +21,11 @@ func (s *blobSource) Open() (io.ReadCloser, error) {
 }
 
 func (s *blobSource) Size() int64 { return s.f.Size }
+
+// Dimensions implements imaging.Sized from what ingest recorded.
+func (s *blobSource) Dimensions() (int, int, bool) {
+	if ci := s.f.ContentInfo; ci != nil && ci.Image != nil {
+		return ci.Image.Width, ci.Image.Height, true
+	}
+	return 0, 0, false
+}

@@ -85,6 +85,16 @@ func (f *frame) checkOut(w, h float64) error {
 	return nil
 }
 
+// checkSide refuses to make a side grow beyond MaxOutputSide (a side the
+// image already has may stay).
+func (f *frame) checkSide(op cdnurl.Op, w, h float64) error {
+	m := f.t.e.o.MaxOutputSide
+	if w > float64(m) && w > f.lw || h > float64(m) && h > f.lh {
+		return opErr(op, "the result would be %.0fx%.0f px; an image may grow to at most %d px per side", w, h, m)
+	}
+	return nil
+}
+
 // fillBands is the fill colour for an image of n bands.
 func (f *frame) fillBands(n int) []float64 {
 	c := cdnurl.Color{R: 255, G: 255, B: 255, A: 255}
@@ -435,6 +445,11 @@ func (f *frame) target(op cdnurl.Op, sz cdnurl.Size) (float64, float64, error) {
 		w = h * f.lw / f.lh
 	}
 	w, h = math.Max(1, math.Round(w)), math.Max(1, math.Round(h))
+	if f.stretch != "off" { // the image takes this size (or a canvas does)
+		if err := f.checkSide(op, w, h); err != nil {
+			return 0, 0, err
+		}
+	}
 	if err := f.checkOut(w, h); err != nil {
 		return 0, 0, err
 	}
@@ -547,6 +562,9 @@ func (f *frame) crop(op cdnurl.Op, o cdnurl.Crop) error {
 		return opErr(op, "a size or ratio is required")
 	}
 	cw, ch = math.Max(1, math.Round(cw)), math.Max(1, math.Round(ch))
+	if err := f.checkSide(op, cw, ch); err != nil {
+		return err
+	}
 	if err := f.checkOut(cw, ch); err != nil {
 		return err
 	}

@@ -65,6 +65,14 @@ type Config struct {
 	ImageQueue       int
 	ImageTimeout     time.Duration
 	VariantCacheSize int64
+	// Image output limits: the longest side an operation may grow an image
+	// to and the largest result in pixels; image workers kept for cheap
+	// transforms (negative: none) and the estimated cost, in pixels, up to
+	// which a transform is cheap. Zero takes the imaging defaults.
+	ImageMaxSide         int
+	ImageMaxOutputPixels int64
+	ImageCheapWorkers    int
+	ImageCheapPixels     int64
 	// ListenURL is the base of links in webhook payloads when PublicURL is empty.
 	ListenURL string
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
@@ -184,7 +192,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	uploadapi.New(a, uploadapi.Config{PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
-	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout})
+	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout,
+		MaxOutputSide: cfg.ImageMaxSide, MaxOutputPixels: cfg.ImageMaxOutputPixels, CheapWorkers: cfg.ImageCheapWorkers, CheapCost: cfg.ImageCheapPixels})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("imaging: %w", err)

@@ -93,6 +93,10 @@ type serveConfig struct {
 	ImageWorkers      int64
 	ImageQueue        int64
 	ImageTimeout      time.Duration
+	ImageMaxSide      int64
+	ImageMaxOutput    int64
+	ImageCheapWorkers int64
+	ImageCheapPixels  int64
 	VariantCacheSize  int64
 }
 
@@ -120,6 +124,10 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.Int64Var(&c.ImageWorkers, "image-workers", envInt("SATCHEL_IMAGE_WORKERS", 0), "concurrent image transforms, 0 = one per core (SATCHEL_IMAGE_WORKERS)")
 	fs.Int64Var(&c.ImageQueue, "image-queue", envInt("SATCHEL_IMAGE_QUEUE", 64), "transforms that may wait before answering 429 (SATCHEL_IMAGE_QUEUE)")
 	fs.DurationVar(&c.ImageTimeout, "image-timeout", envDuration("SATCHEL_IMAGE_TIMEOUT", 30*time.Second), "time limit of one transform (SATCHEL_IMAGE_TIMEOUT)")
+	fs.Int64Var(&c.ImageMaxSide, "image-max-side", envInt("SATCHEL_IMAGE_MAX_SIDE", 5000), "longest side, in pixels, an image operation may make an image grow to (SATCHEL_IMAGE_MAX_SIDE)")
+	fs.Int64Var(&c.ImageMaxOutput, "image-max-output-pixels", envInt("SATCHEL_IMAGE_MAX_OUTPUT_PIXELS", 25_000_000), "largest image, in pixels, operations may produce (SATCHEL_IMAGE_MAX_OUTPUT_PIXELS)")
+	fs.Int64Var(&c.ImageCheapWorkers, "image-cheap-workers", envInt("SATCHEL_IMAGE_CHEAP_WORKERS", 1), "image workers kept for cheap transforms, 0 = none (SATCHEL_IMAGE_CHEAP_WORKERS)")
+	fs.Int64Var(&c.ImageCheapPixels, "image-cheap-pixels", envInt("SATCHEL_IMAGE_CHEAP_PIXELS", 4_000_000), "estimated pixels processed up to which a transform is cheap (SATCHEL_IMAGE_CHEAP_PIXELS)")
 	fs.Int64Var(&c.VariantCacheSize, "variant-cache-size", envInt("SATCHEL_VARIANT_CACHE_SIZE", 1<<30), "bytes of transformed images kept on local disk (SATCHEL_VARIANT_CACHE_SIZE)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")

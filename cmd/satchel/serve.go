@@ -34,13 +34,19 @@ func cmdServe(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	cheapWorkers := int(cfg.ImageCheapWorkers)
+	if cheapWorkers == 0 {
+		cheapWorkers = -1 // none
+	}
 	srv, err := server.New(ctx, server.Config{
 		DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, StorageURL: cfg.StorageURL, PublicURL: cfg.PublicURL, FetchAllowPrivate: cfg.FetchAllowPrivate,
 		MaxFileSize: cfg.MaxFileSize, MaxDirectUpload: cfg.MaxDirectUpload,
 		TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL, RateLimit: cfg.RateLimit,
 		FetchWorkers: int(cfg.FetchWorkers), FetchMaxBytes: cfg.FetchMaxBytes, FetchTimeout: cfg.FetchTimeout, FetchDeny: cfg.FetchDeny, SimpleAuthOverHTTP: cfg.SimpleAuth, TrustedProxies: cfg.TrustedProxies,
 		ListenURL:      "http://" + cfg.Addr,
-		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout, VariantCacheSize: cfg.VariantCacheSize, DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
+		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout,
+		ImageMaxSide: int(cfg.ImageMaxSide), ImageMaxOutputPixels: cfg.ImageMaxOutput, ImageCheapWorkers: cheapWorkers, ImageCheapPixels: cfg.ImageCheapPixels,
+		VariantCacheSize: cfg.VariantCacheSize, DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
 	})
 	if err != nil {
 		return err
