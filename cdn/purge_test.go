@@ -233,6 +233,57 @@ func TestDeleteDuringTransformLeavesNoVariant(t *testing.T) {
 	}
 	close(bucket.release)
 
+	// A third file: another node (its own disk, same store and bucket) is
+	// computing a variant when the file is deleted through the first.
+	k := *f
+	k.UUID, k.BlobKey, k.Removed = uuid.NewString(), "blob-3", nil
+	w, err = raw.NewWriter(ctx, k.BlobKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(pngBytes.Bytes())
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateFiles(ctx, []*satchel.File{&k}, nil); err != nil {
+		t.Fatal(err)
+	}
+	bucketB := &gateBucket{Bucket: raw, key: k.BlobKey, armed: true, started: make(chan struct{}), release: make(chan struct{})}
+	variantDirB := filepath.Join(dir, "variants-b")
+	variantsB, err := variantcache.Open(variantDirB, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sharedB := &cdn.SharedVariants{Store: store, Bucket: bucketB}
+	variantsB.Shared, variantsB.Live = sharedB, sharedB.Live
+	hB := &cdn.Handler{Store: store, Bucket: bucketB, Log: log, Engine: engine, Variants: variantsB, Shared: sharedB}
+	srvB := httptest.NewServer(hB)
+	defer srvB.Close()
+	go func() {
+		resp, err := http.Get(srvB.URL + "/" + k.UUID + "/-/resize/30x/")
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	<-bucketB.started
+	if _, err := a.DeleteFile(ctx, p, k.UUID); err != nil {
+		t.Fatal(err)
+	}
+	close(bucketB.release)
+	if got := <-status; got != http.StatusNotFound {
+		t.Errorf("variant finished on another node after the delete answered %d, want 404", got)
+	}
+	variantsB.Close()
+	if _, err := os.Stat(filepath.Join(variantDirB, k.UUID)); !os.IsNotExist(err) {
+		t.Errorf("variants of the file deleted through another node remain on disk")
+	}
+	if keys := variantBlobs(t, raw, k.UUID); len(keys) != 0 {
+		t.Errorf("variants of the file deleted through another node remain in the bucket: %v", keys)
+	}
+
 	variants.Close() // waits for saves to the shared bucket
 	engine.Wait()
 	if keys := variantBlobs(t, raw, g.UUID); len(keys) != 0 {

@@ -212,6 +212,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		// Nodes share a bucket: keep variants there too, so one node's work serves all.
 		cdnHandler.Shared = &cdn.SharedVariants{Store: store, Bucket: bucket}
 		variants.Shared = cdnHandler.Shared
+		variants.Live = cdnHandler.Shared.Live // deletes through other nodes
 	}
 	a.Purge = cdnHandler.Purge
 	a.Transform = cdnHandler.Render

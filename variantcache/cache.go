@@ -49,6 +49,10 @@ type Cache struct {
 	maxBytes int64
 	// Shared, when set, is asked before computing and told after.
 	Shared Shared
+	// Live, when set, is asked after a variant is stored whether its file
+	// still exists; when not (it was deleted meanwhile, maybe through
+	// another node) the file's variants are purged here.
+	Live func(ctx context.Context, uuid string) bool
 
 	mu       sync.Mutex
 	lru      *list.List // front = most recent; values are *item
@@ -224,14 +228,14 @@ func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Co
 		ctx := context.WithoutCancel(ctx)
 		if c.Shared != nil {
 			if body, ctype, ok, err := c.Shared.Load(ctx, key); err == nil && ok {
-				return c.put(key, ctype, body)
+				return c.keep(ctx, key, uuid, ctype, body)
 			}
 		}
 		body, ctype, err := compute(ctx)
 		if err != nil {
 			return nil, err
 		}
-		e, err := c.put(key, ctype, body)
+		e, err := c.keep(ctx, key, uuid, ctype, body)
 		if err == nil && c.Shared != nil {
 			c.save(key, uuid, body, ctype)
 		}
@@ -241,6 +245,17 @@ func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Co
 		return nil, err
 	}
 	return v.(*Entry), nil
+}
+
+// keep stores a variant, then makes sure its file was not deleted
+// meanwhile by another node.
+func (c *Cache) keep(ctx context.Context, key, uuid, ctype string, body []byte) (*Entry, error) {
+	e, err := c.put(key, ctype, body)
+	if err == nil && c.Live != nil && !c.Live(ctx, uuid) {
+		c.Purge(uuid)
+		return nil, ErrPurged
+	}
+	return e, err
 }
 
 // begin notes a computation of a variant of uuid; it reports false when
