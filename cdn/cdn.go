@@ -27,10 +27,10 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
-	"github.com/satchel-project/satchel/ucare/cdnurl"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/securetoken"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 	"github.com/satchel-project/satchel/variantcache"
 )
 
@@ -508,6 +508,8 @@ func (h *Handler) imagingError(w http.ResponseWriter, f *satchel.File, err error
 		h.fail(w, http.StatusBadRequest, "Image operations are not allowed: the requested files are not images.")
 	case errors.Is(err, imaging.ErrTimeout):
 		h.fail(w, http.StatusGatewayTimeout, "Image processing took too long.")
+	case errors.Is(err, variantcache.ErrPurged):
+		h.fail(w, http.StatusNotFound, "Not found.") // deleted meanwhile
 	default:
 		h.Log.Error("cdn transform", "uuid", f.UUID, "err", err)
 		h.fail(w, http.StatusInternalServerError, "Internal error.")

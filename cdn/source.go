@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
-	"github.com/satchel-project/satchel/ucare/cdnurl"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/metrics"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 	"github.com/satchel-project/satchel/variantcache"
 )
 
@@ -82,4 +82,12 @@ func imageOutcome(err error) string {
 		return metrics.ImageCanceled
 	}
 	return metrics.ImageError
+}
+
+// Dimensions implements imaging.Sized from what ingest recorded.
+func (s *blobSource) Dimensions() (int, int, bool) {
+	if ci := s.f.ContentInfo; ci != nil && ci.Image != nil {
+		return ci.Image.Width, ci.Image.Height, true
+	}
+	return 0, 0, false
 }

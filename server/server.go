@@ -90,6 +90,14 @@ type Config struct {
 	// on the node (503 beyond) and per project (429 beyond); 0 is unlimited.
 	MaxConcurrentUploads int
 	MaxProjectUploads    int
+	// Image output limits: the longest side an operation may grow an image
+	// to and the largest result in pixels; image workers kept for cheap
+	// transforms (negative: none) and the estimated cost, in pixels, up to
+	// which a transform is cheap. Zero takes the imaging defaults.
+	ImageMaxSide         int
+	ImageMaxOutputPixels int64
+	ImageCheapWorkers    int
+	ImageCheapPixels     int64
 	// ListenURL is the base of links in webhook payloads when PublicURL is empty.
 	ListenURL string
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
@@ -134,6 +142,7 @@ type Server struct {
 	draining   atomic.Bool
 	stopWorker func()
 	workerDone chan struct{}
+	variants   *variantcache.Cache
 }
 
 // OpenStore opens the metadata store: PostgreSQL when databaseURL is set,
@@ -241,7 +250,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
 	}, log).Register(mux)
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
-	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout})
+	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout,
+		MaxOutputSide: cfg.ImageMaxSide, MaxOutputPixels: cfg.ImageMaxOutputPixels, CheapWorkers: cfg.ImageCheapWorkers, CheapCost: cfg.ImageCheapPixels})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("imaging: %w", err)
@@ -254,12 +264,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.variants = variants
 	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants, MetaCacheSize: cfg.CDNMetaCacheSize, Metrics: m}
 	m.Gauge("satchel_variant_cache_bytes", "Bytes of variants kept in the local variant cache.", func() float64 { return float64(variants.Bytes()) })
 	if !blobstore.IsExclusive(bucket) {
 		// Nodes share a bucket: keep variants there too, so one node's work serves all.
 		cdnHandler.Shared = &cdn.SharedVariants{Store: store, Bucket: bucket}
 		variants.Shared = cdnHandler.Shared
+		variants.Live = cdnHandler.Shared.Live // deletes through other nodes
 	}
 	a.Purge = cdnHandler.Purge
 	a.Transform = cdnHandler.Render
@@ -314,6 +326,9 @@ func (s *Server) Close() error {
 	s.App.Close()
 	s.stopWorker()
 	<-s.workerDone
+	if s.variants != nil {
+		s.variants.Close() // pending saves to the shared bucket use the store
+	}
 	err := s.closeStore()
 	if err == nil && !s.unclean.Load() {
 		os.Remove(s.marker)

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel/app"
-	"github.com/satchel-project/satchel/ucare/cdnurl"
 	"github.com/satchel-project/satchel/server"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // TestCDNAnnotationGroups: the Uploadcare uploader's editor previews end in

@@ -63,6 +63,10 @@ type serveConfig struct {
 	ImageWorkers      int64          `name:"image-workers" env:"SATCHEL_IMAGE_WORKERS" default:"0" help:"concurrent image transforms (0 = one per core)"`
 	ImageQueue        int64          `name:"image-queue" env:"SATCHEL_IMAGE_QUEUE" default:"${imageQueue}" help:"transforms that may wait for a worker before answering 429 (0 = none)"`
 	ImageTimeout      time.Duration  `name:"image-timeout" env:"SATCHEL_IMAGE_TIMEOUT" default:"${imageTimeout}" nonzero:"" help:"time limit of one transform"`
+	ImageMaxSide      int64          `name:"image-max-side" env:"SATCHEL_IMAGE_MAX_SIDE" default:"5000" nonzero:"" help:"longest side, in pixels, an image operation may make an image grow to (sides the source already has are kept)"`
+	ImageMaxOutput    int64          `name:"image-max-output-pixels" env:"SATCHEL_IMAGE_MAX_OUTPUT_PIXELS" default:"25000000" nonzero:"" help:"largest image, in pixels, operations may produce"`
+	ImageCheapWorkers int64          `name:"image-cheap-workers" env:"SATCHEL_IMAGE_CHEAP_WORKERS" default:"1" help:"image workers kept for cheap transforms, so thumbnails never queue behind big upscales (0 = none)"`
+	ImageCheapPixels  int64          `name:"image-cheap-pixels" env:"SATCHEL_IMAGE_CHEAP_PIXELS" default:"4000000" nonzero:"" help:"estimated pixels processed up to which a transform counts as cheap"`
 	VariantCacheSize  Size           `name:"variant-cache-size" env:"SATCHEL_VARIANT_CACHE_SIZE" default:"${variantCacheSize}" nonzero:"" help:"transformed images kept on each node's local disk"`
 	BodyMinRate       Size           `name:"body-min-rate" env:"SATCHEL_BODY_MIN_RATE" default:"1KiB" help:"slowest request body per second, averaged over each --body-idle-timeout window (408 and the connection closed below; 0 = any rate)"`
 	BodyIdleTimeout   time.Duration  `name:"body-idle-timeout" env:"SATCHEL_BODY_IDLE_TIMEOUT" default:"30s" help:"longest wait for request body bytes, and the window of --body-min-rate (0 = no limit)"`
@@ -117,6 +121,10 @@ func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
 	if queue == 0 {
 		queue = -1 // the engine reads 0 as its default and a negative size as none
 	}
+	cheapWorkers := int(c.ImageCheapWorkers)
+	if cheapWorkers == 0 {
+		cheapWorkers = -1 // the engine reads 0 as its default and a negative count as none
+	}
 	return server.Config{
 		DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, StorageURL: c.StorageURL, PublicURL: c.PublicURL, FetchAllowPrivate: c.FetchAllowPrivate,
 		MaxFileSize: int64(c.MaxFileSize), MaxDirectUpload: int64(c.MaxDirectUpload),
@@ -124,7 +132,8 @@ func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
 		FetchWorkers: int(c.FetchWorkers), FetchMaxBytes: int64(c.FetchMaxBytes), FetchTimeout: c.FetchTimeout,
 		FetchPerProject: int(c.FetchPerProject), WebhookPerProject: int(c.WebhookPerProject), WebhookTimeout: c.WebhookTimeout, FetchDeny: c.FetchDeny, SimpleAuthOverHTTP: c.SimpleAuth, TrustedProxies: c.TrustedProxies,
 		ListenURL:      "http://" + c.Addr,
-		MaxImagePixels: c.MaxImagePixels, ImageWorkers: int(c.ImageWorkers), ImageQueue: queue, ImageTimeout: c.ImageTimeout, VariantCacheSize: int64(c.VariantCacheSize), CDNMetaCacheSize: int(c.CDNMetaCache),
+		MaxImagePixels: c.MaxImagePixels, ImageWorkers: int(c.ImageWorkers), ImageQueue: queue, ImageTimeout: c.ImageTimeout, VariantCacheSize: int64(c.VariantCacheSize),
+		ImageMaxSide: int(c.ImageMaxSide), ImageMaxOutputPixels: c.ImageMaxOutput, ImageCheapWorkers: cheapWorkers, ImageCheapPixels: c.ImageCheapPixels, CDNMetaCacheSize: int(c.CDNMetaCache),
 		BodyMinRate: int64(c.BodyMinRate), BodyIdleTimeout: c.BodyIdleTimeout, MaxConcurrentUploads: int(c.MaxUploads), MaxProjectUploads: int(c.MaxProjectUploads),
 		DemoPublicKey: c.DemoPublicKey, DemoSecretKey: c.DemoSecretKey, Log: log,
 		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "", AdminToken: c.AdminToken,
