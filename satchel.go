@@ -192,11 +192,10 @@ type FetchTask struct {
 	ErrorText string
 	FileUUID  string
 	// Params carries the upload options (store, filename, metadata, tags, duplicates flags) as JSON.
-	Params   string
-	Created  time.Time
-	Updated  time.Time
+	Params  string
+	Created time.Time
+	Updated time.Time
+	// Attempts counts the runs of the task's job; the latest run owns the
+	// task (see Store.StartFetchTask).
 	Attempts int
-	// LeaseUntil is when the node working on the task must have renewed its
-	// claim (UpdateFetchTask saves it); after that another node takes over.
-	LeaseUntil time.Time
 }

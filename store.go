@@ -48,6 +48,8 @@ type Store interface {
 	// ExpiredTemporaryFiles lists unstored, unremoved files uploaded before t.
 	ExpiredTemporaryFiles(ctx context.Context, before time.Time, limit int) ([]*File, error)
 	// RemoveFile marks a file removed at t and writes events with it.
+	// Removing a file (here, or with UpdateFile/UpdateFiles) queues the
+	// removal of its blob in the same transaction.
 	RemoveFile(ctx context.Context, uuid string, t time.Time, events []*Event) error
 
 	CreateUploadSession(ctx context.Context, s *UploadSession) error
@@ -94,24 +96,18 @@ type Store interface {
 	// UploadSessionByUpload finds the session owning a blob-store multipart upload.
 	UploadSessionByUpload(ctx context.Context, upload string) (*UploadSession, error)
 
+	// CreateFetchTask inserts a task and, in the same transaction, the job
+	// that runs it.
 	CreateFetchTask(ctx context.Context, t *FetchTask) error
 	FetchTask(ctx context.Context, token string) (*FetchTask, error)
+	// StartFetchTask records that a new run of the task's job starts: it
+	// counts the run in Attempts, which fences out every earlier run
+	// (UpdateFetchTask), and returns the task.
+	StartFetchTask(ctx context.Context, token string) (*FetchTask, error)
 	// UpdateFetchTask saves a task's progress; it is fenced by t.Attempts:
-	// when another claim has taken the task over since, it changes nothing
-	// and returns ErrConflict.
+	// when a later attempt has started since, it changes nothing and
+	// returns ErrConflict.
 	UpdateFetchTask(ctx context.Context, t *FetchTask) error
-	// RenewFetchLease extends the lease of the claim numbered attempt
-	// (ErrConflict when the task was taken over).
-	RenewFetchLease(ctx context.Context, token string, attempt int, until time.Time) error
-	// UnfinishedFetchTasks lists tasks in waiting or progress state.
-	UnfinishedFetchTasks(ctx context.Context) ([]*FetchTask, error)
-	// ClaimFetchTasks leases up to limit unfinished tasks whose lease has
-	// expired (new ones, or ones whose node died) and counts an attempt on
-	// each; no other node gets them until the lease ends or is extended.
-	// A project with perProject tasks leased (on any node) gets no more
-	// (perProject <= 0: no cap), and projects take turns: the one with the
-	// fewest leased tasks first, oldest tasks first within a project.
-	ClaimFetchTasks(ctx context.Context, now time.Time, lease time.Duration, limit, perProject int) ([]*FetchTask, error)
 	// DeleteFetchTasksBefore forgets finished tasks last updated before t.
 	DeleteFetchTasksBefore(ctx context.Context, t time.Time) error
 

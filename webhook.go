@@ -68,7 +68,8 @@ const (
 
 // WebhookStore keeps subscriptions and their deliveries. Events written with
 // a file change (Store.CreateFiles, UpdateFile…) get one pending delivery per
-// active subscription of their project and type, in the same transaction.
+// active subscription of their project and type, and its job, in the same
+// transaction. A delivery row is the log of its job's attempts.
 type WebhookStore interface {
 	CreateWebhook(ctx context.Context, w *Webhook) error
 	UpdateWebhook(ctx context.Context, w *Webhook) error
@@ -78,14 +79,20 @@ type WebhookStore interface {
 	// DeleteWebhooksByTarget removes every subscription of the project to url.
 	DeleteWebhooksByTarget(ctx context.Context, projectID int64, url string) (int, error)
 
-	// ClaimDeliveries leases up to limit due pending deliveries for lease, so
-	// that no other node sends them meanwhile. A project with perProject
-	// deliveries leased (on any node) gets no more (perProject <= 0: no cap),
-	// and projects take turns: the one with the fewest leased deliveries
-	// first, earliest due first within a project.
-	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit, perProject int) ([]*Delivery, error)
-	// FinishDelivery records an attempt's outcome (and the next attempt time if pending).
+	// Delivery returns one delivery.
+	Delivery(ctx context.Context, id string) (*Delivery, error)
+	// FinishDelivery records the outcome of attempt d.Attempts (and the
+	// next attempt time if pending); a later attempt's record is never
+	// overwritten (ErrNotFound, as for a delivery that is gone).
 	FinishDelivery(ctx context.Context, d *Delivery) error
+	// Redeliver makes a finished delivery pending again and queues one more
+	// attempt at it, due now; ErrNotFound when there is no finished
+	// delivery of that ID.
+	Redeliver(ctx context.Context, id string) error
+	// PruneHistory forgets finished deliveries last updated before t and
+	// events created before t that no delivery refers to; it returns how
+	// many rows went.
+	PruneHistory(ctx context.Context, before time.Time) (int64, error)
 	Deliveries(ctx context.Context, projectID int64, limit int) ([]*Delivery, error)
 	Event(ctx context.Context, id string) (*Event, error)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/fetch"
 	"github.com/satchel-project/satchel/internal/reqctx"
+	"github.com/satchel-project/satchel/jobs"
 	"golang.org/x/time/rate"
 )
 
@@ -52,6 +53,9 @@ type Config struct {
 	Burst     int
 	// SweepEvery is the period of the lifecycle sweeps.
 	SweepEvery time.Duration
+	// Retention is how long webhook events and finished deliveries are
+	// kept (default 30 days).
+	Retention time.Duration
 	// TempDir holds short-lived local copies (inspection of remote blobs).
 	TempDir string
 }
@@ -87,6 +91,9 @@ func (c *Config) defaults() {
 	if c.SweepEvery == 0 {
 		c.SweepEvery = time.Minute
 	}
+	if c.Retention <= 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
 	if c.Burst == 0 {
 		c.Burst = int(2*c.RateLimit) + 1
 	}
@@ -105,7 +112,12 @@ type App struct {
 	// Transform, when set, applies CDN operations to a file (local and
 	// remote copies with operations).
 	Transform func(ctx context.Context, f *satchel.File, ops string) (body []byte, contentType string, err error)
-	cfg       Config
+	// PurgeVariants, when set, removes a file's derived images kept in the
+	// shared blob store; the blob removal job retries it until it succeeds.
+	PurgeVariants func(ctx context.Context, uuid string) error
+	// Jobs is the database of the job system (fairness slots, heartbeats).
+	Jobs jobs.DB
+	cfg  Config
 
 	// partKey signs multipart part URLs; it is shared by all nodes through the store.
 	partKey []byte
@@ -114,10 +126,9 @@ type App struct {
 	limiters sync.Map // project id → *rate.Limiter
 	locks    keyedMutex
 
-	fetchPoke chan struct{}
-	wg        sync.WaitGroup
-	stop      chan struct{}
-	stopOnce  sync.Once
+	// halt ends the jobs that outlive River's job timeout (see Halt).
+	halt    context.Context
+	haltNow context.CancelFunc
 }
 
 // New wires the services. Call Start to run background work.
@@ -138,32 +149,20 @@ func New(ctx context.Context, store satchel.Store, bucket blobstore.Bucket, insp
 	if log == nil {
 		log = slog.Default()
 	}
+	halt, haltNow := context.WithCancel(context.Background())
 	return &App{
 		Store: store, Bucket: bucket, Inspect: insp, Fetch: fc, Log: log, cfg: cfg,
-		partKey:   pk,
-		fetchPoke: make(chan struct{}, 1),
-		stop:      make(chan struct{}),
+		partKey: pk,
+		halt:    halt, haltNow: haltNow,
 	}, nil
 }
 
 // Config returns the configuration in force.
 func (a *App) Config() Config { return a.cfg }
 
-// Start runs the from-URL task loop (which also picks up the tasks a
-// previous process did not finish) and the lifecycle sweeper.
-func (a *App) Start(ctx context.Context) error {
-	a.wg.Add(1)
-	go a.fetchLoop()
-	a.wg.Add(1)
-	go a.sweeper()
-	return nil
-}
-
-// Close stops background work and waits for it.
-func (a *App) Close() {
-	a.stopOnce.Do(func() { close(a.stop) })
-	a.wg.Wait()
-}
+// Halt cancels the jobs still running at a shutdown's deadline, including
+// downloads past River's job timeout (which they outlive, see fetchWorker).
+func (a *App) Halt() { a.haltNow() }
 
 func newUUID() string { return uuid.NewString() }
 

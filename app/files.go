@@ -50,7 +50,7 @@ func (a *App) StoreFile(ctx context.Context, p *satchel.Project, id string) (*sa
 }
 
 // DeleteFile removes a file: its record stays readable with datetime_removed
-// set, its bytes are deleted.
+// set, its bytes are deleted by a job queued with the removal.
 func (a *App) DeleteFile(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
 	f, err := a.update(ctx, p, id, true, func(f *satchel.File) ([]*satchel.Event, error) {
 		if f.Removed != nil {
@@ -63,9 +63,8 @@ func (a *App) DeleteFile(ctx context.Context, p *satchel.Project, id string) (*s
 	if err != nil {
 		return nil, err
 	}
-	if err := a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey); err != nil {
-		a.Log.Error("delete blob", "uuid", f.UUID, "err", err)
-	}
+	// The bytes go with the removal job the store queued with the change;
+	// this node's caches forget the file now.
 	a.purged(f.UUID)
 	return f, nil
 }
@@ -263,10 +262,7 @@ func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, st
 		case errs[i] == nil:
 			res.Files = append(res.Files, f)
 			if !store {
-				if err := a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey); err != nil {
-					a.Log.Error("delete blob", "uuid", f.UUID, "err", err)
-				}
-				a.purged(f.UUID)
+				a.purged(f.UUID) // the bytes go with the removal job
 			}
 		case errors.Is(errs[i], errNoChange):
 			cur, err := a.Store.File(ctx, p.ID, ids[i])

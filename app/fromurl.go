@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"math/rand/v2"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/fetch"
+	"github.com/satchel-project/satchel/jobs"
 )
 
 // fetchParams are the upload options a from-URL task carries.
@@ -49,10 +52,10 @@ func (a *App) FromURL(ctx context.Context, p *satchel.Project, opts UploadOption
 		Token: newUUID(), ProjectID: p.ID, SourceURL: u.String(), Status: satchel.FetchWaiting,
 		Total: -1, Params: string(params), Created: now, Updated: now,
 	}
+	// The task and its job commit together.
 	if err := a.Store.CreateFetchTask(ctx, t); err != nil {
 		return nil, nil, fmt.Errorf("app: create fetch task: %w", err)
 	}
-	a.enqueueFetch(t.Token)
 	return t, nil, nil
 }
 
@@ -88,70 +91,92 @@ func (a *App) FetchStatus(ctx context.Context, token string) (*satchel.FetchTask
 	return t, f, nil
 }
 
-// Fetch task leasing: a node claims tasks for fetchLease and renews the lease
-// with every progress update, so a task whose node dies is taken over by
-// another node (or this one after a restart) when the lease runs out.
-const (
-	fetchLease       = 30 * time.Second
-	maxFetchAttempts = 3
-	fetchPoll        = 500 * time.Millisecond
-)
-
-// enqueueFetch wakes the claim loop (a hint: the task row is the queue).
-func (a *App) enqueueFetch(string) {
-	select {
-	case a.fetchPoke <- struct{}{}:
-	default:
-	}
+// fetchWorker runs from-URL tasks (jobs.FetchArgs). Its status row is the
+// fetch task, which only the job's current attempt writes.
+//
+// A download may take as long as the fetcher allows (minutes), far longer
+// than River's job timeout, which here is the horizon of the job's
+// heartbeat: while the job runs it touches its River row every few seconds
+// (jobs.DB.Touch), and River's rescuer retries it elsewhere only once the
+// beats stop, i.e. its node died.
+type fetchWorker struct {
+	river.WorkerDefaults[jobs.FetchArgs]
+	a *App
 }
 
-// fetchLoop claims due tasks while workers are free and runs them.
-func (a *App) fetchLoop() {
-	defer a.wg.Done()
-	sem := make(chan struct{}, a.cfg.FetchWorkers)
-	ctx, cancel := context.WithCancel(context.Background())
+// Work implements river.Worker.
+func (w *fetchWorker) Work(ctx context.Context, job *river.Job[jobs.FetchArgs]) error {
+	a := w.a
+	ctx, cancel := a.detachDeadline(ctx)
 	defer cancel()
-	go func() {
-		<-a.stop
-		cancel()
-	}()
-	var running sync.WaitGroup
-	defer running.Wait()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-a.stop:
-			return
-		case <-a.fetchPoke:
-		case <-timer.C:
-		}
-		timer.Reset(fetchPoll)
-		free := cap(sem) - len(sem)
-		if free == 0 {
-			continue
-		}
-		// Each project gets at most FetchPerProject of the workers (counted
-		// across nodes), so slow sources cannot hold them all.
-		tasks, err := a.Store.ClaimFetchTasks(ctx, time.Now(), fetchLease, free, a.cfg.FetchPerProject)
-		if err != nil {
-			if ctx.Err() == nil {
-				a.Log.Error("claim fetch tasks", "err", err)
-			}
-			continue
-		}
-		for _, t := range tasks {
-			sem <- struct{}{}
-			running.Add(1)
-			go func(t *satchel.FetchTask) {
-				defer running.Done()
-				defer func() { <-sem }()
-				if err := a.runFetch(ctx, t); err != nil && ctx.Err() == nil {
-					a.Log.Error("fetch task", "token", t.Token, "err", err)
-				}
-			}(t)
-		}
+	// Each project gets at most FetchPerProject downloads running (across
+	// nodes), so slow sources cannot hold every worker.
+	ok, err := a.Jobs.AcquireSlot(ctx, jobs.QueueFetch, job.Args.ProjectID, job.ID, a.cfg.FetchPerProject)
+	if err != nil {
+		return err
 	}
+	if !ok {
+		return river.JobSnooze(slotWait(job.JobRow))
+	}
+	defer a.Jobs.ReleaseSlot(context.WithoutCancel(ctx), job.ID)
+	// This run takes the task over: an earlier run still alive somewhere
+	// (its node presumed dead) can no longer write it.
+	t, err := a.Store.StartFetchTask(ctx, job.Args.Token)
+	if satchel.IsNotFound(err) {
+		return nil // forgotten
+	}
+	if err != nil {
+		return err
+	}
+	if t.Status == satchel.FetchSuccess || t.Status == satchel.FetchError {
+		return nil // finished by an earlier run before River recorded it
+	}
+	go func() {
+		tick := time.NewTicker(jobs.HeartbeatEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := a.Jobs.Touch(ctx, job.ID, job.Attempt); errors.Is(err, jobs.ErrTakenOver) {
+					a.Log.Warn("fetch job taken over by another attempt", "token", t.Token)
+					cancel()
+					return
+				} else if err != nil && ctx.Err() == nil {
+					a.Log.Warn("fetch job heartbeat", "token", t.Token, "err", err)
+				}
+			}
+		}
+	}()
+	return a.runFetch(ctx, t, job.Attempt)
+}
+
+// slotWait is how long a job whose project is at its cap waits before it
+// looks again: a quarter second, more after many waits (up to five
+// seconds), so a long backlog of a busy project costs few wake-ups.
+func slotWait(job *rivertype.JobRow) time.Duration {
+	var md struct {
+		Snoozes int `json:"snoozes"`
+	}
+	json.Unmarshal(job.Metadata, &md)
+	d := 250*time.Millisecond + time.Duration(min(md.Snoozes, 20))*250*time.Millisecond
+	return d + rand.N(d/2)
+}
+
+// detachDeadline returns a context that River's job timeout does not end
+// (it is the heartbeat horizon, see fetchWorker) but that a shutdown or an
+// operator's cancel still ends while the timeout has not passed, and Halt
+// ends always.
+func (a *App) detachDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop1 := context.AfterFunc(ctx, func() {
+		if cause := context.Cause(ctx); !errors.Is(cause, context.DeadlineExceeded) {
+			cancel(cause)
+		}
+	})
+	stop2 := context.AfterFunc(a.halt, func() { cancel(context.Cause(a.halt)) })
+	return out, func() { stop1(); stop2(); cancel(context.Canceled) }
 }
 
 // progressWriter reports download progress to the task at most every 250 ms.
@@ -170,7 +195,6 @@ func (w *progressWriter) Write(p []byte) (int, error) {
 		w.last = time.Now()
 		w.t.Status = satchel.FetchProgress
 		w.t.Updated = w.last.UTC()
-		w.t.LeaseUntil = w.last.Add(fetchLease)
 		if uerr := w.a.Store.UpdateFetchTask(w.ctx, w.t); uerr != nil {
 			return n, uerr
 		}
@@ -178,28 +202,10 @@ func (w *progressWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask) error {
-	// Keep the claim alive however slowly the source sends; stop at once
-	// if another node has taken the task over.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		tick := time.NewTicker(fetchLease / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				err := a.Store.RenewFetchLease(ctx, t.Token, t.Attempts, time.Now().Add(fetchLease))
-				if errors.Is(err, satchel.ErrConflict) {
-					a.Log.Warn("fetch task taken over by another claim", "token", t.Token)
-					cancel()
-					return
-				}
-			}
-		}
-	}()
+// runFetch runs attempt number attempt of task t. Outcomes the task
+// reports (success, or an error code) end the job; an error returned is
+// the store's or a shutdown's, and River retries the job.
+func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask, attempt int) error {
 	fail := func(code, msg string) error {
 		t.Status, t.ErrorCode, t.ErrorText, t.Updated = satchel.FetchError, code, msg, time.Now().UTC()
 		return a.Store.UpdateFetchTask(context.WithoutCancel(ctx), t)
@@ -208,15 +214,14 @@ func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask) error {
 	if err := json.Unmarshal([]byte(t.Params), &params); err != nil {
 		return fail("DownloadFileInternalServerError", "Internal error.")
 	}
-	if t.Attempts > maxFetchAttempts {
+	if attempt > jobs.MaxFetchAttempts {
 		return fail("DownloadFileTaskFailedError", "Download task failed.")
 	}
 	p, err := a.Store.ProjectByID(ctx, t.ProjectID)
 	if err != nil {
 		return fail("DownloadFileInternalServerError", "Internal error.")
 	}
-	now := time.Now()
-	t.Status, t.Done, t.Updated, t.LeaseUntil = satchel.FetchProgress, 0, now.UTC(), now.Add(fetchLease)
+	t.Status, t.Done, t.Updated = satchel.FetchProgress, 0, time.Now().UTC()
 	if err := a.Store.UpdateFetchTask(ctx, t); err != nil {
 		return err
 	}
@@ -231,7 +236,7 @@ func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask) error {
 	resp, err := a.Fetch.Open(ctx, u)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err() // shutting down: the task resumes at next start
+			return ctx.Err() // shutting down: the job is retried
 		}
 		var fe *fetch.Error
 		if errors.As(err, &fe) {
@@ -263,7 +268,7 @@ func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask) error {
 		}
 		return fail("DownloadFileHTTPNetworkError", "Network error while downloading.")
 	}
-	t.Updated, t.LeaseUntil = time.Now().UTC(), time.Now().Add(fetchLease)
+	t.Updated = time.Now().UTC()
 	if err := a.Store.UpdateFetchTask(ctx, t); err != nil {
 		in.Abort()
 		return err // taken over: the other claim records the file

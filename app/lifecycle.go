@@ -6,31 +6,29 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
+	"github.com/satchel-project/satchel/jobs"
 )
 
-func (a *App) sweeper() {
-	defer a.wg.Done()
-	t := time.NewTicker(a.cfg.SweepEvery)
-	defer t.Stop()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.SweepEvery)
-		if err := a.Sweep(ctx, time.Now()); err != nil {
-			a.Log.Error("lifecycle sweep", "err", err)
-		}
-		cancel()
-		select {
-		case <-a.stop:
-			return
-		case <-t.C:
-		}
+// Sweep runs the expiry steps of the lifecycle jobs at once: temporary
+// files past their lifetime, multipart sessions past their expiry, and
+// the retention of old history. The removed files' bytes go with their
+// removal jobs.
+func (a *App) Sweep(ctx context.Context, now time.Time) error {
+	if err := a.ExpireFiles(ctx, now); err != nil {
+		return err
 	}
+	if err := a.ExpireSessions(ctx, now); err != nil {
+		return err
+	}
+	return a.Retain(ctx, now)
 }
 
-// Sweep removes temporary files past their lifetime, multipart sessions past
-// their expiry (with their parts) and old finished from-URL tasks.
-func (a *App) Sweep(ctx context.Context, now time.Time) error {
+// ExpireFiles removes unstored files uploaded more than TemporaryTTL before
+// now. Each removal queues the removal of the file's bytes with it.
+func (a *App) ExpireFiles(ctx context.Context, now time.Time) error {
 	for {
 		files, err := a.Store.ExpiredTemporaryFiles(ctx, now.Add(-a.cfg.TemporaryTTL), 500)
 		if err != nil {
@@ -40,15 +38,17 @@ func (a *App) Sweep(ctx context.Context, now time.Time) error {
 			if err := a.Store.RemoveFile(ctx, f.UUID, now.UTC(), []*satchel.Event{fileEvent(f, satchel.EventFileDeleted)}); err != nil && !satchel.IsNotFound(err) {
 				return fmt.Errorf("app: expire file %s: %w", f.UUID, err)
 			}
-			if err := a.Bucket.Delete(ctx, f.BlobKey); err != nil {
-				return fmt.Errorf("app: delete expired blob: %w", err)
-			}
 			a.purged(f.UUID)
 		}
 		if len(files) < 500 {
-			break
+			return nil
 		}
 	}
+}
+
+// ExpireSessions removes multipart upload sessions past their expiry, with
+// their parts.
+func (a *App) ExpireSessions(ctx context.Context, now time.Time) error {
 	sessions, err := a.Store.ExpiredUploadSessions(ctx, now, 1000)
 	if err != nil {
 		return err
@@ -66,10 +66,110 @@ func (a *App) Sweep(ctx context.Context, now time.Time) error {
 			return fmt.Errorf("app: delete expired session: %w", err)
 		}
 	}
+	return nil
+}
+
+// Retain forgets webhook events and finished deliveries older than the
+// retention period, finished from-URL tasks older than FetchTaskTTL, and
+// fairness slots whose job is gone.
+func (a *App) Retain(ctx context.Context, now time.Time) error {
+	if _, err := a.Store.PruneHistory(ctx, now.Add(-a.cfg.Retention)); err != nil {
+		return err
+	}
 	if err := a.Store.DeleteFetchTasksBefore(ctx, now.Add(-a.cfg.FetchTaskTTL)); err != nil {
 		return err
 	}
+	if a.Jobs.SQL != nil {
+		return a.Jobs.PruneSlots(ctx)
+	}
 	return nil
+}
+
+// RemoveBlob deletes a removed file's bytes and its derived images, then
+// tells this node's caches. Deleting what is already gone succeeds.
+func (a *App) RemoveBlob(ctx context.Context, fileUUID, key string) error {
+	if err := a.Bucket.Delete(ctx, key); err != nil {
+		return fmt.Errorf("app: delete blob %s: %w", key, err)
+	}
+	if a.PurgeVariants != nil {
+		if err := a.PurgeVariants(ctx, fileUUID); err != nil {
+			return fmt.Errorf("app: purge variants of %s: %w", fileUUID, err)
+		}
+	}
+	a.purged(fileUUID)
+	return nil
+}
+
+type removeBlobWorker struct {
+	river.WorkerDefaults[jobs.RemoveBlobArgs]
+	a *App
+}
+
+func (w *removeBlobWorker) Work(ctx context.Context, job *river.Job[jobs.RemoveBlobArgs]) error {
+	return w.a.RemoveBlob(ctx, job.Args.FileUUID, job.Args.Key)
+}
+
+func (w *removeBlobWorker) Timeout(*river.Job[jobs.RemoveBlobArgs]) time.Duration {
+	return 2 * time.Minute
+}
+
+type expireFilesWorker struct {
+	river.WorkerDefaults[jobs.ExpireFilesArgs]
+	a *App
+}
+
+func (w *expireFilesWorker) Work(ctx context.Context, _ *river.Job[jobs.ExpireFilesArgs]) error {
+	return w.a.ExpireFiles(ctx, time.Now())
+}
+
+func (w *expireFilesWorker) Timeout(*river.Job[jobs.ExpireFilesArgs]) time.Duration {
+	return 5 * time.Minute
+}
+
+type expireSessionsWorker struct {
+	river.WorkerDefaults[jobs.ExpireSessionsArgs]
+	a *App
+}
+
+func (w *expireSessionsWorker) Work(ctx context.Context, _ *river.Job[jobs.ExpireSessionsArgs]) error {
+	return w.a.ExpireSessions(ctx, time.Now())
+}
+
+func (w *expireSessionsWorker) Timeout(*river.Job[jobs.ExpireSessionsArgs]) time.Duration {
+	return 5 * time.Minute
+}
+
+type retentionWorker struct {
+	river.WorkerDefaults[jobs.RetentionArgs]
+	a *App
+}
+
+func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[jobs.RetentionArgs]) error {
+	return w.a.Retain(ctx, time.Now())
+}
+
+func (w *retentionWorker) Timeout(*river.Job[jobs.RetentionArgs]) time.Duration {
+	return 5 * time.Minute
+}
+
+// AddWorkers registers the services' job kinds: from-URL fetches, blob
+// removal and the lifecycle sweeps.
+func (a *App) AddWorkers(w *river.Workers) {
+	river.AddWorker(w, &fetchWorker{a: a})
+	river.AddWorker(w, &removeBlobWorker{a: a})
+	river.AddWorker(w, &expireFilesWorker{a: a})
+	river.AddWorker(w, &expireSessionsWorker{a: a})
+	river.AddWorker(w, &retentionWorker{a: a})
+}
+
+// PeriodicJobs are the lifecycle sweeps, run once per SweepEvery in the
+// cluster (retention hourly at most).
+func (a *App) PeriodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		jobs.Periodic(jobs.ExpireFilesArgs{}, a.cfg.SweepEvery),
+		jobs.Periodic(jobs.ExpireSessionsArgs{}, a.cfg.SweepEvery),
+		jobs.Periodic(jobs.RetentionArgs{}, max(a.cfg.SweepEvery, time.Hour)),
+	}
 }
 
 // Recover removes what an unclean stop may have left: multipart uploads with

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/satchel-project/satchel"
 )
@@ -135,13 +134,13 @@ func (a *App) Redeliver(ctx context.Context, p *satchel.Project, id string) (*sa
 		if d.Status == satchel.DeliveryPending {
 			return nil, satchel.Errorf(satchel.KindConflict, satchel.ReasonDeliveryBusy, "The delivery is still pending.")
 		}
-		d.Status, d.NextAttempt, d.Updated = satchel.DeliveryPending, time.Now().UTC(), time.Time{}
-		if err := ws.FinishDelivery(ctx, d); err != nil {
+		if err := ws.Redeliver(ctx, d.ID); err != nil {
 			if satchel.IsNotFound(err) {
 				return nil, satchel.Errorf(satchel.KindConflict, satchel.ReasonDeliveryBusy, "The delivery changed meanwhile; try again.")
 			}
 			return nil, fmt.Errorf("app: redeliver: %w", err)
 		}
+		d.Status = satchel.DeliveryPending
 		return d, nil
 	}
 	return nil, satchel.Errorf(satchel.KindNotFound, satchel.ReasonDeliveryNotFound, "Delivery not found.")

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/apiview"
 	"github.com/satchel-project/satchel/app"
@@ -30,6 +31,7 @@ import (
 	"github.com/satchel-project/satchel/inspect"
 	"github.com/satchel-project/satchel/internal/reqctx"
 	"github.com/satchel-project/satchel/metrics"
+	"github.com/satchel-project/satchel/jobs"
 	"github.com/satchel-project/satchel/restapi"
 	"github.com/satchel-project/satchel/sqlstore"
 	"github.com/satchel-project/satchel/uploadapi"
@@ -52,11 +54,18 @@ type Config struct {
 	TemporaryTTL      time.Duration
 	SessionTTL        time.Duration
 	SweepEvery        time.Duration
-	RateLimit         float64
-	RateBurst         int
-	FetchWorkers      int
-	FetchMaxBytes     int64
-	FetchTimeout      time.Duration
+	// Retention is how long webhook events and finished deliveries are
+	// kept (default 30 days).
+	Retention time.Duration
+	// JobRescueAfter is how long a job may go without finishing (or a long
+	// job without a heartbeat) before another node retries it, presuming
+	// its node dead (default jobs.DefaultRescueAfter).
+	JobRescueAfter time.Duration
+	RateLimit      float64
+	RateBurst      int
+	FetchWorkers   int
+	FetchMaxBytes  int64
+	FetchTimeout   time.Duration
 	// FetchPerProject and WebhookPerProject cap the from-URL downloads and
 	// webhook deliveries one project has running across all nodes (default 2
 	// each), so that its slow sources or dead receivers leave workers to the
@@ -123,6 +132,9 @@ type Server struct {
 	App    *app.App
 	Store  satchel.Store
 	Bucket blobstore.Bucket
+	// Jobs is the node's River client: from-URL fetches, webhook
+	// deliveries, blob removal and the periodic lifecycle jobs.
+	Jobs *jobs.Client
 	// Demo is the demo project when this start created it.
 	Demo *satchel.Project
 	// Metrics are this node's Prometheus metrics.
@@ -140,8 +152,6 @@ type Server struct {
 	closeStore func() error
 	ping       func(context.Context) error
 	draining   atomic.Bool
-	stopWorker func()
-	workerDone chan struct{}
 	variants   *variantcache.Cache
 }
 
@@ -201,40 +211,49 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if base == "" {
 		base = cfg.ListenURL
 	}
-	observed := store
-	worker := webhook.NewWorker(observed, hookClient, apiview.Bases{CDN: base, API: base}, log, webhook.WorkerOptions{PerProject: cfg.WebhookPerProject, Timeout: cfg.WebhookTimeout})
-	store = webhook.Notify(observed, worker.Poke)
+	worker := webhook.NewWorker(store, rawStore.JobsDB(), hookClient, apiview.Bases{CDN: base, API: base}, log, webhook.WorkerOptions{PerProject: cfg.WebhookPerProject, Timeout: cfg.WebhookTimeout})
 	fc := fetch.New(fetch.Options{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.FetchMaxBytes, Timeout: cfg.FetchTimeout, UserAgent: "Satchel", Deny: cfg.FetchDeny})
 	a, err := app.New(ctx, store, bucket, inspect.New(inspect.Options{}), fc, log, app.Config{
 		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
 		FetchWorkers: cfg.FetchWorkers, FetchPerProject: cfg.FetchPerProject, RateLimit: cfg.RateLimit, Burst: cfg.RateBurst, SweepEvery: cfg.SweepEvery,
-		TempDir: tmpDir,
+		Retention: cfg.Retention, TempDir: tmpDir,
 	})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	s := &Server{App: a, Store: store, Bucket: bucket, log: log, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close,
+	a.Jobs = rawStore.JobsDB()
+	workers := river.NewWorkers()
+	a.AddWorkers(workers)
+	river.AddWorker(workers, worker)
+	jc, err := jobs.New(ctx, jobs.Config{
+		DB: rawStore.JobsDB(), Workers: workers, Periodic: a.PeriodicJobs(), Log: log,
+		Queues: map[string]int{
+			jobs.QueueFetch: a.Config().FetchWorkers, jobs.QueueWebhook: worker.Options().Concurrency, jobs.QueueMaintenance: 4,
+		},
+		RescueAfter: cfg.JobRescueAfter, OnCancel: a.Halt,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s := &Server{App: a, Store: store, Bucket: bucket, Jobs: jc, log: log, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close,
 		Metrics: m, metrics: m.Handler(cfg.MetricsToken), ping: rawStore.Ping}
 	if s.Demo, err = ensureDemoProject(ctx, store, cfg); err != nil {
 		store.Close()
 		return nil, err
 	}
 	if err := s.recover(ctx); err != nil {
+		jc.Close()
 		store.Close()
 		return nil, err
 	}
-	if err := a.Start(ctx); err != nil {
+	// Jobs queued before this start (by this node or one that died) run now.
+	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
+		jc.Close()
 		store.Close()
 		return nil, err
 	}
-	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
-	s.stopWorker = stopWorker
-	s.workerDone = make(chan struct{})
-	go func() {
-		defer close(s.workerDone)
-		worker.Run(wctx)
-	}()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -274,6 +293,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		variants.Live = cdnHandler.Shared.Live // deletes through other nodes
 	}
 	a.Purge = cdnHandler.Purge
+	if cdnHandler.Shared != nil {
+		a.PurgeVariants = cdnHandler.Shared.Purge
+	}
 	a.Transform = cdnHandler.Render
 	mux.Handle("GET /", cdnHandler)
 	dashboard.New(a, dashboard.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
@@ -311,21 +333,32 @@ func (s *Server) MetricsHandler() http.Handler { return s.metrics }
 // the listener stops accepting. When ctx ends first the stop is unclean:
 // Close keeps the marker, and the next start recovers what the requests cut
 // short left behind.
+//
+// Drain then stops the jobs: workers take no more, and the running ones
+// finish until ctx ends; those still running then are cancelled and
+// released for another node (or the next start) to run again.
 func (s *Server) Drain(ctx context.Context) error {
-	if err := s.inflight.wait(ctx); err != nil {
+	err := s.inflight.wait(ctx)
+	if err != nil {
 		s.unclean.Store(true)
-		return err
 	}
-	return nil
+	if jerr := s.Jobs.Stop(ctx); jerr != nil {
+		s.log.Warn("stop jobs", "err", jerr)
+	}
+	return err
 }
 
 // Close waits for the last request being handled, stops background work and
 // closes storage. It marks the stop clean unless a Drain was cut short.
 func (s *Server) Close() error {
 	s.inflight.wait(context.Background())
-	s.App.Close()
-	s.stopWorker()
-	<-s.workerDone
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if err := s.Jobs.Stop(ctx); err != nil {
+		s.log.Warn("stop jobs", "err", err)
+	}
+	cancel()
+	s.Jobs.Close()
+	s.App.Halt()
 	if s.variants != nil {
 		s.variants.Close() // pending saves to the shared bucket use the store
 	}

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/riverqueue/river"
+	"github.com/satchel-project/satchel/jobs"
 )
 
 // execer runs queries written with "?" placeholders, rebinding them to "$n"
@@ -18,6 +21,19 @@ type execer struct {
 		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	}
 	pg bool
+	// tx is the transaction c runs in (nil outside one); ins inserts jobs
+	// in it.
+	tx  *sql.Tx
+	ins jobs.Inserter
+}
+
+// insertJobs queues jobs in e's transaction: they commit with the change
+// that causes them, or not at all.
+func (e execer) insertJobs(ctx context.Context, args ...river.JobArgs) error {
+	if e.tx == nil {
+		return fmt.Errorf("sqlstore: jobs inserted outside a transaction")
+	}
+	return jobs.Insert(ctx, e.ins, e.tx, args...)
 }
 
 var rebound sync.Map // query → rebound query

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/jobs"
 )
 
 // fileState is the counter a file counts in.
@@ -205,6 +206,12 @@ func (db *DB) updateOne(ctx context.Context, tx execer, projectID int64, uuid st
 	}
 	if err := insertEvents(ctx, tx, events); err != nil {
 		return nil, err
+	}
+	if old.Removed == nil && cur.Removed != nil {
+		// The bytes go once the removal commits, retried until done.
+		if err := tx.insertJobs(ctx, jobs.RemoveBlobArgs{FileUUID: cur.UUID, Key: cur.BlobKey}); err != nil {
+			return nil, err
+		}
 	}
 	return &cur, nil
 }

@@ -33,5 +33,5 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("sqlstore: migration lock: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7472616)`)
-	return open(ctx, db, db, true)
+	return open(ctx, db, db, true, dsn)
 }

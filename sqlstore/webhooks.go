@@ -3,12 +3,14 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/riverqueue/river"
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/jobs"
 )
 
 // schemaWebhooks is the DDL of subscriptions and deliveries (run after
@@ -59,18 +61,28 @@ const maxResponse = 1024
 // (0.5, 0.6) to file.uploaded, the only event those versions know.
 const legacyWebhookEvents = `(event = 'file.uploaded' OR version NOT IN ('0.5', '0.6'))`
 
-// insertDeliveries queues one delivery of e per matching active subscription.
-// It runs in the transaction that writes the event (transactional outbox).
+// insertDeliveries queues one delivery of e per matching active
+// subscription: its log row and its job. It runs in the transaction that
+// writes the event (transactional outbox).
 func insertDeliveries(ctx context.Context, tx execer, e eventRow) error {
-	t := micros(e.Created)
-	_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, event_id, webhook_id, project_id, attempts, next_attempt, lease_until, status, last_status, last_response, last_error, updated)
-		SELECT CAST(? AS TEXT) || ':' || CAST(id AS TEXT), CAST(? AS TEXT), id, project_id, 0, CAST(? AS BIGINT), 0, 'pending', 0, '', '', CAST(? AS BIGINT)
-		FROM webhooks WHERE project_id = ? AND event = ? AND is_active AND `+legacyWebhookEvents,
-		e.ID, e.ID, t, t, e.ProjectID, e.Type)
+	hooks, err := queryAll(ctx, tx, "match subscriptions", func(r rowScanner) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	}, `SELECT id FROM webhooks WHERE project_id = ? AND event = ? AND is_active AND `+legacyWebhookEvents+` ORDER BY id`, e.ProjectID, e.Type)
 	if err != nil {
-		return fmt.Errorf("sqlstore: queue deliveries: %w", err)
+		return err
 	}
-	return nil
+	t := micros(e.Created)
+	args := make([]river.JobArgs, 0, len(hooks))
+	for _, h := range hooks {
+		id := e.ID + ":" + strconv.FormatInt(h, 10)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, event_id, webhook_id, project_id, attempts, next_attempt, lease_until, status, last_status, last_response, last_error, updated)
+			VALUES (?, ?, ?, ?, 0, ?, 0, 'pending', 0, '', '', ?)`, id, e.ID, h, e.ProjectID, t, t); err != nil {
+			return fmt.Errorf("sqlstore: queue delivery: %w", err)
+		}
+		args = append(args, jobs.DeliveryArgs{DeliveryID: id, ProjectID: e.ProjectID})
+	}
+	return tx.insertJobs(ctx, args...)
 }
 
 // Webhooks.
@@ -212,54 +224,25 @@ func scanDelivery(row rowScanner) (*satchel.Delivery, error) {
 	return &d, nil
 }
 
-// ClaimDeliveries implements satchel.WebhookStore. One statement picks the
-// due, unleased pending deliveries, leases them until now+lease and counts
-// the attempt (so an attempt cut short by a crash still counts); see
-// claim.go for the fairness across projects and nodes. The result is
-// ordered by NextAttempt.
-func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit, perProject int) ([]*satchel.Delivery, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	t := micros(now)
-	var out []*satchel.Delivery
-	err := db.claim(ctx, lockDeliveryClaims, func(e execer) error {
-		var err error
-		out, err = queryAll(ctx, e, "claim deliveries", scanDelivery, `WITH running AS (
-				SELECT project_id, COUNT(*) AS n FROM deliveries
-				WHERE status='pending' AND lease_until > ? GROUP BY project_id
-			), due AS (
-				SELECT d.id, d.next_attempt, COALESCE(r.n, 0) + ROW_NUMBER() OVER (PARTITION BY d.project_id ORDER BY d.next_attempt, d.id) AS slot
-				FROM deliveries d LEFT JOIN running r ON r.project_id = d.project_id
-				WHERE d.status='pending' AND d.next_attempt <= ? AND d.lease_until <= ?
-			)
-			UPDATE deliveries SET lease_until=?, attempts=attempts+1, updated=?
-			WHERE id IN (SELECT id FROM due WHERE slot <= ? ORDER BY slot, next_attempt, id LIMIT ?)
-				AND status='pending' AND next_attempt <= ? AND lease_until <= ?
-			RETURNING `+deliveryCols, t, t, t, micros(now.Add(lease)), t, perProjectCap(perProject), limit, t, t)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].NextAttempt.Before(out[j].NextAttempt) })
-	return out, nil
+// Delivery implements satchel.WebhookStore.
+func (db *DB) Delivery(ctx context.Context, id string) (*satchel.Delivery, error) {
+	return scanDelivery(db.r.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE id=?`, id))
 }
 
-// FinishDelivery implements satchel.WebhookStore: it saves d's status, next
-// attempt and last outcome and releases the lease. d.Attempts must be the
-// value ClaimDeliveries returned: it fences the write, so a node whose lease
-// ran out (the delivery was claimed again since) gets satchel.ErrNotFound
-// instead of overwriting the newer attempt. LastResponse is cut to 1 KiB.
+// FinishDelivery implements satchel.WebhookStore: it saves the outcome of
+// attempt d.Attempts (status, next attempt, last answer). The record of a
+// later attempt is never overwritten: that yields satchel.ErrNotFound, as
+// does a delivery deleted with its subscription. LastResponse is cut to
+// 1 KiB.
 func (db *DB) FinishDelivery(ctx context.Context, d *satchel.Delivery) error {
 	if d.Updated.IsZero() {
 		d.Updated = nowMicros()
 	}
 	d.LastResponse = cleanText(d.LastResponse, maxResponse)
 	d.LastError = cleanText(d.LastError, 4*maxResponse)
-	res, err := db.w.ExecContext(ctx, `UPDATE deliveries SET next_attempt=?, lease_until=0, status=?, last_status=?, last_response=?, last_error=?, updated=?
-		WHERE id=? AND attempts=?`,
-		micros(d.NextAttempt), d.Status, d.LastStatus, d.LastResponse, d.LastError, micros(d.Updated), d.ID, d.Attempts)
+	res, err := db.w.ExecContext(ctx, `UPDATE deliveries SET attempts=?, next_attempt=?, status=?, last_status=?, last_response=?, last_error=?, updated=?
+		WHERE id=? AND attempts<=?`,
+		d.Attempts, micros(d.NextAttempt), d.Status, d.LastStatus, d.LastResponse, d.LastError, micros(d.Updated), d.ID, d.Attempts)
 	if err != nil {
 		return fmt.Errorf("sqlstore: finish delivery: %w", err)
 	}
@@ -267,6 +250,44 @@ func (db *DB) FinishDelivery(ctx context.Context, d *satchel.Delivery) error {
 		return satchel.ErrNotFound
 	}
 	return nil
+}
+
+// Redeliver implements satchel.WebhookStore: a finished (delivered or
+// failed) delivery is made pending again, due now, and gets a job of its
+// own, in one transaction.
+func (db *DB) Redeliver(ctx context.Context, id string) error {
+	return db.tx(ctx, func(tx execer) error {
+		var projectID int64
+		var attempts int
+		if err := tx.QueryRowContext(ctx, `SELECT project_id, attempts FROM deliveries WHERE id=? AND status<>'pending'`, id).Scan(&projectID, &attempts); err != nil {
+			return notFound(err)
+		}
+		now := micros(nowMicros())
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status='pending', next_attempt=?, updated=? WHERE id=?`, now, now, id); err != nil {
+			return fmt.Errorf("sqlstore: redeliver: %w", err)
+		}
+		return tx.insertJobs(ctx, jobs.DeliveryArgs{DeliveryID: id, ProjectID: projectID, Base: attempts})
+	})
+}
+
+// PruneHistory implements satchel.WebhookStore.
+func (db *DB) PruneHistory(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx execer) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE status <> 'pending' AND updated < ?`, micros(before))
+		if err != nil {
+			return fmt.Errorf("sqlstore: prune deliveries: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		res, err = tx.ExecContext(ctx, `DELETE FROM events WHERE created < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`, micros(before))
+		if err != nil {
+			return fmt.Errorf("sqlstore: prune events: %w", err)
+		}
+		m, _ := res.RowsAffected()
+		n += m
+		return nil
+	})
+	return n, err
 }
 
 // cleanText makes s storable as TEXT on every database (valid UTF-8, no NUL)

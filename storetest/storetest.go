@@ -26,8 +26,6 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"PagingTies", testPagingTies},
 		{"UploadSessions", testSessions},
 		{"FetchTasks", testFetchTasks},
-		{"FetchClaimCap", testFetchClaimCap},
-		{"FetchClaimCapConcurrent", testFetchClaimCapConcurrent},
 		{"Groups", testGroups},
 		{"Settings", testSettings},
 		{"Webhooks", testWebhooks},
@@ -211,50 +209,35 @@ func testFetchTasks(t *testing.T, s satchel.Store) {
 	if err := s.CreateFetchTask(ctx, task); err != nil {
 		t.Fatal(err)
 	}
-	if un, _ := s.UnfinishedFetchTasks(ctx); len(un) != 1 {
-		t.Fatal("waiting task not unfinished")
+	if got, err := s.FetchTask(ctx, task.Token); err != nil || got.Status != satchel.FetchWaiting || got.Attempts != 0 {
+		t.Fatalf("new task: %+v %v", got, err)
 	}
-	claimed, err := s.ClaimFetchTasks(ctx, now, time.Minute, 10, 0)
-	if err != nil || len(claimed) != 1 || claimed[0].Attempts != 1 || claimed[0].Token != task.Token {
-		t.Fatalf("claim: %v %v", claimed, err)
+	first, err := s.StartFetchTask(ctx, task.Token)
+	if err != nil || first.Attempts != 1 || first.Token != task.Token || first.SourceURL != task.SourceURL {
+		t.Fatalf("start: %+v %v", first, err)
 	}
-	if again, _ := s.ClaimFetchTasks(ctx, now.Add(time.Second), time.Minute, 10, 0); len(again) != 0 {
-		t.Fatal("leased task claimed twice")
+	if _, err := s.StartFetchTask(ctx, uuid.NewString()); !satchel.IsNotFound(err) {
+		t.Fatalf("start of a missing task: %v", err)
 	}
-	// The lease runs out (its node died): another claim takes it over.
-	over, err := s.ClaimFetchTasks(ctx, now.Add(2*time.Minute), time.Minute, 10, 0)
-	if err != nil || len(over) != 1 || over[0].Attempts != 2 {
-		t.Fatalf("takeover: %v %v", over, err)
+	// A later run (the first one's node presumed dead) takes over.
+	second, err := s.StartFetchTask(ctx, task.Token)
+	if err != nil || second.Attempts != 2 {
+		t.Fatalf("takeover: %+v %v", second, err)
 	}
-	// The first claim's updates are fenced off after the takeover.
-	stale := *claimed[0]
+	// The first run's updates are fenced off after the takeover.
+	stale := *first
 	stale.Done = 1
 	if err := s.UpdateFetchTask(ctx, &stale); !errors.Is(err, satchel.ErrConflict) {
 		t.Fatalf("stale update: %v", err)
 	}
-	if err := s.RenewFetchLease(ctx, task.Token, 1, now.Add(time.Hour)); !errors.Is(err, satchel.ErrConflict) {
-		t.Fatalf("stale renew: %v", err)
-	}
-	if err := s.RenewFetchLease(ctx, task.Token, 2, now.Add(3*time.Minute)); err != nil {
-		t.Fatalf("renew: %v", err)
-	}
-	if again, _ := s.ClaimFetchTasks(ctx, now.Add(2*time.Minute+time.Second), time.Minute, 10, 0); len(again) != 0 {
-		t.Fatal("renewed lease claimed")
-	}
-	task.Attempts = over[0].Attempts
+	task.Attempts = second.Attempts
 	task.Status, task.Done, task.Total, task.FileUUID = satchel.FetchSuccess, 5, 5, "f"
 	if err := s.UpdateFetchTask(ctx, task); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FetchTask(ctx, task.Token)
-	if err != nil || got.Status != satchel.FetchSuccess || got.Done != 5 || got.FileUUID != "f" {
+	if err != nil || got.Status != satchel.FetchSuccess || got.Done != 5 || got.FileUUID != "f" || got.Attempts != 2 {
 		t.Fatalf("task: %+v %v", got, err)
-	}
-	if un, _ := s.UnfinishedFetchTasks(ctx); len(un) != 0 {
-		t.Fatal("finished task unfinished")
-	}
-	if c, _ := s.ClaimFetchTasks(ctx, now.Add(time.Hour), time.Minute, 10, 0); len(c) != 0 {
-		t.Fatal("finished task claimed")
 	}
 	if err := s.DeleteFetchTasksBefore(ctx, now.Add(time.Second)); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,10 +29,8 @@ func newEvent(p *satchel.Project, typ string) *satchel.Event {
 func testWebhooks(t *testing.T, s satchel.Store) {
 	t.Run("CRUD", func(t *testing.T) { testWebhookCRUD(t, s) })
 	t.Run("Outbox", func(t *testing.T) { testWebhookOutbox(t, s) })
-	t.Run("Claim", func(t *testing.T) { testWebhookClaim(t, s) })
-	t.Run("ConcurrentClaims", func(t *testing.T) { testWebhookConcurrentClaims(t, s) })
-	t.Run("ClaimCap", func(t *testing.T) { testWebhookClaimCap(t, s) })
-	t.Run("ClaimCapConcurrent", func(t *testing.T) { testWebhookClaimCapConcurrent(t, s) })
+	t.Run("Record", func(t *testing.T) { testWebhookRecord(t, s) })
+	t.Run("PruneHistory", func(t *testing.T) { testPruneHistory(t, s) })
 }
 
 func testWebhookCRUD(t *testing.T, s satchel.Store) {
@@ -251,168 +248,120 @@ func testWebhookOutbox(t *testing.T, s satchel.Store) {
 	expectIDs(t, "deliveries after delete by target", ds, did(e1, up), did(e5, del))
 }
 
-// leaseAll leases every pending delivery for good, so that a test sees only
-// the deliveries it queues itself (claims are not per project).
-func leaseAll(t *testing.T, s satchel.Store) {
-	t.Helper()
-	if _, err := s.ClaimDeliveries(context.Background(), time.Now().Add(10000*time.Hour), 10000*time.Hour, 100000, 0); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func testWebhookClaim(t *testing.T, s satchel.Store) {
+// testWebhookRecord checks how attempts are recorded in a delivery's row
+// (the log the REST views show): later attempts win, earlier ones are
+// fenced off.
+func testWebhookRecord(t *testing.T, s satchel.Store) {
 	ctx := context.Background()
-	leaseAll(t, s)
 	p := newProject(t, s)
 	w1 := newWebhook(t, s, p, satchel.EventFileUploaded, "https://e/1", "0.7", true)
 	w2 := newWebhook(t, s, p, satchel.EventFileUploaded, "https://e/2", "0.7", true)
 	f := newFile(p, time.Now(), true)
 	e := newEvent(p, satchel.EventFileUploaded)
-	e.Created = time.Now().UTC().Add(-time.Second)
 	if err := s.CreateFiles(ctx, []*satchel.File{f}, []*satchel.Event{e}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	if ds, err := s.ClaimDeliveries(ctx, e.Created.Add(-time.Minute), time.Minute, 10, 0); err != nil || len(ds) != 0 {
-		t.Fatalf("claimed before due: %v %v", ds, err)
+	a, err := s.Delivery(ctx, did(e, w1))
+	if err != nil || a.Attempts != 0 || a.Status != satchel.DeliveryPending || a.EventID != e.ID || a.ProjectID != p.ID || a.WebhookID != w1.ID {
+		t.Fatalf("delivery: %+v %v", a, err)
 	}
-	a, err := s.ClaimDeliveries(ctx, now, time.Minute, 1, 0)
-	if err != nil || len(a) != 1 {
-		t.Fatalf("first claim: %v %v", a, err)
-	}
-	b, err := s.ClaimDeliveries(ctx, now, time.Minute, 10, 0)
-	if err != nil || len(b) != 1 || b[0].ID == a[0].ID {
-		t.Fatalf("second claim: %v %v", b, err)
-	}
-	expectIDs(t, "claimed", append(a, b...), did(e, w1), did(e, w2))
-	for _, d := range append(a, b...) {
-		if d.Attempts != 1 || d.Status != satchel.DeliveryPending || d.EventID != e.ID || d.ProjectID != p.ID {
-			t.Fatalf("claimed delivery: %+v", d)
-		}
-	}
-	if ds, err := s.ClaimDeliveries(ctx, now.Add(30*time.Second), time.Minute, 10, 0); err != nil || len(ds) != 0 {
-		t.Fatalf("leased deliveries claimed again: %v %v", ds, err)
+	if _, err := s.Delivery(ctx, "nope:1"); !satchel.IsNotFound(err) {
+		t.Fatalf("missing delivery: %v", err)
 	}
 
 	// A failed attempt: retry later.
-	d := a[0]
-	d.LastStatus, d.LastError, d.NextAttempt = 503, "HTTP 503", now.Add(time.Hour)
+	d := *a
+	d.Attempts, d.LastStatus, d.LastError, d.NextAttempt = 1, 503, "HTTP 503", now.Add(time.Hour)
 	d.LastResponse = strings.Repeat("é", 600) + "\x00tail" // 1200+ bytes, a NUL
-	if err := s.FinishDelivery(ctx, d); err != nil {
+	if err := s.FinishDelivery(ctx, &d); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := s.ClaimDeliveries(ctx, now.Add(2*time.Minute), 24*time.Hour, 10, 0); len(ds) != 1 || ds[0].ID != b[0].ID || ds[0].Attempts != 2 {
-		// b's lease ran out: it is claimed again, a waits for its next attempt.
-		t.Fatalf("after lease expiry: %v", ds)
+	x, _ := s.Delivery(ctx, d.ID)
+	if x.LastStatus != 503 || x.LastError != "HTTP 503" || len(x.LastResponse) > 1024 || len(x.LastResponse) < 1000 ||
+		!strings.HasPrefix(x.LastResponse, "éé") || !x.NextAttempt.Equal(now.Add(time.Hour).Truncate(time.Microsecond)) ||
+		x.Status != satchel.DeliveryPending || x.Attempts != 1 {
+		t.Fatalf("after failed attempt: %+v (%d bytes)", x, len(x.LastResponse))
 	}
-	// b's first holder finishing late is fenced off.
-	late := *b[0]
-	late.Status = satchel.DeliveryDelivered
+	// Attempt 3 is recorded; attempt 2, finishing late, is fenced off.
+	d3 := *x
+	d3.Attempts, d3.Status, d3.LastStatus, d3.LastError, d3.LastResponse = 3, satchel.DeliveryDelivered, 200, "", "ok"
+	if err := s.FinishDelivery(ctx, &d3); err != nil {
+		t.Fatal(err)
+	}
+	late := *x
+	late.Attempts, late.Status, late.LastError = 2, satchel.DeliveryFailed, "gave up"
 	if err := s.FinishDelivery(ctx, &late); !satchel.IsNotFound(err) {
 		t.Fatalf("stale finish: %v", err)
 	}
-	all, _ := s.Deliveries(ctx, p.ID, 10)
-	for _, x := range all {
-		if x.ID == d.ID {
-			if x.LastStatus != 503 || x.LastError != "HTTP 503" || len(x.LastResponse) > 1024 || len(x.LastResponse) < 1000 ||
-				!strings.HasPrefix(x.LastResponse, "éé") || !x.NextAttempt.Equal(now.Add(time.Hour).Truncate(time.Microsecond)) ||
-				x.Status != satchel.DeliveryPending || x.Attempts != 1 {
-				t.Fatalf("after failed attempt: %+v (%d bytes)", x, len(x.LastResponse))
-			}
-		}
-		if x.ID == b[0].ID && x.Status != satchel.DeliveryPending {
-			t.Fatalf("stale finish applied: %+v", x)
-		}
+	if x, _ := s.Delivery(ctx, d.ID); x.Status != satchel.DeliveryDelivered || x.Attempts != 3 || x.LastResponse != "ok" {
+		t.Fatalf("delivered: %+v", x)
 	}
-	ds, err := s.ClaimDeliveries(ctx, now.Add(61*time.Minute), time.Minute, 10, 0)
-	if err != nil || len(ds) != 1 || ds[0].ID != d.ID || ds[0].Attempts != 2 {
-		t.Fatalf("retry claim: %v %v", ds, err)
-	}
-	// Delivered: never claimed again.
-	d = ds[0]
-	d.Status, d.LastStatus, d.LastError, d.LastResponse = satchel.DeliveryDelivered, 200, "", "ok"
-	if err := s.FinishDelivery(ctx, d); err != nil {
+	// The same attempt may record again (a retried store write).
+	if err := s.FinishDelivery(ctx, &d3); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := s.ClaimDeliveries(ctx, now.Add(48*time.Hour), time.Minute, 10, 0); len(ds) != 1 || ds[0].ID != b[0].ID || ds[0].Attempts != 3 {
-		t.Fatalf("claim after delivered: %v", ds)
+	b, _ := s.Delivery(ctx, did(e, w2))
+	b.Attempts, b.Status, b.LastError = 1, satchel.DeliveryFailed, "gave up"
+	if err := s.FinishDelivery(ctx, b); err != nil {
+		t.Fatal(err)
 	}
-	all, _ = s.Deliveries(ctx, p.ID, 10)
-	for _, x := range all {
-		if x.ID == d.ID && (x.Status != satchel.DeliveryDelivered || x.LastStatus != 200 || x.LastResponse != "ok" || x.Attempts != 2) {
-			t.Fatalf("delivered: %+v", x)
-		}
-	}
-	if all[0].ID != b[0].ID {
+	all, _ := s.Deliveries(ctx, p.ID, 10)
+	if len(all) != 2 || all[0].ID != b.ID {
 		t.Fatalf("deliveries not newest first: %v", deliveryIDs(all))
 	}
-	// Failed: never claimed again either.
-	f2 := *b[0]
-	f2.Attempts, f2.Status, f2.LastError = 3, satchel.DeliveryFailed, "gave up"
-	if err := s.FinishDelivery(ctx, &f2); err != nil {
-		t.Fatal(err)
-	}
-	if ds, _ := s.ClaimDeliveries(ctx, now.Add(96*time.Hour), time.Minute, 10, 0); len(ds) != 0 {
-		t.Fatalf("claim after failed: %v", ds)
-	}
-	if err := s.FinishDelivery(ctx, &satchel.Delivery{ID: "nope:1", Status: satchel.DeliveryDelivered}); !satchel.IsNotFound(err) {
+	if err := s.FinishDelivery(ctx, &satchel.Delivery{ID: "nope:1", Attempts: 1, Status: satchel.DeliveryDelivered}); !satchel.IsNotFound(err) {
 		t.Fatalf("finish missing: %v", err)
 	}
 }
 
-// testWebhookConcurrentClaims checks that concurrent claimers (nodes) never
-// get the same delivery.
-func testWebhookConcurrentClaims(t *testing.T, s satchel.Store) {
+// testPruneHistory checks that retention forgets old finished deliveries
+// and the old events nothing refers to, and keeps the rest.
+func testPruneHistory(t *testing.T, s satchel.Store) {
 	ctx := context.Background()
-	leaseAll(t, s)
 	p := newProject(t, s)
-	for i := range 3 {
-		newWebhook(t, s, p, satchel.EventFileUploaded, fmt.Sprintf("https://e/%d", i), "0.7", true)
+	w := newWebhook(t, s, p, satchel.EventFileUploaded, "https://e/prune", "0.7", true)
+	newWebhook(t, s, p, satchel.EventFileStored, "https://e/prune", "0.7", false) // inactive: events kept, no delivery
+	old := time.Now().UTC().Add(-48 * time.Hour)
+	var events []*satchel.Event
+	for range 3 {
+		e := newEvent(p, satchel.EventFileUploaded)
+		e.Created = old
+		events = append(events, e)
 	}
-	const files = 20
-	for range files {
-		f := newFile(p, time.Now(), true)
-		if err := s.CreateFiles(ctx, []*satchel.File{f}, []*satchel.Event{newEvent(p, satchel.EventFileUploaded)}); err != nil {
+	if err := s.CreateFiles(ctx, []*satchel.File{newFile(p, old, true)}, events); err != nil {
+		t.Fatal(err)
+	}
+	// Event 0 was delivered long ago, event 1 failed recently, event 2 is pending.
+	for i, st := range []string{satchel.DeliveryDelivered, satchel.DeliveryFailed} {
+		d, err := s.Delivery(ctx, did(events[i], w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Attempts, d.Status, d.Updated = 1, st, old
+		if i == 1 {
+			d.Updated = time.Now().UTC()
+		}
+		if err := s.FinishDelivery(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	now := time.Now().Add(time.Second)
-	var mu sync.Mutex
-	seen := map[string]int{}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				ds, err := s.ClaimDeliveries(ctx, now, time.Hour, 3, 0)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(ds) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, d := range ds {
-					seen[d.ID]++
-				}
-				mu.Unlock()
-			}
-		}()
+	n, err := s.PruneHistory(ctx, time.Now().Add(-24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("prune: %d rows, %v; want 2 (a delivery and its event)", n, err)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+	if _, err := s.Event(ctx, events[0].ID); !satchel.IsNotFound(err) {
+		t.Fatalf("old delivered event kept: %v", err)
 	}
-	if len(seen) != files*3 {
-		t.Fatalf("claimed %d distinct deliveries, want %d", len(seen), files*3)
+	if _, err := s.Delivery(ctx, did(events[0], w)); !satchel.IsNotFound(err) {
+		t.Fatalf("old delivery kept: %v", err)
 	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("delivery %s claimed %d times", id, n)
+	for _, e := range events[1:] {
+		if _, err := s.Event(ctx, e.ID); err != nil {
+			t.Fatalf("event still referred to: %v", err)
+		}
+		if _, err := s.Delivery(ctx, did(e, w)); err != nil {
+			t.Fatalf("recent or pending delivery: %v", err)
 		}
 	}
 }

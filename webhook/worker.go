@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,16 +11,21 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/apiview"
 	"github.com/satchel-project/satchel/fetch"
+	"github.com/satchel-project/satchel/jobs"
 )
 
 // WorkerOptions tune a Worker; zero values take the defaults.
 type WorkerOptions struct {
-	// Concurrency bounds the deliveries in flight (default 16).
+	// Concurrency bounds the deliveries in flight on a node (default 16):
+	// the workers of the webhook queue.
 	Concurrency int
 	// PerProject bounds the deliveries of one project in flight, counted
 	// across all nodes (default 2), so that a project with slow or dead
@@ -28,19 +34,13 @@ type WorkerOptions struct {
 	// Timeout bounds one attempt, response included (default 10 s).
 	Timeout time.Duration
 	// MaxAttempts is how many attempts a delivery gets before it is marked
-	// failed (default 10).
+	// failed (default 10, at most jobs.MaxDeliveryAttempts).
 	MaxAttempts int
 	// BaseBackoff and MaxBackoff shape the wait before retry n: a random
 	// duration in [0, min(MaxBackoff, BaseBackoff·2^(n-1))] (exponential
 	// backoff, full jitter). Defaults 5 s and 1 h.
 	BaseBackoff time.Duration
 	MaxBackoff  time.Duration
-	// PollInterval is how often the store is checked for due deliveries
-	// when nothing pokes the worker (default 1 s).
-	PollInterval time.Duration
-	// Lease is how long a claimed delivery is reserved for this worker
-	// before another node may take it over (default 2·Timeout + 30 s).
-	Lease time.Duration
 }
 
 // Defaults of WorkerOptions fields the operator may set.
@@ -62,6 +62,7 @@ func (o *WorkerOptions) defaults() {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 10
 	}
+	o.MaxAttempts = min(o.MaxAttempts, jobs.MaxDeliveryAttempts)
 	if o.BaseBackoff <= 0 {
 		o.BaseBackoff = 5 * time.Second
 	}
@@ -71,30 +72,31 @@ func (o *WorkerOptions) defaults() {
 	if o.MaxBackoff < o.BaseBackoff {
 		o.MaxBackoff = o.BaseBackoff
 	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = time.Second
-	}
-	if o.Lease <= 0 {
-		o.Lease = 2*o.Timeout + 30*time.Second
-	}
 }
 
-// Worker sends the deliveries queued in the store. Several workers (one per
-// node) may share a store: each claims deliveries under a lease.
+// Worker sends deliveries: it works the River jobs (jobs.DeliveryArgs)
+// the store queues with every event, one attempt per run. The delivery row
+// is the log of the attempts, which the REST views show; River schedules
+// the retries at the time the row says.
 type Worker struct {
+	river.WorkerDefaults[jobs.DeliveryArgs]
 	store  satchel.Store
+	slots  jobs.DB
 	client *http.Client
 	bases  apiview.Bases
 	log    *slog.Logger
 	opts   WorkerOptions
-	poke   chan struct{}
+	// next holds, by job ID, the next attempt time of a failed attempt
+	// until River asks for it (NextRetry).
+	next sync.Map
 }
 
-// NewWorker returns a Worker. client must refuse non-public addresses
+// NewWorker returns a Worker; slots is the job database that counts each
+// project's deliveries in flight. client must refuse non-public addresses
 // (fetch.Client.HTTPClient); nil means fetch.New with the worker's timeout.
 // Redirects are never followed: a 3XX answer is a failed attempt. bases
 // build the URLs in payloads. log may be nil.
-func NewWorker(store satchel.Store, client *http.Client, bases apiview.Bases, log *slog.Logger, opts WorkerOptions) *Worker {
+func NewWorker(store satchel.Store, slots jobs.DB, client *http.Client, bases apiview.Bases, log *slog.Logger, opts WorkerOptions) *Worker {
 	opts.defaults()
 	if client == nil {
 		client = fetch.New(fetch.Options{Timeout: opts.Timeout, UserAgent: UserAgent}).HTTPClient()
@@ -104,62 +106,74 @@ func NewWorker(store satchel.Store, client *http.Client, bases apiview.Bases, lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{store: store, client: &c, bases: bases, log: log, opts: opts, poke: make(chan struct{}, 1)}
+	return &Worker{store: store, slots: slots, client: &c, bases: bases, log: log, opts: opts}
 }
 
-// Poke wakes the worker to look for due deliveries now, rather than at the
-// next poll. It never blocks; call it after writing events.
-func (wk *Worker) Poke() {
-	select {
-	case wk.poke <- struct{}{}:
-	default:
-	}
+// Options returns the options in force.
+func (wk *Worker) Options() WorkerOptions { return wk.opts }
+
+// Timeout implements river.Worker: an attempt, and the store work around
+// it. A node that dies mid-attempt has its delivery retried after that.
+func (wk *Worker) Timeout(*river.Job[jobs.DeliveryArgs]) time.Duration {
+	return wk.opts.Timeout + 10*time.Second
 }
 
-// Run sends due deliveries until ctx is done, then waits for the attempts
-// in flight (each bounded by Timeout) to be recorded and returns.
-func (wk *Worker) Run(ctx context.Context) {
-	done := make(chan struct{}, wk.opts.Concurrency)
-	active := 0
-	defer func() {
-		for ; active > 0; active-- {
-			<-done
-		}
-	}()
-	timer := time.NewTimer(wk.opts.PollInterval)
-	defer timer.Stop()
-	for {
-		more := false
-		if free := wk.opts.Concurrency - active; free > 0 && ctx.Err() == nil {
-			ds, err := wk.store.ClaimDeliveries(ctx, time.Now(), wk.opts.Lease, free, wk.opts.PerProject)
-			if err != nil && ctx.Err() == nil {
-				wk.log.Error("webhook: claim deliveries", "err", err)
-			}
-			for _, d := range ds {
-				active++
-				go func() {
-					defer func() { done <- struct{}{} }()
-					wk.process(d)
-				}()
-			}
-			more = err == nil && len(ds) == free
-		}
-		// After a full claim (every slot taken, maybe more due) the next
-		// look is when a slot frees; otherwise at the next poll or poke.
-		if more {
-			timer.Stop()
-		} else {
-			timer.Reset(wk.opts.PollInterval)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-done:
-			active--
-		case <-wk.poke:
-		case <-timer.C:
-		}
+// NextRetry implements river.Worker: the next attempt is when the failed
+// attempt recorded in the delivery's row (the backoff, or the receiver's
+// Retry-After).
+func (wk *Worker) NextRetry(job *river.Job[jobs.DeliveryArgs]) time.Time {
+	next := time.Now().Add(backoff(job.Attempt, wk.opts.BaseBackoff, wk.opts.MaxBackoff))
+	if v, ok := wk.next.LoadAndDelete(job.ID); ok {
+		next = v.(time.Time)
 	}
+	// River refuses a time already past.
+	if soon := time.Now().Add(time.Millisecond); next.Before(soon) {
+		return soon
+	}
+	return next
+}
+
+// errRetry makes River retry a delivery whose attempt failed.
+var errRetry = errors.New("webhook: attempt failed")
+
+// Work implements river.Worker: one attempt at a delivery.
+func (wk *Worker) Work(ctx context.Context, job *river.Job[jobs.DeliveryArgs]) error {
+	ok, err := wk.slots.AcquireSlot(ctx, jobs.QueueWebhook, job.Args.ProjectID, job.ID, wk.opts.PerProject)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return river.JobSnooze(slotWait(job.JobRow))
+	}
+	defer wk.slots.ReleaseSlot(context.WithoutCancel(ctx), job.ID)
+	d, err := wk.store.Delivery(ctx, job.Args.DeliveryID)
+	if satchel.IsNotFound(err) {
+		return nil // deleted with its subscription
+	}
+	if err != nil {
+		return err
+	}
+	if d.Status != satchel.DeliveryPending {
+		return nil // recorded as done by an attempt cut short before River knew
+	}
+	d.Attempts = job.Args.Base + job.Attempt
+	err = wk.process(ctx, d)
+	if errors.Is(err, errRetry) {
+		wk.next.Store(job.ID, d.NextAttempt)
+	}
+	return err
+}
+
+// slotWait is how long a delivery whose project is at its cap waits before
+// it looks again: a quarter second, more after many waits (up to five
+// seconds), so a long backlog of a busy project costs few wake-ups.
+func slotWait(job *rivertype.JobRow) time.Duration {
+	var md struct {
+		Snoozes int `json:"snoozes"`
+	}
+	json.Unmarshal(job.Metadata, &md)
+	d := 250*time.Millisecond + time.Duration(min(md.Snoozes, 20))*250*time.Millisecond
+	return d + rand.N(d/2)
 }
 
 // outcome is the result of one attempt.
@@ -175,20 +189,19 @@ type outcome struct {
 	retryAfter time.Duration
 }
 
-// process makes one attempt at d and records it.
-func (wk *Worker) process(d *satchel.Delivery) {
-	// Attempts are not cut short by shutdown: they are bounded by Timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), wk.opts.Timeout+30*time.Second)
-	defer cancel()
+// process makes one attempt at d and records it; an error makes River
+// retry the job (at the time recorded in d, see NextRetry).
+func (wk *Worker) process(ctx context.Context, d *satchel.Delivery) error {
 	out, err := wk.attempt(ctx, d)
 	if err != nil {
-		// The store failed us; the lease runs out and the delivery is retried.
+		// The store failed us: River retries.
 		wk.log.Error("webhook: prepare delivery", "delivery", d.ID, "err", err)
-		return
+		return err
 	}
 	now := time.Now().UTC()
 	d.LastStatus, d.LastResponse, d.LastError, d.Updated = out.status, out.response, out.err, now
 	log := wk.log.With("delivery", d.ID, "attempt", d.Attempts, "status", out.status)
+	var result error
 	switch {
 	case out.ok:
 		d.Status, d.NextAttempt = satchel.DeliveryDelivered, now
@@ -196,19 +209,25 @@ func (wk *Worker) process(d *satchel.Delivery) {
 	case out.final || d.Attempts >= wk.opts.MaxAttempts:
 		d.Status, d.NextAttempt = satchel.DeliveryFailed, now
 		log.Warn("webhook: delivery failed", "err", out.err)
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// Cut short by a shutdown: River runs the job again.
+		return ctx.Err()
 	default:
 		wait := max(backoff(d.Attempts, wk.opts.BaseBackoff, wk.opts.MaxBackoff), min(out.retryAfter, wk.opts.MaxBackoff))
 		d.Status, d.NextAttempt = satchel.DeliveryPending, now.Add(wait)
 		log.Info("webhook: attempt failed", "err", out.err, "retry_in", wait)
+		result = fmt.Errorf("%w: %s", errRetry, out.err)
 	}
-	if err := wk.store.FinishDelivery(ctx, d); err != nil {
+	if err := wk.store.FinishDelivery(context.WithoutCancel(ctx), d); err != nil {
 		if satchel.IsNotFound(err) {
-			// Deleted with its subscription, or taken over after our lease ran out.
+			// Deleted with its subscription, or recorded by a later attempt.
 			log.Info("webhook: delivery gone or taken over")
-			return
+			return nil
 		}
 		log.Error("webhook: record delivery", "err", err)
+		return err
 	}
+	return result
 }
 
 // attempt loads what d needs and, unless that settles it, sends it. A non-nil

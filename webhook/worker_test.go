@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/riverqueue/river"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/apiview"
 	"github.com/satchel-project/satchel/app"
 	"github.com/satchel-project/satchel/fetch"
+	"github.com/satchel-project/satchel/jobs"
 	"github.com/satchel-project/satchel/sqlstore"
 	"github.com/satchel-project/satchel/webhook"
 )
@@ -31,6 +33,9 @@ func openStore(t *testing.T, dir string) *sqlstore.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// After the job clients the test starts have stopped (cleanups run
+	// last first).
+	t.Cleanup(func() { db.Close() })
 	return db
 }
 
@@ -151,28 +156,49 @@ func (r *receiver) stats() (ok map[string]int, hits int) {
 
 // fast are worker options for tests: short waits everywhere.
 func fast() webhook.WorkerOptions {
-	return webhook.WorkerOptions{Timeout: 2 * time.Second, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
-		PollInterval: 10 * time.Millisecond, Lease: 5 * time.Second}
+	return webhook.WorkerOptions{Timeout: 2 * time.Second, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond}
 }
+
+// testPoll is how often the tests' job clients look for due retries.
+const testPoll = 10 * time.Millisecond
 
 var testBases = apiview.Bases{CDN: "https://cdn.test", API: "https://api.test"}
 
-// start runs a worker until the test ends; the returned stop ends it early
-// and waits for Run to return.
-func start(t *testing.T, s satchel.Store, client *http.Client, opts webhook.WorkerOptions) (*webhook.Worker, func()) {
+// start runs a worker (a job client working the webhook queue) until the
+// test ends; the returned stop ends it early, letting attempts in flight
+// finish.
+func start(t *testing.T, s *sqlstore.DB, client *http.Client, opts webhook.WorkerOptions) (*webhook.Worker, func()) {
+	t.Helper()
+	return startPolling(t, s, client, opts, testPoll)
+}
+
+func startPolling(t *testing.T, s *sqlstore.DB, client *http.Client, opts webhook.WorkerOptions, poll time.Duration) (*webhook.Worker, func()) {
 	t.Helper()
 	if client == nil {
 		client = fetch.New(fetch.Options{AllowPrivate: true}).HTTPClient()
 	}
-	w := webhook.NewWorker(s, client, testBases, nil, opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.Run(ctx)
-	}()
+	w := webhook.NewWorker(s, s.JobsDB(), client, testBases, nil, opts)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	jc, err := jobs.New(context.Background(), jobs.Config{DB: s.JobsDB(), Workers: workers,
+		Queues: map[string]int{jobs.QueueWebhook: w.Options().Concurrency}, FetchPollInterval: poll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); <-done }) }
+	stop := func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := jc.Stop(ctx); err != nil {
+				t.Errorf("stop jobs: %v", err)
+			}
+			jc.Close()
+		})
+	}
 	t.Cleanup(stop)
 	return w, stop
 }
@@ -214,7 +240,6 @@ func allStatus(t *testing.T, s satchel.Store, p *satchel.Project, n int, status 
 
 func TestWorkerDelivers(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	defer s.Close()
 	rcv := newReceiver(t, "up")
 	p := newProject(t, s)
 	subscribe(t, s, p, satchel.EventFileUploaded, rcv.srv.URL+"/a")
@@ -238,12 +263,13 @@ func TestWorkerDelivers(t *testing.T) {
 
 func TestWorkerRetriesUntilReceiverIsBack(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	defer s.Close()
 	rcv := newReceiver(t, "down")
 	p := newProject(t, s)
 	subscribe(t, s, p, satchel.EventFileUploaded, rcv.srv.URL)
 	upload(t, s, p, 3)
-	start(t, s, nil, fast())
+	opts := fast()
+	opts.MaxAttempts = 50 // many fast retries before the receiver is back
+	start(t, s, nil, opts)
 	failedTwice := func(status int, errPart string) func() bool {
 		return func() bool {
 			ds := deliveries(t, s, p)
@@ -277,7 +303,6 @@ func TestWorkerRetriesUntilReceiverIsBack(t *testing.T) {
 
 func TestWorkerGivesUp(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	defer s.Close()
 	rcv := newReceiver(t, "redirect")
 	p := newProject(t, s)
 	subscribe(t, s, p, satchel.EventFileUploaded, rcv.srv.URL)
@@ -318,7 +343,6 @@ func TestWorkerRestart(t *testing.T) {
 	}
 
 	s2 := openStore(t, dir)
-	defer s2.Close()
 	if ds := deliveries(t, s2, p); len(ds) != 6 {
 		t.Fatalf("%d deliveries after reopening, want 6", len(ds))
 	}
@@ -338,7 +362,6 @@ func TestWorkerRestart(t *testing.T) {
 
 func TestWorkerRefusesPrivateAddress(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	defer s.Close()
 	rcv := newReceiver(t, "up")
 	p := newProject(t, s)
 	subscribe(t, s, p, satchel.EventFileUploaded, rcv.srv.URL) // 127.0.0.1
@@ -359,20 +382,27 @@ func TestWorkerRefusesPrivateAddress(t *testing.T) {
 // A nil client is the default, public-only fetch client.
 func TestWorkerDefaultClientIsPublicOnly(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	defer s.Close()
 	rcv := newReceiver(t, "up")
 	p := newProject(t, s)
 	subscribe(t, s, p, satchel.EventFileUploaded, rcv.srv.URL)
 	upload(t, s, p, 1)
 	opts := fast()
 	opts.MaxAttempts = 1
-	w := webhook.NewWorker(s, nil, testBases, nil, opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); w.Run(ctx) }()
+	w := webhook.NewWorker(s, s.JobsDB(), nil, testBases, nil, opts)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	jc, err := jobs.New(context.Background(), jobs.Config{DB: s.JobsDB(), Workers: workers, Queues: map[string]int{jobs.QueueWebhook: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, "refused delivery", allStatus(t, s, p, 1, satchel.DeliveryFailed))
-	cancel()
-	<-done
+	if err := jc.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	jc.Close()
 	if d := deliveries(t, s, p)[0]; !strings.Contains(d.LastError, fetch.CodeURLHostPrivateIPForbidden) {
 		t.Fatalf("refused delivery: %+v", d)
 	}
@@ -380,7 +410,6 @@ func TestWorkerDefaultClientIsPublicOnly(t *testing.T) {
 
 func TestWorkerDropsInactiveSubscription(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	defer s.Close()
 	rcv := newReceiver(t, "up")
 	p := newProject(t, s)
 	w := subscribe(t, s, p, satchel.EventFileUploaded, rcv.srv.URL)
@@ -399,29 +428,22 @@ func TestWorkerDropsInactiveSubscription(t *testing.T) {
 	}
 }
 
-// TestPoke checks that Notify wakes an idle worker at once.
-func TestPoke(t *testing.T) {
+// TestInsertWakesWorker checks that an event's delivery goes out at once
+// although the worker polls only every minute: the job's insertion, in
+// the event's transaction, wakes the idle worker.
+func TestInsertWakesWorker(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	defer s.Close()
 	rcv := newReceiver(t, "up")
 	p := newProject(t, s)
 	subscribe(t, s, p, satchel.EventFileUploaded, rcv.srv.URL)
-	opts := fast()
-	opts.PollInterval = time.Hour
-	w, _ := start(t, s, nil, opts)
-	time.Sleep(20 * time.Millisecond) // the worker's first look finds nothing
-	ns := webhook.Notify(s, w.Poke)
-	upload(t, ns, p, 1)
-	eventually(t, "poked delivery", allStatus(t, s, p, 1, satchel.DeliveryDelivered))
-	// Let the worker finish its pass and go back to waiting for a poke.
+	startPolling(t, s, nil, fast(), time.Minute)
+	time.Sleep(200 * time.Millisecond) // the worker's first look finds nothing
+	upload(t, s, p, 1)
+	eventually(t, "woken delivery", allStatus(t, s, p, 1, satchel.DeliveryDelivered))
+	// River wakes workers at most once per fetch cooldown (100 ms) per queue.
 	time.Sleep(300 * time.Millisecond)
-	upload(t, s, p, 1) // not notified: waits for the (hour-long) poll
-	time.Sleep(100 * time.Millisecond)
-	if _, hits := rcv.stats(); hits != 1 {
-		t.Fatalf("%d requests before poke, want 1", hits)
-	}
-	w.Poke()
-	eventually(t, "second poked delivery", allStatus(t, s, p, 2, satchel.DeliveryDelivered))
+	upload(t, s, p, 1)
+	eventually(t, "second woken delivery", allStatus(t, s, p, 2, satchel.DeliveryDelivered))
 }
 
 // hangingReceiver is a webhook endpoint that never answers until the test
@@ -447,7 +469,6 @@ func hangingReceiver(t *testing.T) (srv *httptest.Server, holding func() int) {
 // once, while the first project's are still stuck.
 func TestWorkerFairAcrossProjects(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	defer s.Close()
 	hang, holding := hangingReceiver(t)
 	rcv := newReceiver(t, "up")
 	a, b := newProject(t, s), newProject(t, s)
@@ -455,7 +476,7 @@ func TestWorkerFairAcrossProjects(t *testing.T) {
 	subscribe(t, s, b, satchel.EventFileUploaded, rcv.srv.URL)
 	upload(t, s, a, 10)
 	opts := fast()
-	opts.Concurrency, opts.PerProject, opts.Timeout, opts.Lease = 4, 2, time.Minute, 3*time.Minute
+	opts.Concurrency, opts.PerProject, opts.Timeout = 4, 2, time.Minute
 	start(t, s, nil, opts)
 	t.Cleanup(hang.CloseClientConnections) // before the worker stops: its attempts end now
 	eventually(t, "project a's deliveries to reach the hanging receiver", func() bool { return holding() > 0 })
@@ -476,7 +497,6 @@ func TestWorkerFairAcrossProjects(t *testing.T) {
 // ends after Timeout and is retried.
 func TestWorkerTimeout(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	defer s.Close()
 	hang, _ := hangingReceiver(t)
 	p := newProject(t, s)
 	subscribe(t, s, p, satchel.EventFileUploaded, hang.URL)

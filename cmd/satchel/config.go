@@ -59,6 +59,8 @@ type serveConfig struct {
 	FetchPerProject   int64          `name:"fetch-per-project" env:"SATCHEL_FETCH_PER_PROJECT" default:"${fetchPerProject}" nonzero:"" help:"from-URL downloads one project may have running, counted across all nodes (slow sources of one project leave the other workers to other projects)"`
 	WebhookPerProject int64          `name:"webhook-per-project" env:"SATCHEL_WEBHOOK_PER_PROJECT" default:"${webhookPerProject}" nonzero:"" help:"webhook deliveries one project may have in flight, counted across all nodes (of 16 per node)"`
 	WebhookTimeout    time.Duration  `name:"webhook-timeout" env:"SATCHEL_WEBHOOK_TIMEOUT" default:"${webhookTimeout}" nonzero:"" help:"time limit of one webhook delivery attempt, response included; a timed-out attempt is retried with backoff"`
+	Retention         time.Duration  `name:"retention" env:"SATCHEL_RETENTION" default:"720h" nonzero:"" help:"how long webhook events and finished deliveries are kept"`
+	JobRescueAfter    time.Duration  `name:"job-rescue-after" env:"SATCHEL_JOB_RESCUE_AFTER" default:"20s" nonzero:"" help:"how long a background job may go without finishing or a heartbeat before another node retries it (at least 10s: long jobs beat every 4s)"`
 	MaxImagePixels    int64          `name:"max-image-pixels" env:"SATCHEL_MAX_IMAGE_PIXELS" default:"${maxImagePixels}" nonzero:"" help:"largest source image to transform, in pixels"`
 	ImageWorkers      int64          `name:"image-workers" env:"SATCHEL_IMAGE_WORKERS" default:"0" help:"concurrent image transforms (0 = one per core)"`
 	ImageQueue        int64          `name:"image-queue" env:"SATCHEL_IMAGE_QUEUE" default:"${imageQueue}" help:"transforms that may wait for a worker before answering 429 (0 = none)"`
@@ -112,7 +114,11 @@ func packageDefaults() kong.Vars {
 // choices outside their list. The parser calls it once the flags and the
 // environment are read.
 func (c *serveConfig) Validate() error {
-	return validateSettings(c, c.decodeErrs)
+	var more []error
+	if c.JobRescueAfter != 0 && c.JobRescueAfter < 10*time.Second {
+		more = append(more, errors.New("--job-rescue-after (SATCHEL_JOB_RESCUE_AFTER): at least 10s, since long jobs beat every 4s"))
+	}
+	return validateSettings(c, c.decodeErrs, more...)
 }
 
 // serverConfig maps the settings onto the server's runtime configuration.
@@ -130,6 +136,7 @@ func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
 		MaxFileSize: int64(c.MaxFileSize), MaxDirectUpload: int64(c.MaxDirectUpload),
 		TemporaryTTL: c.TemporaryTTL, SessionTTL: c.SessionTTL, RateLimit: c.RateLimit,
 		FetchWorkers: int(c.FetchWorkers), FetchMaxBytes: int64(c.FetchMaxBytes), FetchTimeout: c.FetchTimeout,
+		Retention: c.Retention, JobRescueAfter: c.JobRescueAfter,
 		FetchPerProject: int(c.FetchPerProject), WebhookPerProject: int(c.WebhookPerProject), WebhookTimeout: c.WebhookTimeout, FetchDeny: c.FetchDeny, SimpleAuthOverHTTP: c.SimpleAuth, TrustedProxies: c.TrustedProxies,
 		ListenURL:      "http://" + c.Addr,
 		MaxImagePixels: c.MaxImagePixels, ImageWorkers: int(c.ImageWorkers), ImageQueue: queue, ImageTimeout: c.ImageTimeout, VariantCacheSize: int64(c.VariantCacheSize),

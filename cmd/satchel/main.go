@@ -4,6 +4,8 @@
 //	satchel project create|list|update|rotate-keys [flags]
 //	satchel backup [--data-dir DIR] BACKUP_DIR
 //	satchel restore [--data-dir DIR] BACKUP_DIR
+//	satchel migrate [--data-dir DIR | --database-url URL]
+//	satchel jobs list|retry|cancel [flags]
 //
 // Every command takes --help. The settings of serve are in config.go.
 package main
@@ -39,6 +41,8 @@ type cli struct {
 	Project projectCLI  `cmd:"" help:"Create, list, change and re-key projects."`
 	Backup  backupCmd   `cmd:"" help:"Copy the data dir (SQLite database and files) while the server runs."`
 	Restore restoreCmd  `cmd:"" help:"Restore a backup into an empty data dir."`
+	Migrate migrateCmd  `cmd:"" help:"Bring the database up to date (serve does it too)."`
+	Jobs    jobsCLI     `cmd:"" help:"Inspect background jobs: queue depth, retry, cancel."`
 }
 
 // exitRequest carries the status kong asks to exit with (after --help).
@@ -105,6 +109,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return cmdBackup(ctx, &c.Backup, stdout)
 	case "restore <backup-dir>":
 		return cmdRestore(ctx, &c.Restore, stdout)
+	case "migrate":
+		return cmdMigrate(ctx, &c.Migrate, stdout)
+	case "jobs list":
+		return cmdJobsList(ctx, &c.Jobs.List, stdout)
+	case "jobs retry <id>":
+		return cmdJobsChange(ctx, "retry", &c.Jobs.Retry, stdout)
+	case "jobs cancel <id>":
+		return cmdJobsChange(ctx, "cancel", &c.Jobs.Cancel, stdout)
 	default:
 		sub, ok := strings.CutPrefix(cmd, "project ")
 		if !ok {
