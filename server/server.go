@@ -32,6 +32,7 @@ import (
 	"github.com/satchel-project/satchel/restapi"
 	"github.com/satchel-project/satchel/sqlstore"
 	"github.com/satchel-project/satchel/uploadapi"
+	"github.com/satchel-project/satchel/uploaderpage"
 	"github.com/satchel-project/satchel/variantcache"
 	"github.com/satchel-project/satchel/webhook"
 )
@@ -101,6 +102,9 @@ type Config struct {
 	// MetricsElsewhere keeps /metrics off the main handler (served on its own
 	// listener through MetricsHandler).
 	MetricsElsewhere bool
+	// NoUploaderPage turns off the upload page at "/" and the embeddable
+	// uploader under /uploader/.
+	NoUploaderPage bool
 }
 
 // Server is a running Satchel node (without its listener).
@@ -256,6 +260,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	a.Purge = cdnHandler.Purge
 	a.Transform = cdnHandler.Render
+	if !cfg.NoUploaderPage {
+		uploaderpage.New(uploaderpage.Config{PublicURL: cfg.PublicURL}).Register(mux)
+	}
 	mux.Handle("GET /", cdnHandler)
 	s.handler = s.inflight.track(guardBodies(cleanPath(observe(mux, m, log)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
 	return s, nil

@@ -105,6 +105,7 @@ type serveConfig struct {
 	ShutdownTimeout   time.Duration
 	MetricsAddr       string
 	MetricsToken      string
+	UploaderPage      bool
 }
 
 func parseServe(args []string) (*serveConfig, error) {
@@ -142,6 +143,7 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.Int64Var(&c.MaxProjectUploads, "max-project-uploads", envInt("SATCHEL_MAX_PROJECT_UPLOADS", 64), "uploads in progress per project on this node before answering 429; 0 = unlimited (SATCHEL_MAX_PROJECT_UPLOADS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("SATCHEL_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a stop waits for requests in progress before cutting them (SATCHEL_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("SATCHEL_METRICS_ADDR", ""), "serve /metrics on this address instead of the main one (SATCHEL_METRICS_ADDR)")
+	fs.BoolVar(&c.UploaderPage, "uploader-page", envBool("SATCHEL_UPLOADER_PAGE", true), "serve the upload page at / and the embeddable uploader under /uploader/ (SATCHEL_UPLOADER_PAGE)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
 	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
 	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
