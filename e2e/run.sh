@@ -36,7 +36,7 @@ go build -o "$work/formapp" ./examples/formapp
 freeport() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 waitup() {
   for _ in $(seq 1 150); do
-    if curl -fsS -o /dev/null "$1"; then return 0; fi
+    if curl -fs -o /dev/null "$1"; then return 0; fi
     sleep 0.2
   done
   echo "not up: $1" >&2

@@ -429,7 +429,7 @@
         li = el('li', { 'data-id': String(item.id), part: 'item' });
         this.list.append(li);
       }
-      li.className = 'item ' + item.state;
+      li.className = 'item state-' + item.state;
       li.dataset.state = item.state;
       const name = el('span', { class: 'name', title: item.name }, item.name);
       const size = el('span', { class: 'size' }, item.size ? formatSize(item.size) : '');
