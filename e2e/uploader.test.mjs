@@ -86,6 +86,17 @@ test('chooser: several files, progress, CDN links', async () => {
   await page.close();
 });
 
+test('keyboard: Enter on the drop zone opens the file chooser', async () => {
+  const { page, problems } = await openPage();
+  const chooser = page.waitForEvent('filechooser');
+  await page.locator('satchel-uploader .drop').press('Enter');
+  await (await chooser).setFiles({ name: 'keyboard.txt', mimeType: 'text/plain', buffer: Buffer.from('typed') });
+  const [link] = await doneLinks(page, 1);
+  assert.equal((await fetchBytes(link)).toString(), 'typed');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('drag and drop', async () => {
   const { page, problems } = await openPage();
   await page.evaluate(() => {

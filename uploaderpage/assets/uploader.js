@@ -126,6 +126,13 @@
         el('p', { class: 'hint' }, 'Drop files here, paste them, or ',
           el('label', { for: 'chooser', class: 'choose' }, 'choose files'), this.fileInput),
         urlForm);
+      // Keyboard: Enter or Space on the focused drop zone opens the chooser.
+      this.drop.addEventListener('keydown', (e) => {
+        if (e.target === this.drop && (e.key === 'Enter' || e.key === ' ')) {
+          e.preventDefault();
+          this.fileInput.click();
+        }
+      });
       this.drop.addEventListener('dragenter', (e) => { e.preventDefault(); this.drop.classList.add('over'); });
       this.drop.addEventListener('dragover', (e) => { e.preventDefault(); if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'; });
       this.drop.addEventListener('dragleave', (e) => { if (!this.drop.contains(e.relatedTarget)) this.drop.classList.remove('over'); });
