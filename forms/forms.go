@@ -150,8 +150,12 @@ func (c *Client) Widget(f Field, value string) template.HTML {
 		fmt.Fprintf(&b, ` accept="%s"`, esc(strings.Join(f.Types, ",")))
 	}
 	b.WriteString("></satchel-uploader>")
-	if value != "" {
+	switch {
+	case strings.HasPrefix(value, "https://") || strings.HasPrefix(value, "http://"):
 		fmt.Fprintf(&b, `<p class="satchel-current">Current: <a href="%s">%s</a></p>`, esc(value), esc(value))
+	case value != "":
+		// Only http(s) values become links: a posted value may be anything.
+		fmt.Fprintf(&b, `<p class="satchel-current">Current: %s</p>`, esc(value))
 	}
 	return template.HTML(b.String())
 }

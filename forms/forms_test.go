@@ -303,6 +303,12 @@ func TestWidget(t *testing.T) {
 	if strings.Contains(html, "<script>") {
 		t.Error("value not escaped")
 	}
+	if js := string(c.Widget(forms.Field{Name: "f"}, "javascript:alert(1)")); strings.Contains(js, `href="javascript`) {
+		t.Errorf("a posted javascript: value became a link: %s", js)
+	}
+	if u := string(c.Widget(forms.Field{Name: "f"}, "http://127.0.0.1:8080/x/")); !strings.Contains(u, `<a href="http://127.0.0.1:8080/x/">`) {
+		t.Errorf("no link to the current file: %s", u)
+	}
 	g := string(c.Widget(forms.Field{Name: "files", Group: true}, ""))
 	if !strings.Contains(g, " multiple group") || strings.Contains(g, "satchel-current") {
 		t.Errorf("group widget: %s", g)
