@@ -35,6 +35,7 @@ import (
 	"github.com/satchel-project/satchel/restapi"
 	"github.com/satchel-project/satchel/sqlstore"
 	"github.com/satchel-project/satchel/uploadapi"
+	"github.com/satchel-project/satchel/uploaderpage"
 	"github.com/satchel-project/satchel/variantcache"
 	"github.com/satchel-project/satchel/webhook"
 )
@@ -121,6 +122,9 @@ type Config struct {
 	MetricsElsewhere bool
 	// AdminToken, when set, signs an administrator in to the dashboard.
 	AdminToken string
+	// NoUploaderPage turns off the upload page at "/" and the embeddable
+	// uploader under /uploader/.
+	NoUploaderPage bool
 }
 
 // DefaultVariantCacheSize is the local variant cache's size in bytes when
@@ -297,6 +301,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		a.PurgeVariants = cdnHandler.Shared.Purge
 	}
 	a.Transform = cdnHandler.Render
+	if !cfg.NoUploaderPage {
+		uploaderpage.New(uploaderpage.Config{PublicURL: cfg.PublicURL}).Register(mux)
+	}
 	mux.Handle("GET /", cdnHandler)
 	dashboard.New(a, dashboard.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	s.handler = s.inflight.track(guardBodies(cleanPath(observe(mux, m, log)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))

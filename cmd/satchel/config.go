@@ -80,6 +80,7 @@ type serveConfig struct {
 	DemoSecretKey     string         `name:"demo-secret-key" env:"SATCHEL_DEMO_SECRET_KEY" unset:"random" help:"secret key of the demo project created on first start"`
 	MetricsAddr       string         `name:"metrics-addr" env:"SATCHEL_METRICS_ADDR" unset:"the main listener" help:"serve /metrics on this separate address instead of the main one"`
 	MetricsToken      string         `name:"metrics-token" env:"SATCHEL_METRICS_TOKEN" unset:"none" help:"bearer token /metrics requires"`
+	UploaderPage      bool           `name:"uploader-page" env:"SATCHEL_UPLOADER_PAGE" default:"true" negatable:"" help:"serve the upload page at / and the embeddable uploader under /uploader/"`
 	AdminToken        string         `name:"admin-token" env:"SATCHEL_ADMIN_TOKEN" unset:"none (project keys only)" help:"token that signs an administrator in to the dashboard (all projects); prefer the variable: arguments are visible to other users"`
 	PprofAddr         string         `name:"pprof-addr" env:"SATCHEL_PPROF_ADDR" hidden:"" help:"serve runtime profiles on this separate address (benchmarks only)"`
 
@@ -143,7 +144,7 @@ func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
 		ImageMaxSide: int(c.ImageMaxSide), ImageMaxOutputPixels: c.ImageMaxOutput, ImageCheapWorkers: cheapWorkers, ImageCheapPixels: c.ImageCheapPixels, CDNMetaCacheSize: int(c.CDNMetaCache),
 		BodyMinRate: int64(c.BodyMinRate), BodyIdleTimeout: c.BodyIdleTimeout, MaxConcurrentUploads: int(c.MaxUploads), MaxProjectUploads: int(c.MaxProjectUploads),
 		DemoPublicKey: c.DemoPublicKey, DemoSecretKey: c.DemoSecretKey, Log: log,
-		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "", AdminToken: c.AdminToken,
+		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "", AdminToken: c.AdminToken, NoUploaderPage: !c.UploaderPage,
 	}
 }
 
