@@ -112,8 +112,9 @@ func (h *Handler) read(r *request) error {
 		return satchel.Errorf(satchel.KindInvalid, "", "Could not read the request body.")
 	}
 	r.body = body
-	pub, sig, ok := strings.Cut(strings.TrimPrefix(r.Header.Get("Authentication"), scheme), ":")
-	if !strings.HasPrefix(r.Header.Get("Authentication"), scheme) || !ok || pub == "" || sig == "" {
+	cred, ok := strings.CutPrefix(r.Header.Get("Authentication"), scheme)
+	pub, sig, signed := strings.Cut(cred, ":")
+	if !ok || !signed || pub == "" || sig == "" {
 		return satchel.Errorf(satchel.KindUnauthorized, "", "Authentication header must be \"UploadCare <public key>:<signature>\".")
 	}
 	date, err := signing.Date(r.Request)
