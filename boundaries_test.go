@@ -36,7 +36,7 @@ func TestImportBoundaries(t *testing.T) {
 		}
 		return deps
 	}
-	for _, pkg := range []string{".", "./app", "./uploadapi", "./restapi", "./blobstore", "./sqlstore"} {
+	for _, pkg := range []string{".", "./app", "./uploadapi", "./restapi", "./legacyapi", "./blobstore", "./sqlstore"} {
 		for dep, info := range list(pkg) {
 			standard, ncgo, _ := strings.Cut(info, " ")
 			// The standard library's cgo files (net, os/user) have pure-Go

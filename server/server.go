@@ -31,6 +31,7 @@ import (
 	"github.com/satchel-project/satchel/inspect"
 	"github.com/satchel-project/satchel/internal/reqctx"
 	"github.com/satchel-project/satchel/jobs"
+	"github.com/satchel-project/satchel/legacyapi"
 	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/restapi"
 	"github.com/satchel-project/satchel/sqlstore"
@@ -306,7 +307,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	mux.Handle("GET /", cdnHandler)
 	dashboard.New(a, dashboard.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
-	s.handler = s.inflight.track(guardBodies(cleanPath(observe(mux, m, log)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
+	legacy := http.NewServeMux() // the oldest REST dialect, told apart by its Authentication header
+	legacyapi.New(a, legacyapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(legacy)
+	s.handler = s.inflight.track(guardBodies(cleanPath(legacyapi.Dispatch(observe(legacy, m, log), observe(mux, m, log))), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
 	return s, nil
 }
 
