@@ -26,6 +26,10 @@ type UploadOptions struct {
 	Metadata map[string]string
 	Tags     []string
 	Source   string
+	// Expires schedules the file's removal (see App.ExpireFiles).
+	Expires *time.Time `json:",omitempty"`
+	// OriginalProtected keeps the CDN from serving the original publicly.
+	OriginalProtected bool `json:",omitempty"`
 }
 
 // Validate checks the options.
@@ -244,6 +248,7 @@ func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions
 			BlobKey: in.UUID, Checksum: "sha256:" + hex.EncodeToString(in.hash.Sum(nil)),
 			IsReady: true, Uploaded: now, Stored: opts.stored(p, now), Source: opts.Source,
 			SourceURL: sourceURL, Metadata: opts.Metadata, Tags: opts.Tags,
+			Expires: opts.Expires, OriginalProtected: opts.OriginalProtected,
 		}
 		if f.OriginalFilename == "" {
 			f.OriginalFilename = "original"

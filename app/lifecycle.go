@@ -28,9 +28,13 @@ func (a *App) sweeper() {
 	}
 }
 
-// Sweep removes temporary files past their lifetime, multipart sessions past
-// their expiry (with their parts) and old finished from-URL tasks.
+// Sweep removes temporary files past their lifetime, files past their
+// expiry time, multipart sessions past their expiry (with their parts) and
+// old finished from-URL tasks.
 func (a *App) Sweep(ctx context.Context, now time.Time) error {
+	if err := a.ExpireFiles(ctx, now); err != nil {
+		return err
+	}
 	for {
 		files, err := a.Store.ExpiredTemporaryFiles(ctx, now.Add(-a.cfg.TemporaryTTL), 500)
 		if err != nil {
@@ -70,6 +74,31 @@ func (a *App) Sweep(ctx context.Context, now time.Time) error {
 		return err
 	}
 	return nil
+}
+
+// ExpireFiles removes the files whose expiry time (File.Expires) is at or
+// before now, with their file.deleted events, and their bytes.
+func (a *App) ExpireFiles(ctx context.Context, now time.Time) error {
+	for {
+		files, err := a.Store.ExpiredFiles(ctx, now, 500)
+		if err != nil {
+			return fmt.Errorf("app: expiring files: %w", err)
+		}
+		for _, f := range files {
+			gone := now.UTC()
+			f.Removed, f.Stored = &gone, nil
+			if err := a.Store.RemoveFile(ctx, f.UUID, gone, []*satchel.Event{FileEvent(f, satchel.EventFileDeleted, satchel.Initiator{Type: "system"}, nil)}); err != nil && !satchel.IsNotFound(err) {
+				return fmt.Errorf("app: expire file %s: %w", f.UUID, err)
+			}
+			if err := a.Bucket.Delete(ctx, f.BlobKey); err != nil {
+				return fmt.Errorf("app: delete expired blob: %w", err)
+			}
+			a.purged(f.UUID)
+		}
+		if len(files) < 500 {
+			return nil
+		}
+	}
 }
 
 // Recover removes what an unclean stop may have left: multipart uploads with
