@@ -187,7 +187,8 @@ func TestJSONAPIFiles(t *testing.T) {
 
 	// The same file through the REST API and the Upload API.
 	code, _, body := rawREST(t, "GET", s.URL+"/files/"+uuid+"/", "application/vnd.uploadcare-v0.7+json", "", "")
-	if code != http.StatusOK || !strings.Contains(body, `"foo":"bar"`) {
+	if code != http.StatusOK || !strings.Contains(body, `"foo":"bar"`) || !strings.Contains(body, `"original_protected":true`) ||
+		!strings.Contains(body, `"datetime_expires":"`) {
 		t.Fatalf("REST: %d %s", code, body)
 	}
 	resp, err := http.Get(s.URL + "/info/?pub_key=" + testPub + "&file_id=" + uuid)
@@ -196,7 +197,7 @@ func TestJSONAPIFiles(t *testing.T) {
 	}
 	info, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(info), uuid) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(info), uuid) || !strings.Contains(string(info), `"original_protected":true`) {
 		t.Fatalf("Upload API info: %d %s", resp.StatusCode, info)
 	}
 
