@@ -55,6 +55,9 @@ func (o *UploadOptions) stored(p *satchel.Project, now time.Time) *time.Time {
 	return nil
 }
 
+// MaxFileSize is the largest file the project may upload.
+func (a *App) MaxFileSize(p *satchel.Project) int64 { return a.maxFileSize(p) }
+
 // maxFileSize is the effective cap for a project.
 func (a *App) maxFileSize(p *satchel.Project) int64 {
 	if p != nil && p.MaxFileSize > 0 && p.MaxFileSize < a.cfg.MaxFileSize {

@@ -269,7 +269,7 @@ func (h *Handler) createFile(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	b, err := h.readBody(r, h.app.Config().MaxFileSize)
+	b, err := h.readBody(r, h.app.MaxFileSize(c.p))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -352,7 +352,9 @@ func (h *Handler) create(r *http.Request, c *caller, b *body) (fileDoc, error) {
 		return fileDoc{}, err
 	}
 	if source == "" {
-		return fileDoc{}, satchel.Errorf(satchel.KindInvalid, reasonContentRequired, "file[content] or file[source_url] is required.")
+		e := satchel.Errorf(satchel.KindInvalid, reasonContentRequired, "file[content] or file[source_url] is required.")
+		e.Field = "content"
+		return fileDoc{}, e
 	}
 	t, _, err := h.app.FromURL(ctx, c.p, opts, source, "", false, false)
 	if err != nil {

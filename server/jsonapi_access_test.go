@@ -193,8 +193,20 @@ func TestJSONAPIChunked(t *testing.T) {
 // TestJSONAPIExpiry: a past expires_at is accepted and echoed, and the
 // sweep removes the file (events and all), leaving files due later.
 func TestJSONAPIExpiry(t *testing.T) {
+	deleted := make(chan string, 4)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var v struct {
+			Hook      struct{ Event string } `json:"hook"`
+			Data      struct{ UUID string }  `json:"data"`
+			Initiator struct{ Type string }  `json:"initiator"`
+		}
+		json.NewDecoder(r.Body).Decode(&v)
+		deleted <- v.Hook.Event + " " + v.Data.UUID + " " + v.Initiator.Type
+	}))
+	defer recv.Close()
 	s := startServer(t, func(c *server.Config) { c.SweepEvery = time.Hour })
 	base := jaBase(s, testPub)
+	wantStatus(t, jaJSON(t, "POST", base+"/webhooks.json", testSecret, `{"webhook":{"target_url":"`+recv.URL+`","events":["file.deleted"]}}`), http.StatusCreated)
 	r := jaMultipart(t, "POST", base+"/files.json", testSecret, pngBytes(t, 10, 10), "old.png", "file[expires_at]", "2023-11-18T08:38:39Z", "file[original_protected]", "false")
 	wantStatus(t, r, http.StatusCreated)
 	if r.attr(t, "expires_at") != "2023-11-18T08:38:39.000Z" {
@@ -224,6 +236,14 @@ func TestJSONAPIExpiry(t *testing.T) {
 	}
 	if resp, _ := get(t, s.URL+"/"+oldUUID+"/", nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("CDN after expiry: %d", resp.StatusCode)
+	}
+	select {
+	case got := <-deleted:
+		if got != "file.deleted "+oldUUID+" system" {
+			t.Fatalf("delivered %q", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no file.deleted delivery")
 	}
 	r = jaDo(t, "GET", base+"/files/"+later+".json", testSecret, "", nil)
 	if r.attr(t, "status") != "ready" || r.attr(t, "removed_at") != nil {

@@ -300,6 +300,7 @@ func TestJSONAPIFromURL(t *testing.T) {
 func TestJSONAPIErrors(t *testing.T) {
 	s := startServer(t, nil)
 	base := jaBase(s, testPub)
+	newProject(t, s, "0000000000000000small", "smallsecret", func(p *satchel.Project) { p.MaxFileSize = 1000 })
 	for _, tc := range []struct {
 		name    string
 		r       jaResp
@@ -307,8 +308,9 @@ func TestJSONAPIErrors(t *testing.T) {
 		code    string
 		pointer string
 	}{
-		{"no content", jaMultipart(t, "POST", base+"/files.json", testSecret, nil, "", "file[metadata][foo]", "bar"), 422, "content_required", ""},
-		{"empty JSON", jaJSON(t, "POST", base+"/files.json", testSecret, `{"file":{}}`), 422, "content_required", ""},
+		{"no content", jaMultipart(t, "POST", base+"/files.json", testSecret, nil, "", "file[metadata][foo]", "bar"), 422, "content_required", "/file/content"},
+		{"empty JSON", jaJSON(t, "POST", base+"/files.json", testSecret, `{"file":{}}`), 422, "content_required", "/file/content"},
+		{"file over the project's limit", jaMultipart(t, "POST", jaBase(s, "0000000000000000small")+"/files.json", "smallsecret", make([]byte, 2000), "big.bin"), 413, "file_too_large", ""},
 		{"malformed JSON", jaJSON(t, "POST", base+"/files.json", testSecret, `{"file"{"source_url":"x"}}`), 400, "body_malformed", ""},
 		{"bad expires_at", jaMultipart(t, "POST", base+"/files.json", testSecret, []byte("x"), "x.txt", "file[expires_at]", "next tuesday"), 422, "expires_at_invalid", "/file/expires_at"},
 		{"bad metadata key", jaJSON(t, "POST", base+"/files.json", testSecret, `{"file":{"source_url":"http://127.0.0.1:1/x","metadata":{"b@d":"v"}}}`), 422, "invalid", "/file/metadata/b@d"},
