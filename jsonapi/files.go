@@ -44,13 +44,15 @@ func (h *Handler) loadFile(ctx context.Context, p *satchel.Project, res *satchel
 	}
 	changed := false
 	if res.Target == "" && v.st.FetchToken != "" && v.st.FetchError == "" {
-		t, f, err := h.app.FetchStatus(ctx, v.st.FetchToken)
+		// The task is read directly: looking at a list of pending files
+		// must not spend the project's rate limit once per file.
+		t, err := h.app.Store.FetchTask(ctx, v.st.FetchToken)
 		switch {
 		case satchel.IsNotFound(err):
 		case err != nil:
-			return nil, err
-		case t.Status == satchel.FetchSuccess && f != nil:
-			res.Target, changed = f.UUID, true
+			return nil, fmt.Errorf("jsonapi: fetch task: %w", err)
+		case t.Status == satchel.FetchSuccess && t.FileUUID != "":
+			res.Target, changed = t.FileUUID, true
 		case t.Status == satchel.FetchError:
 			v.st.FetchError, changed = t.ErrorText, true
 			if v.st.FetchError == "" {

@@ -263,6 +263,10 @@ func TestJSONAPIFiles(t *testing.T) {
 func TestJSONAPIFromURL(t *testing.T) {
 	png := pngBytes(t, 8, 8)
 	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing.png" {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Content-Type", "image/png")
 		w.Write(png)
 	}))
@@ -294,6 +298,30 @@ func TestJSONAPIFromURL(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	// A source that fails leaves the file failed, without a uuid.
+	r := jaJSON(t, "POST", base+"/files.json", testSecret, `{"file":{"source_url":"`+src.URL+`/missing.png"}}`)
+	wantStatus(t, r, http.StatusCreated)
+	id := r.data(t)["id"].(string)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		g := jaDo(t, "GET", base+"/files.json", testSecret, "", nil)
+		var status any
+		for _, f := range g.body["data"].([]any) {
+			if f.(map[string]any)["id"] == id {
+				status = f.(map[string]any)["attributes"].(map[string]any)["status"]
+			}
+		}
+		if status == "failed" {
+			break
+		}
+		if status != "pending" || time.Now().After(deadline) {
+			t.Fatalf("failed fetch: %v: %s", status, g.raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A file not there yet takes no update.
+	r = jaJSON(t, "PUT", base+"/files/"+id+".json", testSecret, `{"file":{"metadata":{"a":"b"}}}`)
+	wantStatus(t, r, http.StatusConflict)
 }
 
 // TestJSONAPIErrors checks the documented errors and their JSON:API shape.
