@@ -52,6 +52,8 @@ const (
 	ReasonPartSizeTooSmall   Reason = "part_size_too_small" // Limit
 	ReasonPartSizeTooBig     Reason = "part_size_too_big"   // Limit
 	ReasonTooManyParts       Reason = "too_many_parts"
+	ReasonChunkSizeInvalid   Reason = "chunk_size_invalid" // Field: "size" or "chunk_size"
+	ReasonExpiresInvalid     Reason = "expires_invalid"    // not an ISO 8601 time
 	ReasonPartURLInvalid     Reason = "part_url_invalid"
 	ReasonPartSizeMismatch   Reason = "part_size_mismatch"
 	ReasonPartConflict       Reason = "part_conflict"

@@ -28,7 +28,11 @@ type Project struct {
 	// SecureDeliverySecret, when set (hex), makes the CDN require Akamai-style
 	// ACL or URL tokens signed with it on every file of the project.
 	SecureDeliverySecret string
-	Created              time.Time
+	// AnonymousUploads lets the JSON:API v1 dialect create files and groups
+	// without credentials (the answer's access token is the caller's only
+	// credential). Off by default.
+	AnonymousUploads bool
+	Created          time.Time
 }
 
 // File is one uploaded file.
@@ -56,6 +60,12 @@ type File struct {
 	ContentInfo *ContentInfo
 	Metadata    map[string]string
 	Tags        []string
+	// Expires, when set, is when the lifecycle sweep removes the file.
+	Expires *time.Time
+	// OriginalProtected keeps the CDN from serving the original bytes
+	// without a secure-delivery token or the file's access token; image
+	// operations are still served.
+	OriginalProtected bool
 }
 
 // IsStored reports whether the file is stored (kept beyond the temporary period).
@@ -150,8 +160,12 @@ type UploadSession struct {
 	Metadata         map[string]string
 	Tags             []string
 	Source           string
-	Created          time.Time
-	Expires          time.Time
+	// FileExpires and OriginalProtected are given to the file at completion
+	// (see File.Expires, File.OriginalProtected).
+	FileExpires       *time.Time
+	OriginalProtected bool
+	Created           time.Time
+	Expires           time.Time
 	// Upload is the blob store's handle of the multipart upload.
 	Upload string
 }

@@ -30,6 +30,7 @@ const (
 type Store interface {
 	FileLister
 	WebhookStore
+	ResourceStore
 
 	CreateProject(ctx context.Context, p *Project) error
 	UpdateProject(ctx context.Context, p *Project) error
@@ -47,6 +48,8 @@ type Store interface {
 	HasBlob(ctx context.Context, key string) (bool, error)
 	// ExpiredTemporaryFiles lists unstored, unremoved files uploaded before t.
 	ExpiredTemporaryFiles(ctx context.Context, before time.Time, limit int) ([]*File, error)
+	// ExpiredFiles lists live files whose Expires is at or before now.
+	ExpiredFiles(ctx context.Context, now time.Time, limit int) ([]*File, error)
 	// RemoveFile marks a file removed at t and writes events with it.
 	// Removing a file (here, or with UpdateFile/UpdateFiles) queues the
 	// removal of its blob in the same transaction.

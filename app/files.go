@@ -397,3 +397,102 @@ func extFor(ctype string) string {
 	}
 	return ""
 }
+
+// FileChange is an update of a file's metadata, expiry and original
+// protection; fields left nil stay as they are.
+type FileChange struct {
+	// Metadata, when not nil, replaces the whole map.
+	Metadata map[string]string
+	// MetadataPatch sets only its keys, leaving the others.
+	MetadataPatch map[string]string
+	// Expires, when not nil, sets the expiry time; a nil *Expires clears it.
+	Expires **time.Time
+	// OriginalProtected, when not nil, sets File.OriginalProtected.
+	OriginalProtected *bool
+}
+
+// ChangeFile applies ch to a live file of the project in one transaction:
+// a change of metadata writes a file.info_updated event. When the
+// protection of the original changes, the CDN forgets what it knows of the file.
+func (a *App) ChangeFile(ctx context.Context, p *satchel.Project, id string, ch FileChange) (*satchel.File, error) {
+	next := ch.Metadata
+	if next != nil {
+		if err := satchel.ValidateMetadata(next); err != nil {
+			return nil, err
+		}
+	}
+	if ch.MetadataPatch != nil {
+		if err := satchel.ValidateMetadata(ch.MetadataPatch); err != nil {
+			return nil, err
+		}
+	}
+	protectedChanged := false
+	f, err := a.update(ctx, p, id, false, func(f *satchel.File) ([]*satchel.Event, error) {
+		prev := previousMetadata(f.Metadata)
+		md := f.Metadata
+		if next != nil {
+			md = make(map[string]string, len(next))
+			for k, v := range next {
+				md[k] = v
+			}
+		}
+		if ch.MetadataPatch != nil {
+			cp := make(map[string]string, len(md)+len(ch.MetadataPatch))
+			for k, v := range md {
+				cp[k] = v
+			}
+			for k, v := range ch.MetadataPatch {
+				cp[k] = v
+			}
+			md = cp
+		}
+		if len(md) > satchel.MaxMetadataKeys {
+			return nil, satchel.TooManyMetadataKeys()
+		}
+		changed := false
+		var events []*satchel.Event
+		if !sameMetadata(md, f.Metadata) {
+			f.Metadata = md
+			changed = true
+			events = append(events, FileEvent(f, satchel.EventFileInfoUpdated, satchel.Initiator{Type: "api"}, prev))
+		}
+		if ch.Expires != nil && !sameTime(*ch.Expires, f.Expires) {
+			f.Expires = *ch.Expires
+			changed = true
+		}
+		if ch.OriginalProtected != nil && *ch.OriginalProtected != f.OriginalProtected {
+			f.OriginalProtected = *ch.OriginalProtected
+			changed, protectedChanged = true, true
+		}
+		if !changed {
+			return nil, errNoChange
+		}
+		return events, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if protectedChanged {
+		a.purged(f.UUID)
+	}
+	return f, nil
+}
+
+func sameMetadata(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}

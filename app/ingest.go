@@ -26,6 +26,10 @@ type UploadOptions struct {
 	Metadata map[string]string
 	Tags     []string
 	Source   string
+	// Expires schedules the file's removal (see App.ExpireFiles).
+	Expires *time.Time `json:",omitempty"`
+	// OriginalProtected keeps the CDN from serving the original publicly.
+	OriginalProtected bool `json:",omitempty"`
 }
 
 // Validate checks the options.
@@ -50,6 +54,9 @@ func (o *UploadOptions) stored(p *satchel.Project, now time.Time) *time.Time {
 	}
 	return nil
 }
+
+// MaxFileSize is the largest file the project may upload.
+func (a *App) MaxFileSize(p *satchel.Project) int64 { return a.maxFileSize(p) }
 
 // maxFileSize is the effective cap for a project.
 func (a *App) maxFileSize(p *satchel.Project) int64 {
@@ -244,6 +251,7 @@ func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions
 			BlobKey: in.UUID, Checksum: "sha256:" + hex.EncodeToString(in.hash.Sum(nil)),
 			IsReady: true, Uploaded: now, Stored: opts.stored(p, now), Source: opts.Source,
 			SourceURL: sourceURL, Metadata: opts.Metadata, Tags: opts.Tags,
+			Expires: opts.Expires, OriginalProtected: opts.OriginalProtected,
 		}
 		if f.OriginalFilename == "" {
 			f.OriginalFilename = "original"

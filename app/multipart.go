@@ -35,14 +35,44 @@ func (a *App) StartMultipart(ctx context.Context, p *satchel.Project, opts Uploa
 	if size < MinMultipartSize {
 		return nil, withLimit(invalid(satchel.ReasonMultipartTooSmall, "size", "File size can not be less than %d bytes.", MinMultipartSize), MinMultipartSize)
 	}
+	return a.startSession(ctx, p, opts, filename, contentType, size, partSize, MinPartSize)
+}
+
+// StartChunked opens a multipart upload session of any size whose parts
+// (chunks) are chunkSize bytes but the last: the JSON:API v1 chunked upload.
+// The parts are written and completed exactly as those of StartMultipart.
+// Chunks smaller than the blob store's smallest part are refused.
+func (a *App) StartChunked(ctx context.Context, p *satchel.Project, opts UploadOptions, filename, contentType string, size, chunkSize int64) (*satchel.UploadSession, error) {
+	if size <= 0 {
+		return nil, invalid(satchel.ReasonChunkSizeInvalid, "size", "size must be a positive number of bytes.")
+	}
+	if chunkSize <= 0 {
+		return nil, invalid(satchel.ReasonChunkSizeInvalid, "chunk_size", "chunk_size must be a positive number of bytes.")
+	}
+	if chunkSize > size {
+		return nil, withLimit(invalid(satchel.ReasonChunkSizeInvalid, "chunk_size", "chunk_size can not be larger than size (%d bytes).", size), size)
+	}
+	if (size+chunkSize-1)/chunkSize > MaxParts {
+		return nil, withLimit(invalid(satchel.ReasonTooManyParts, "chunk_size", "Too many chunks: at most %d are allowed.", MaxParts), MaxParts)
+	}
+	minPart := int64(1)
+	if m, ok := a.Bucket.(interface{ MinPartSize() int64 }); ok && size > chunkSize {
+		minPart = m.MinPartSize()
+	}
+	return a.startSession(ctx, p, opts, filename, contentType, size, chunkSize, minPart)
+}
+
+// startSession opens a multipart upload session with parts of partSize
+// (at least minPart) bytes.
+func (a *App) startSession(ctx context.Context, p *satchel.Project, opts UploadOptions, filename, contentType string, size, partSize, minPart int64) (*satchel.UploadSession, error) {
 	if size > a.maxFileSize(p) {
 		return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonMultipartTooLarge, "File size exceeds project limit."), a.maxFileSize(p))
 	}
 	if partSize == 0 {
 		partSize = DefaultPartSize
 	}
-	if partSize < MinPartSize {
-		return nil, withLimit(invalid(satchel.ReasonPartSizeTooSmall, "part_size", "Part size can not be less than %d bytes.", MinPartSize), MinPartSize)
+	if partSize < minPart {
+		return nil, withLimit(invalid(satchel.ReasonPartSizeTooSmall, "part_size", "Part size can not be less than %d bytes.", minPart), minPart)
 	}
 	if partSize > MaxPartSize {
 		return nil, withLimit(invalid(satchel.ReasonPartSizeTooBig, "part_size", "Part size can not be more than %d bytes.", MaxPartSize), MaxPartSize)
@@ -61,6 +91,7 @@ func (a *App) StartMultipart(ctx context.Context, p *satchel.Project, opts Uploa
 		UUID: newUUID(), ProjectID: p.ID, Size: size, PartSize: partSize,
 		ContentType: contentType, OriginalFilename: satchel.BaseName(filename),
 		Store: opts.Store, Metadata: opts.Metadata, Tags: opts.Tags, Source: opts.Source,
+		FileExpires: opts.Expires, OriginalProtected: opts.OriginalProtected,
 		Created: now, Expires: now.Add(a.cfg.SessionTTL),
 	}
 	if s.OriginalFilename == "" {
@@ -341,6 +372,7 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		Checksum: fmt.Sprintf("sha256-parts:%s-%d", hex.EncodeToString(digests.Sum(nil)), s.Parts()),
 		IsReady:  true, Uploaded: now, Stored: opts.stored(p, now), Source: s.Source,
 		Metadata: s.Metadata, Tags: s.Tags,
+		Expires: s.FileExpires, OriginalProtected: s.OriginalProtected,
 	}
 	if err := a.describe(ctx, f, head); err != nil {
 		return nil, err

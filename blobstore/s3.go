@@ -573,6 +573,10 @@ func (b *S3) parseUploadID(id string) (objectKey, s3ID string, err error) {
 	return b.prefix + key, s3ID, nil
 }
 
+// MinPartSize is the smallest part (but the last) S3 accepts in a
+// multipart upload.
+func (b *S3) MinPartSize() int64 { return s3MinPart }
+
 // StartMultipart implements Bucket.
 func (b *S3) StartMultipart(ctx context.Context, key string, size int64) (string, error) {
 	ok, err := b.objectKey(key)

@@ -49,6 +49,9 @@ type Handler struct {
 	Shared *SharedVariants
 	// Metrics, when set, records image operations and variant cache lookups.
 	Metrics *metrics.Metrics
+	// FileToken, when set, reports whether token is the access token of f
+	// (a JSON:API v1 "fat-…" token): it opens a protected original.
+	FileToken func(ctx context.Context, f *satchel.File, token string) bool
 
 	// MetaCacheSize bounds how many files (and, separately, projects) the
 	// metadata cache keeps; 0 means DefaultMetaCacheSize.
@@ -319,6 +322,11 @@ func (h *Handler) serveGroup(w http.ResponseWriter, r *http.Request, t *cdnurl.T
 	}
 	switch {
 	case t.Archive != "":
+		for _, f := range files {
+			if f != nil && f.OriginalProtected && !h.originalAllowed(w, r, f) {
+				return
+			}
+		}
 		h.serveArchive(w, r, g, files, t.Archive, t.Filename)
 	case t.Nth >= 0:
 		if t.Nth >= len(files) || files[t.Nth] == nil {
@@ -377,10 +385,40 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.F
 		imageOps = append(imageOps, op)
 	}
 	if len(imageOps) == 0 {
+		if f.OriginalProtected && !h.originalAllowed(w, r, f) {
+			return
+		}
 		h.serveOriginal(w, r, f, name, inline)
 		return
 	}
 	h.serveVariant(w, r, f, imageOps, name, inline)
+}
+
+// originalAllowed checks the right to the original bytes of a protected
+// file: a secure-delivery token (already verified when the project requires
+// one) or the file's access token, as "Authorization: Bearer <token>" or
+// "?access_token=<token>". Such answers are not for shared caches.
+func (h *Handler) originalAllowed(w http.ResponseWriter, r *http.Request, f *satchel.File) bool {
+	p, err := h.project(r.Context(), f.ProjectID)
+	if err != nil {
+		h.Log.Error("cdn project", "err", err)
+		h.fail(w, http.StatusInternalServerError, "Internal error.")
+		return false
+	}
+	ok := p.SecureDeliverySecret != ""
+	if !ok && h.FileToken != nil {
+		token := r.URL.Query().Get("access_token")
+		if scheme, cred, found := strings.Cut(r.Header.Get("Authorization"), " "); found && strings.EqualFold(scheme, "Bearer") {
+			token = strings.TrimSpace(cred)
+		}
+		ok = token != "" && h.FileToken(r.Context(), f, token)
+	}
+	if !ok {
+		h.fail(w, http.StatusForbidden, "The original of this file is protected: image operations are served, the original needs a delivery token or the file's access token.")
+		return false
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	return true
 }
 
 func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, f *satchel.File, name string, inline int) {

@@ -31,6 +31,7 @@ import (
 	"github.com/satchel-project/satchel/inspect"
 	"github.com/satchel-project/satchel/internal/reqctx"
 	"github.com/satchel-project/satchel/jobs"
+	"github.com/satchel-project/satchel/jsonapi"
 	"github.com/satchel-project/satchel/legacyapi"
 	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/restapi"
@@ -274,6 +275,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
 	}, log).Register(mux)
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
+	dialect := jsonapi.New(a, jsonapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log)
+	dialect.Register(mux)
 	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout,
 		MaxOutputSide: cfg.ImageMaxSide, MaxOutputPixels: cfg.ImageMaxOutputPixels, CheapWorkers: cfg.ImageCheapWorkers, CheapCost: cfg.ImageCheapPixels})
 	if err != nil {
@@ -297,6 +300,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		variants.Shared = cdnHandler.Shared
 		variants.Live = cdnHandler.Shared.Live // deletes through other nodes
 	}
+	cdnHandler.FileToken = dialect.FileToken
 	a.Purge = cdnHandler.Purge
 	if cdnHandler.Shared != nil {
 		a.PurgeVariants = cdnHandler.Shared.Purge

@@ -195,9 +195,9 @@ func (db *DB) updateOne(ctx context.Context, tx execer, projectID int64, uuid st
 	if cur.Tags == nil {
 		cur.Tags = []string{}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE files SET size=?, mime_type=?, is_image=?, is_ready=?, stored=?, removed=?, content_info=?, metadata=?, tags=? WHERE uuid=?`,
+	_, err = tx.ExecContext(ctx, `UPDATE files SET size=?, mime_type=?, is_image=?, is_ready=?, stored=?, removed=?, content_info=?, metadata=?, tags=?, expires=?, original_protected=? WHERE uuid=?`,
 		cur.Size, cur.MimeType, cur.IsImage, cur.IsReady, nullMicros(cur.Stored), nullMicros(cur.Removed),
-		mustJSON(cur.ContentInfo), mustJSON(cur.Metadata), mustJSON(cur.Tags), uuid)
+		mustJSON(cur.ContentInfo), mustJSON(cur.Metadata), mustJSON(cur.Tags), nullMicros(cur.Expires), cur.OriginalProtected, uuid)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: update file: %w", err)
 	}

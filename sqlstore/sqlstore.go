@@ -176,13 +176,13 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 
 // Projects.
 
-const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret`
+const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret, anonymous_uploads`
 
 func scanProject(row rowScanner) (*satchel.Project, error) {
 	var p satchel.Project
 	var types, storages string
 	var created int64
-	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created, &storages, &p.SecureDeliverySecret); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created, &storages, &p.SecureDeliverySecret, &p.AnonymousUploads); err != nil {
 		return nil, notFound(err)
 	}
 	if err := json.Unmarshal([]byte(storages), &p.Storages); err != nil {
@@ -206,9 +206,9 @@ func (db *DB) CreateProject(ctx context.Context, p *satchel.Project) error {
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
 	}
-	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created), mustJSON(p.Storages), p.SecureDeliverySecret).Scan(&p.ID)
+	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret, anonymous_uploads)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created), mustJSON(p.Storages), p.SecureDeliverySecret, p.AnonymousUploads).Scan(&p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}
@@ -226,8 +226,8 @@ func (db *DB) UpdateProject(ctx context.Context, p *satchel.Project) error {
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=?, storages=?, secure_secret=? WHERE id=?`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), mustJSON(p.Storages), p.SecureDeliverySecret, p.ID)
+	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=?, storages=?, secure_secret=?, anonymous_uploads=? WHERE id=?`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), mustJSON(p.Storages), p.SecureDeliverySecret, p.AnonymousUploads, p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}
@@ -257,17 +257,18 @@ func (db *DB) Projects(ctx context.Context) ([]*satchel.Project, error) {
 
 // Files.
 
-const fileCols = `uuid, project_id, size, mime_type, original_filename, filename, blob_key, checksum, is_image, is_ready, uploaded, stored, removed, source, source_url, content_info, metadata, tags`
+const fileCols = `uuid, project_id, size, mime_type, original_filename, filename, blob_key, checksum, is_image, is_ready, uploaded, stored, removed, source, source_url, content_info, metadata, tags, expires, original_protected`
 
 func scanFile(row rowScanner) (*satchel.File, error) {
 	var f satchel.File
 	var uploaded int64
-	var stored, removed sql.NullInt64
+	var stored, removed, expires sql.NullInt64
 	var ci, md, tags string
 	if err := row.Scan(&f.UUID, &f.ProjectID, &f.Size, &f.MimeType, &f.OriginalFilename, &f.Filename, &f.BlobKey, &f.Checksum,
-		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &ci, &md, &tags); err != nil {
+		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &ci, &md, &tags, &expires, &f.OriginalProtected); err != nil {
 		return nil, notFound(err)
 	}
+	f.Expires = timePtr(expires)
 	f.Uploaded = fromMicros(uploaded)
 	f.Stored = timePtr(stored)
 	f.Removed = timePtr(removed)
@@ -298,9 +299,10 @@ func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
 	if f.Tags == nil {
 		f.Tags = []string{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.UUID, f.ProjectID, f.Size, f.MimeType, f.OriginalFilename, f.Filename, f.BlobKey, f.Checksum, f.IsImage, f.IsReady,
-		micros(f.Uploaded), nullMicros(f.Stored), nullMicros(f.Removed), f.Source, f.SourceURL, mustJSON(f.ContentInfo), mustJSON(f.Metadata), mustJSON(f.Tags))
+		micros(f.Uploaded), nullMicros(f.Stored), nullMicros(f.Removed), f.Source, f.SourceURL, mustJSON(f.ContentInfo), mustJSON(f.Metadata), mustJSON(f.Tags),
+		nullMicros(f.Expires), f.OriginalProtected)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: file %s: %w", f.UUID, satchel.ErrConflict)
 	}
@@ -388,6 +390,11 @@ func (db *DB) ExpiredTemporaryFiles(ctx context.Context, before time.Time, limit
 	return queryAll(ctx, db.r, "expired files", scanFile, `SELECT `+fileCols+` FROM files WHERE stored IS NULL AND removed IS NULL AND uploaded < ? ORDER BY uploaded LIMIT ?`, micros(before), limit)
 }
 
+// ExpiredFiles implements satchel.Store.
+func (db *DB) ExpiredFiles(ctx context.Context, now time.Time, limit int) ([]*satchel.File, error) {
+	return queryAll(ctx, db.r, "expiring files", scanFile, `SELECT `+fileCols+` FROM files WHERE expires IS NOT NULL AND removed IS NULL AND expires <= ? ORDER BY expires LIMIT ?`, micros(now), limit)
+}
+
 // RemoveFile implements satchel.Store.
 func (db *DB) RemoveFile(ctx context.Context, uuid string, t time.Time, events []*satchel.Event) error {
 	_, err := db.UpdateFile(ctx, 0, uuid, func(f *satchel.File) ([]*satchel.Event, error) {
@@ -402,15 +409,18 @@ func (db *DB) RemoveFile(ctx context.Context, uuid string, t time.Time, events [
 
 // Upload sessions.
 
-const sessionCols = `uuid, project_id, size, part_size, content_type, original_filename, store, metadata, tags, source, created, expires, upload`
+const sessionCols = `uuid, project_id, size, part_size, content_type, original_filename, store, metadata, tags, source, created, expires, upload, file_expires, original_protected`
 
 func scanSession(row rowScanner) (*satchel.UploadSession, error) {
 	var s satchel.UploadSession
 	var md, tags string
 	var created, expires int64
-	if err := row.Scan(&s.UUID, &s.ProjectID, &s.Size, &s.PartSize, &s.ContentType, &s.OriginalFilename, &s.Store, &md, &tags, &s.Source, &created, &expires, &s.Upload); err != nil {
+	var fileExpires sql.NullInt64
+	if err := row.Scan(&s.UUID, &s.ProjectID, &s.Size, &s.PartSize, &s.ContentType, &s.OriginalFilename, &s.Store, &md, &tags, &s.Source, &created, &expires, &s.Upload,
+		&fileExpires, &s.OriginalProtected); err != nil {
 		return nil, notFound(err)
 	}
+	s.FileExpires = timePtr(fileExpires)
 	s.Created, s.Expires = fromMicros(created), fromMicros(expires)
 	if err := json.Unmarshal([]byte(md), &s.Metadata); err != nil {
 		return nil, fmt.Errorf("sqlstore: session metadata: %w", err)
@@ -429,9 +439,9 @@ func (db *DB) CreateUploadSession(ctx context.Context, s *satchel.UploadSession)
 	if s.Tags == nil {
 		s.Tags = []string{}
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO upload_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.w.ExecContext(ctx, `INSERT INTO upload_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.UUID, s.ProjectID, s.Size, s.PartSize, s.ContentType, s.OriginalFilename, s.Store, mustJSON(s.Metadata), mustJSON(s.Tags), s.Source,
-		micros(s.Created), micros(s.Expires), s.Upload)
+		micros(s.Created), micros(s.Expires), s.Upload, nullMicros(s.FileExpires), s.OriginalProtected)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create upload session: %w", err)
 	}

@@ -25,13 +25,14 @@ type projectCLI struct {
 
 // projectSettings are what create and update may set.
 type projectSettings struct {
-	Name           string   `name:"name" help:"project name"`
-	Autostore      *bool    `name:"autostore" placeholder:"true|false" help:"what UPLOADCARE_STORE=auto means"`
-	SignedUploads  *bool    `name:"signed-uploads" placeholder:"true|false" help:"require signed uploads"`
-	MaxFileSize    *Size    `name:"max-file-size" placeholder:"SIZE" help:"largest file, such as 100MB (0: the server's limit)"`
-	AllowedTypes   *string  `name:"allowed-types" placeholder:"PATTERNS" help:"comma-separated MIME patterns such as \"image/*,application/pdf\" (empty: all)"`
-	Storage        []string `name:"storage" sep:"none" placeholder:"NAME=URL" help:"add a custom storage for remote copies: name=file:///dir or name=s3://bucket?endpoint=… (repeatable)"`
-	SecureDelivery string   `name:"secure-delivery" placeholder:"SECRET" help:"require signed CDN tokens: a hex secret, \"generate\" for a new one, or \"off\""`
+	Name             string   `name:"name" help:"project name"`
+	Autostore        *bool    `name:"autostore" placeholder:"true|false" help:"what UPLOADCARE_STORE=auto means"`
+	SignedUploads    *bool    `name:"signed-uploads" placeholder:"true|false" help:"require signed uploads"`
+	MaxFileSize      *Size    `name:"max-file-size" placeholder:"SIZE" help:"largest file, such as 100MB (0: the server's limit)"`
+	AllowedTypes     *string  `name:"allowed-types" placeholder:"PATTERNS" help:"comma-separated MIME patterns such as \"image/*,application/pdf\" (empty: all)"`
+	Storage          []string `name:"storage" sep:"none" placeholder:"NAME=URL" help:"add a custom storage for remote copies: name=file:///dir or name=s3://bucket?endpoint=… (repeatable)"`
+	SecureDelivery   string   `name:"secure-delivery" placeholder:"SECRET" help:"require signed CDN tokens: a hex secret, \"generate\" for a new one, or \"off\""`
+	AnonymousUploads *bool    `name:"anonymous-uploads" placeholder:"true|false" help:"let the JSON:API v1 dialect create files and groups without credentials"`
 }
 
 // check reports the mistakes the tags cannot express.
@@ -66,6 +67,9 @@ func (s *projectSettings) apply(p *satchel.Project, out io.Writer) {
 	}
 	if s.MaxFileSize != nil {
 		p.MaxFileSize = int64(*s.MaxFileSize)
+	}
+	if s.AnonymousUploads != nil {
+		p.AnonymousUploads = *s.AnonymousUploads
 	}
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
