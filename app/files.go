@@ -151,7 +151,7 @@ func (a *App) ChangeTags(ctx context.Context, p *satchel.Project, id string, rep
 		for _, t := range f.Tags {
 			before[t] = true
 		}
-		next := f.Tags
+		var next []string
 		if replace != nil {
 			next = replace
 		} else {

@@ -204,6 +204,15 @@ func (m *Metrics) WebhookDelivery(outcome string) {
 	m.webhooks.WithLabelValues(outcome).Inc()
 }
 
+// CounterFunc registers a counter whose value fn reports at each scrape;
+// fn must never decrease.
+func (m *Metrics) CounterFunc(name, help string, fn func() float64) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, fn))
+}
+
 // Gauge registers a gauge whose value fn reports at each scrape.
 func (m *Metrics) Gauge(name, help string, fn func() float64) {
 	if m == nil {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -140,18 +139,6 @@ func (f *faultyTransport) count(key string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.seen[key]
-}
-
-func (f *faultyTransport) countPrefix(prefix string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for k, v := range f.seen {
-		if strings.HasPrefix(k, prefix) {
-			n += v
-		}
-	}
-	return n
 }
 
 // testdata makes n deterministic pseudo-random bytes.

@@ -320,6 +320,23 @@ func TestMetricsAfterWorkload(t *testing.T) {
 	}
 }
 
+// TestMetricsVariantCacheEvictions: with a cache smaller than any variant,
+// each computed variant is evicted once stored (and still served).
+func TestMetricsVariantCacheEvictions(t *testing.T) {
+	s := startServer(t, func(c *server.Config) { c.VariantCacheSize = 1 })
+	imgID := uploadDirect(t, s.URL, pngBytes(t, 64, 48), "a.png")
+	before := scrape(t, s.URL+"/metrics", "")
+	cdnGet(t, s.URL+"/"+imgID+"/-/resize/32x/")
+	cdnGet(t, s.URL+"/"+imgID+"/-/resize/16x/")
+	after := checkDeltas(t, s.URL+"/metrics", "", before, []expectation{
+		{"satchel_variant_cache_requests_total", map[string]string{"result": "miss"}, 2},
+		{"satchel_variant_cache_evictions_total", nil, 2},
+	})
+	if got := value(after, "satchel_variant_cache_bytes", nil); got != 0 {
+		t.Errorf("variant cache bytes = %v, want 0", got)
+	}
+}
+
 // TestMetricsTokenAndListener: with a token /metrics wants it; with a
 // separate listener the main handler has no /metrics at all.
 func TestMetricsTokenAndListener(t *testing.T) {

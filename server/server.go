@@ -294,6 +294,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.variants = variants
 	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants, MetaCacheSize: cfg.CDNMetaCacheSize, Metrics: m}
 	m.Gauge("satchel_variant_cache_bytes", "Bytes of variants kept in the local variant cache.", func() float64 { return float64(variants.Bytes()) })
+	m.CounterFunc("satchel_variant_cache_evictions_total", "Variants removed from the local variant cache to keep it under its size.",
+		func() float64 { return float64(variants.Evictions()) })
 	if !blobstore.IsExclusive(bucket) {
 		// Nodes share a bucket: keep variants there too, so one node's work serves all.
 		cdnHandler.Shared = &cdn.SharedVariants{Store: store, Bucket: bucket}

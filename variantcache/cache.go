@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -59,6 +60,8 @@ type Cache struct {
 	items    map[string]*list.Element
 	bytes    int64
 	memBytes int64
+	// evictions counts variants removed to keep the cache under its cap.
+	evictions atomic.Uint64
 
 	sf singleflight.Group
 
@@ -423,6 +426,7 @@ func (c *Cache) evict() {
 		it := el.Value.(*item)
 		c.drop(el)
 		c.mu.Unlock()
+		c.evictions.Add(1)
 		os.Remove(filepath.Join(c.dir, filepath.FromSlash(it.name)))
 	}
 }
@@ -452,6 +456,10 @@ func (c *Cache) Purge(uuid string) error {
 	c.mu.Unlock()
 	return os.RemoveAll(filepath.Join(c.dir, uuid))
 }
+
+// Evictions is how many variants this Cache removed to stay under its size
+// cap (purges of deleted files are not counted).
+func (c *Cache) Evictions() uint64 { return c.evictions.Load() }
 
 // Bytes is the size of the cached variants.
 func (c *Cache) Bytes() int64 {
