@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"Groups", testGroups},
 		{"Settings", testSettings},
 		{"Webhooks", testWebhooks},
+		{"EventsWithChanges", testEventsWithChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
