@@ -23,23 +23,25 @@ type Webhook struct {
 // WebhookEvents lists the events a webhook may subscribe to.
 var WebhookEvents = []string{EventFileUploaded, EventFileStored, EventFileDeleted, EventFileInfoUpdated, EventFileInfected}
 
-// EventData is the JSON payload an Event carries: a snapshot of the file at
-// the time of the change, and what it replaced.
+// EventData is what an Event carries: a snapshot of the file at the time
+// of the change, and what it replaced. It is stored with EncodeEventData
+// and read with DecodeEventData (a versioned format, see snapshot.go),
+// never with json.Marshal.
 type EventData struct {
-	File *File `json:"file"`
+	File *File
 	// PreviousValues holds, for file.info_updated, the prior "metadata" or
 	// "appdata" (null when newly added).
-	PreviousValues map[string]any `json:"previous_values,omitempty"`
-	Initiator      Initiator      `json:"initiator"`
+	PreviousValues map[string]any
+	Initiator      Initiator
 }
 
 // Initiator says what caused an event.
 type Initiator struct {
 	// Type is "api", "system" or "addon".
-	Type           string  `json:"type"`
-	RequestID      *string `json:"request_id"`
-	AddonName      *string `json:"addon_name"`
-	SourceFileUUID *string `json:"source_file_uuid,omitempty"`
+	Type           string
+	RequestID      *string
+	AddonName      *string
+	SourceFileUUID *string
 }
 
 // Delivery is one event sent (or to be sent) to one webhook.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -20,12 +19,16 @@ import (
 )
 
 // UploadOptions are the per-upload choices a client makes.
+//
+// It is stored, in a from-URL task's parameters, as JSON with the keys
+// below: they are frozen (the untagged Go names they were first written
+// with), so a task queued before an upgrade runs after it.
 type UploadOptions struct {
 	// Store is "0", "1", "auto" or "" (auto).
-	Store    string
-	Metadata map[string]string
-	Tags     []string
-	Source   string
+	Store    string            `json:"Store"`
+	Metadata map[string]string `json:"Metadata"`
+	Tags     []string          `json:"Tags"`
+	Source   string            `json:"Source"`
 }
 
 // Validate checks the options.
@@ -288,7 +291,7 @@ func fileEvent(f *satchel.File, typ string) *satchel.Event {
 // initiator and, for file.info_updated, the previous values.
 func FileEvent(f *satchel.File, typ string, in satchel.Initiator, previous map[string]any) *satchel.Event {
 	snap := *f
-	payload, err := json.Marshal(satchel.EventData{File: &snap, Initiator: in, PreviousValues: previous})
+	payload, err := satchel.EncodeEventData(&satchel.EventData{File: &snap, Initiator: in, PreviousValues: previous})
 	if err != nil {
 		panic(fmt.Sprintf("app: marshal event: %v", err))
 	}

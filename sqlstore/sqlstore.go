@@ -732,7 +732,7 @@ func (db *DB) DeleteFetchTasksBefore(ctx context.Context, t time.Time) error {
 // CreateGroup implements satchel.Store.
 func (db *DB) CreateGroup(ctx context.Context, g *satchel.Group) error {
 	_, err := db.w.ExecContext(ctx, `INSERT INTO groups (id, project_id, created, stored, removed, members) VALUES (?, ?, ?, ?, ?, ?)`,
-		g.ID, g.ProjectID, micros(g.Created), nullMicros(g.Stored), nullMicros(g.Removed), mustJSON(g.Members))
+		g.ID, g.ProjectID, micros(g.Created), nullMicros(g.Stored), nullMicros(g.Removed), mustJSON(membersV1(g.Members)))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create group: %w", err)
 	}
@@ -748,10 +748,36 @@ func scanGroup(row rowScanner) (*satchel.Group, error) {
 		return nil, notFound(err)
 	}
 	g.Created, g.Stored, g.Removed = fromMicros(created), timePtr(stored), timePtr(removed)
-	if err := json.Unmarshal([]byte(members), &g.Members); err != nil {
+	var ms []memberV1
+	if err := json.Unmarshal([]byte(members), &ms); err != nil {
 		return nil, fmt.Errorf("sqlstore: group members: %w", err)
 	}
+	if ms != nil {
+		g.Members = make([]satchel.GroupMember, len(ms))
+	}
+	for i, m := range ms {
+		g.Members[i] = satchel.GroupMember{FileUUID: m.FileUUID, DefaultEffects: m.DefaultEffects}
+	}
 	return &g, nil
+}
+
+// memberV1 is the stored form of a group member (groups.members is a JSON
+// array of them). Its keys are frozen: they are the untagged Go names the
+// column was first written with.
+type memberV1 struct {
+	FileUUID       string `json:"FileUUID"`
+	DefaultEffects string `json:"DefaultEffects"`
+}
+
+func membersV1(ms []satchel.GroupMember) []memberV1 {
+	if ms == nil {
+		return nil
+	}
+	out := make([]memberV1, len(ms))
+	for i, m := range ms {
+		out[i] = memberV1{FileUUID: m.FileUUID, DefaultEffects: m.DefaultEffects}
+	}
+	return out
 }
 
 // Group implements satchel.Store.
