@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -20,16 +19,20 @@ import (
 )
 
 // UploadOptions are the per-upload choices a client makes.
+//
+// It is stored, in a from-URL task's parameters, as JSON with the keys
+// below: they are frozen (the untagged Go names they were first written
+// with), so a task queued before an upgrade runs after it.
 type UploadOptions struct {
 	// Store is "0", "1", "auto" or "" (auto).
-	Store    string
-	Metadata map[string]string
-	Tags     []string
-	Source   string
-	// Expires schedules the file's removal (see App.ExpireFiles).
-	Expires *time.Time `json:",omitempty"`
+	Store    string            `json:"Store"`
+	Metadata map[string]string `json:"Metadata"`
+	Tags     []string          `json:"Tags"`
+	Source   string            `json:"Source"`
+	// Expires schedules the file's removal (see App.ExpireDue).
+	Expires *time.Time `json:"Expires,omitempty"`
 	// OriginalProtected keeps the CDN from serving the original publicly.
-	OriginalProtected bool `json:",omitempty"`
+	OriginalProtected bool `json:"OriginalProtected,omitempty"`
 }
 
 // Validate checks the options.
@@ -296,7 +299,7 @@ func fileEvent(f *satchel.File, typ string) *satchel.Event {
 // initiator and, for file.info_updated, the previous values.
 func FileEvent(f *satchel.File, typ string, in satchel.Initiator, previous map[string]any) *satchel.Event {
 	snap := *f
-	payload, err := json.Marshal(satchel.EventData{File: &snap, Initiator: in, PreviousValues: previous})
+	payload, err := satchel.EncodeEventData(&satchel.EventData{File: &snap, Initiator: in, PreviousValues: previous})
 	if err != nil {
 		panic(fmt.Sprintf("app: marshal event: %v", err))
 	}

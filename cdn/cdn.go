@@ -34,9 +34,16 @@ import (
 	"github.com/satchel-project/satchel/variantcache"
 )
 
+// Store is what the CDN reads: files, their projects and groups.
+type Store interface {
+	satchel.FileReader
+	ProjectByID(ctx context.Context, id int64) (*satchel.Project, error)
+	Group(ctx context.Context, projectID int64, id string) (*satchel.Group, error)
+}
+
 // Handler serves CDN URLs.
 type Handler struct {
-	Store  satchel.Store
+	Store  Store
 	Bucket blobstore.Bucket
 	Log    *slog.Logger
 	// MaxAge is the Cache-Control max-age in seconds.

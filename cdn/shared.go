@@ -18,7 +18,10 @@ import (
 // bytes; the store records which objects belong to which file, so deleting
 // the file removes them.
 type SharedVariants struct {
-	Store  satchel.Store
+	Store interface {
+		satchel.FileReader
+		satchel.VariantStore
+	}
 	Bucket blobstore.Bucket
 }
 

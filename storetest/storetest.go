@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"Webhooks", testWebhooks},
 		{"Resources", testResources},
 		{"ExpiryAndProtection", testExpiry},
+		{"EventsWithChanges", testEventsWithChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
