@@ -11,3 +11,6 @@ go vet ./...
 (cd ucare && CGO_ENABLED=0 go build ./... && go vet ./...)
 go test -count=1 -timeout 20m ./...
 (cd ucare && go test -count=1 ./...)
+# Browser tests in the system Chromium (installed from apt when missing):
+# the dashboard, the upload page, the form example and the official uploader.
+bash e2e/run.sh
