@@ -30,7 +30,11 @@ type Project struct {
 	SecureDeliverySecret string
 	// NoConversion turns document and video conversion off.
 	NoConversion bool
-	Created      time.Time
+	// AnonymousUploads lets the JSON:API v1 dialect create files and groups
+	// without credentials (the answer's access token is the caller's only
+	// credential). Off by default.
+	AnonymousUploads bool
+	Created          time.Time
 }
 
 // File is one uploaded file.
@@ -61,6 +65,12 @@ type File struct {
 	// Variations maps the conversion paths made of this file to the
 	// converted files' UUIDs.
 	Variations map[string]string
+	// Expires, when set, is when the lifecycle sweep removes the file.
+	Expires *time.Time
+	// OriginalProtected keeps the CDN from serving the original bytes
+	// without a secure-delivery token or the file's access token; image
+	// operations are still served.
+	OriginalProtected bool
 }
 
 // IsStored reports whether the file is stored (kept beyond the temporary period).
@@ -155,8 +165,12 @@ type UploadSession struct {
 	Metadata         map[string]string
 	Tags             []string
 	Source           string
-	Created          time.Time
-	Expires          time.Time
+	// FileExpires and OriginalProtected are given to the file at completion
+	// (see File.Expires, File.OriginalProtected).
+	FileExpires       *time.Time
+	OriginalProtected bool
+	Created           time.Time
+	Expires           time.Time
 	// Upload is the blob store's handle of the multipart upload.
 	Upload string
 }
@@ -197,10 +211,10 @@ type FetchTask struct {
 	ErrorText string
 	FileUUID  string
 	// Params carries the upload options (store, filename, metadata, tags, duplicates flags) as JSON.
-	Params   string
-	Created  time.Time
-	Updated  time.Time
-	// Attempts is the number of the job attempt running the task (see
-	// Store.StartFetchTask).
+	Params  string
+	Created time.Time
+	Updated time.Time
+	// Attempts counts the runs of the task's job; the latest run owns the
+	// task (see Store.StartFetchTask).
 	Attempts int
 }

@@ -59,6 +59,11 @@ type fileBase struct {
 	Size             int64   `json:"size"`
 	URL              string  `json:"url"`
 	UUID             string  `json:"uuid"`
+	// OriginalProtected and DatetimeExpires are Satchel's own, set through
+	// the JSON:API v1 dialect; absent for files without them, so the
+	// Uploadcare shape of every other file is unchanged.
+	OriginalProtected bool    `json:"original_protected,omitempty"`
+	DatetimeExpires   *string `json:"datetime_expires,omitempty"`
 }
 
 type fileV07 struct {
@@ -104,6 +109,7 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 		DatetimeRemoved: timePtr(f.Removed), DatetimeStored: timePtr(storedTime(f)), DatetimeUploaded: Time(f.Uploaded),
 		IsImage: f.IsImage, IsReady: f.IsReady, MimeType: f.MimeType, OriginalFilename: f.OriginalFilename,
 		Size: f.Size, URL: b.API + "/files/" + f.UUID + "/", UUID: f.UUID,
+		OriginalProtected: f.OriginalProtected, DatetimeExpires: timePtr(f.Expires),
 	}
 	if f.Removed == nil && f.IsReady {
 		u := b.CDN + "/" + f.UUID + "/" + f.Filename

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,7 +38,7 @@ func (a *App) Convert(ctx context.Context, p *satchel.Project, kind string, path
 		if kind == satchel.ConvertVideo {
 			what = "Video"
 		}
-		return nil, nil, satchel.Errorf(http.StatusBadRequest, "ConversionDisabled", "%s conversion feature is not available for this project.", what)
+		return nil, nil, satchel.Errorf(satchel.KindInvalid, satchel.ReasonConversionDisabled, "%s conversion feature is not available for this project.", what)
 	}
 	if err := a.converterAvailable(kind); err != nil {
 		return nil, nil, err
@@ -158,7 +157,7 @@ type DocumentFormat struct {
 // DocumentInfo describes a document of a project.
 func (a *App) DocumentInfo(ctx context.Context, p *satchel.Project, id string) (*DocumentFormat, error) {
 	if !satchel.ValidUUID(id) {
-		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return nil, satchel.Errorf(satchel.KindNotFound, satchel.ReasonConversionNotFound, "Not found.")
 	}
 	f, err := a.Store.File(ctx, p.ID, id)
 	if err == nil && f.Removed != nil {
@@ -169,7 +168,7 @@ func (a *App) DocumentInfo(ctx context.Context, p *satchel.Project, id string) (
 	}
 	src := convert.SourceFormat(f.OriginalFilename, f.MimeType)
 	if src == "" {
-		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return nil, satchel.Errorf(satchel.KindNotFound, satchel.ReasonConversionNotFound, "Not found.")
 	}
 	convs, err := a.Store.SourceConversions(ctx, p.ID, id)
 	if err != nil {

@@ -5,6 +5,10 @@
 // Jobs are inserted by the store in the transaction of the change that
 // causes them (sqlstore uses Inserter), so a crash never loses or invents
 // work; workers live with the services that do the work (app, webhook).
+//
+// Job arguments are stored (River's args column) and read by whichever
+// version runs the job, possibly after an upgrade: their json tags are
+// their stored format. Never change a tag; add fields with new ones.
 package jobs
 
 import (
@@ -62,6 +66,10 @@ func (FetchArgs) InsertOpts() river.InsertOpts {
 type DeliveryArgs struct {
 	DeliveryID string `json:"delivery_id"`
 	ProjectID  int64  `json:"project_id"`
+	// Base is the attempts the delivery had before this job: zero for a
+	// new delivery, its attempt count when it is sent again on request.
+	// It also makes a redelivery's job distinct from the finished one.
+	Base int `json:"base,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -117,7 +125,11 @@ func (RetentionArgs) Kind() string { return KindRetention }
 // so each runs once per period in the whole cluster.
 func Periodic(args river.JobArgs, every time.Duration) *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
-		return args, &river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5,
-			UniqueOpts: river.UniqueOpts{ByPeriod: every}}
+		opts := &river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5}
+		if every >= time.Second { // River's least unique period
+			// A new leader's first insert does not repeat the period's job.
+			opts.UniqueOpts = river.UniqueOpts{ByPeriod: every}
+		}
+		return args, opts
 	}, &river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true})
 }

@@ -82,7 +82,9 @@ func TestLifecycleSweep(t *testing.T) {
 	if code != 404 || body != "File is not found." {
 		t.Fatalf("expired session complete: %d %q", code, body)
 	}
+	// The expired file's bytes go with its removal job.
 	blobsExpected, uploadsExpected = 1, 0
+	within(t, "the expired file's bytes to go", func() bool { return countFiles("blobs") == 1 })
 	if countFiles("blobs") != 1 || countFiles("multipart") != 0 {
 		t.Fatalf("after sweep: %d blobs, %d uploads", countFiles("blobs"), countFiles("multipart"))
 	}

@@ -29,6 +29,9 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"Groups", testGroups},
 		{"Settings", testSettings},
 		{"Webhooks", testWebhooks},
+		{"Resources", testResources},
+		{"ExpiryAndProtection", testExpiry},
+		{"EventsWithChanges", testEventsWithChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -212,22 +215,19 @@ func testFetchTasks(t *testing.T, s satchel.Store) {
 	if got, err := s.FetchTask(ctx, task.Token); err != nil || got.Status != satchel.FetchWaiting || got.Attempts != 0 {
 		t.Fatalf("new task: %+v %v", got, err)
 	}
-	first, err := s.StartFetchTask(ctx, task.Token, 1)
+	first, err := s.StartFetchTask(ctx, task.Token)
 	if err != nil || first.Attempts != 1 || first.Token != task.Token || first.SourceURL != task.SourceURL {
 		t.Fatalf("start: %+v %v", first, err)
 	}
-	if _, err := s.StartFetchTask(ctx, task.Token, 1); !errors.Is(err, satchel.ErrConflict) {
-		t.Fatalf("attempt started twice: %v", err)
-	}
-	if _, err := s.StartFetchTask(ctx, uuid.NewString(), 1); !satchel.IsNotFound(err) {
+	if _, err := s.StartFetchTask(ctx, uuid.NewString()); !satchel.IsNotFound(err) {
 		t.Fatalf("start of a missing task: %v", err)
 	}
-	// A later attempt (the first one's node presumed dead) takes over.
-	second, err := s.StartFetchTask(ctx, task.Token, 2)
+	// A later run (the first one's node presumed dead) takes over.
+	second, err := s.StartFetchTask(ctx, task.Token)
 	if err != nil || second.Attempts != 2 {
 		t.Fatalf("takeover: %+v %v", second, err)
 	}
-	// The first attempt's updates are fenced off after the takeover.
+	// The first run's updates are fenced off after the takeover.
 	stale := *first
 	stale.Done = 1
 	if err := s.UpdateFetchTask(ctx, &stale); !errors.Is(err, satchel.ErrConflict) {
@@ -396,6 +396,9 @@ func testListing(t *testing.T, s satchel.Store) {
 	c, _ = s.FileCounts(ctx, p.ID)
 	if c.Stored != 5 || c.Removed != 1 {
 		t.Fatalf("counts after remove: %+v", c)
+	}
+	if z, err := s.FileSizes(ctx, p.ID); err != nil || z.StoredBytes != 98+99+97+96+94 || z.UnstoredBytes != 95 {
+		t.Fatalf("sizes after remove: %+v %v", z, err)
 	}
 	page, _ = s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 10, Removed: true})
 	if len(page) != 1 || page[0].UUID != all[0].UUID {

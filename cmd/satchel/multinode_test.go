@@ -42,8 +42,8 @@ import (
 //   - a node killed with SIGKILL mid-upload loses nothing acknowledged: the
 //     client re-sends the parts it has no answer for to the surviving node and
 //     completes there; the from-URL download the dead node was running is
-//     taken over by the survivor when its lease on the task runs out (30 s,
-//     which is most of this test's run time).
+//     taken over by the survivor once River sees its heartbeat stop (20-60 s,
+//     most of this test's run time).
 //
 // It needs SATCHEL_TEST_DATABASE_URL and SATCHEL_TEST_S3_URL:
 //
@@ -735,8 +735,8 @@ func (s *mnStallingSource) getCount() int {
 //   - a multipart upload: parts 1-2 acknowledged by A, parts 3 and 4 half
 //     sent to A when it dies. The client re-sends every part A did not
 //     acknowledge (and the rest) to B, completes on B and gets its bytes back;
-//   - a from-URL task A was downloading: B takes it over when A's lease on the
-//     task runs out (30 s) and finishes it; the status is read on B.
+//   - a from-URL task A was downloading: B takes it over once River sees the
+//     job's heartbeat stop, and finishes it; the status is read on B.
 func mnKilledMidUploads(t *testing.T, a, b *mnNode) {
 	fetched := mnData(4, 2<<20+777)
 	src := newStallingSource(fetched)
@@ -840,8 +840,10 @@ func mnKilledMidUploads(t *testing.T, a, b *mnNode) {
 	if !fetchOnA {
 		return
 	}
-	// B takes the task over once A's lease runs out.
-	deadline := time.Now().Add(50 * time.Second)
+	// B takes the task over once River sees the job's heartbeat stop
+	// (--job-rescue-after, 20 s) and its rescuer (every 30 s, on the leader,
+	// which may have been A) retries it.
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		status, body, err := mnDo(b.client, mnGet(t, b.base+"/from_url/status/?token="+url.QueryEscape(tok.Token)))
 		var st struct {
@@ -859,7 +861,7 @@ func mnKilledMidUploads(t *testing.T, a, b *mnNode) {
 			t.Fatalf("node B: from-URL task of the killed node: %s", body)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the from-URL task of the killed node was not finished by B within 50s; last status %s", body)
+			t.Fatalf("the from-URL task of the killed node was not finished by B within 90s; last status %s", body)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -975,10 +977,10 @@ func TestMultiNodeReproUncleanRestartDeletesOtherNodesBlobs(t *testing.T) {
 	t.Logf("%d files acknowledged by B while A was killed and restarted 6 times; %d lost", len(acked), lost)
 }
 
-// A from-URL task whose source sends nothing for longer than the task lease
-// (30 s) is claimed again while its first download is alive: the source is
-// downloaded twice, the project gets two files, and the task's status first
-// says success with one uuid, later with the other.
+// A from-URL task whose source sends nothing for longer than River's rescue
+// horizon (20 s) must not be run again while its first download is alive
+// (its heartbeat keeps it): the source is downloaded once, the project gets
+// one file.
 func TestMultiNodeReproStalledFetchRunsTwice(t *testing.T) {
 	bin, dsn, storage, tmp := mnReproSetup(t)
 	a := mnStart(t, "A", bin, filepath.Join(tmp, "a"), dsn, storage)
@@ -1032,4 +1034,59 @@ func TestMultiNodeReproStalledFetchRunsTwice(t *testing.T) {
 	if gets != 1 || len(uuids) != 1 {
 		t.Errorf("one from-URL task: source downloaded %d times, status reported success with uuids %v", gets, uuids)
 	}
+}
+
+// A from-URL download running on a node that is killed (SIGKILL) is taken
+// over by another node once River sees the job's heartbeat stop, and runs
+// there once. Node B starts only after A has begun the download, so the job
+// is A's for sure.
+func TestMultiNodeKilledFetchTakenOver(t *testing.T) {
+	bin, dsn, storage, tmp := mnReproSetup(t)
+	a := mnStart(t, "A", bin, filepath.Join(tmp, "a"), dsn, storage)
+	fetched := mnData(6, 1<<20+333)
+	src := newStallingSource(fetched)
+	srv := httptest.NewServer(src)
+	defer srv.Close()
+	defer close(src.release)
+	status, body, err := a.postForm("/from_url/", url.Values{"pub_key": {mnPub}, "store": {"1"}, "source_url": {srv.URL + "/stall.bin"}})
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if err != nil || status != http.StatusOK || json.Unmarshal(body, &tok) != nil || tok.Token == "" {
+		t.Fatalf("node A: /from_url/: %d %q (err %v)", status, body, err)
+	}
+	select {
+	case <-src.first:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the from-URL source got no request within 15s")
+	}
+	b := mnStart(t, "B", bin, filepath.Join(tmp, "b"), dsn, storage)
+	killed := time.Now()
+	a.kill()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		status, body, err := mnDo(b.client, mnGet(t, b.base+"/from_url/status/?token="+url.QueryEscape(tok.Token)))
+		var st struct {
+			Status string `json:"status"`
+			UUID   string `json:"uuid"`
+		}
+		if err != nil || status != http.StatusOK || json.Unmarshal(body, &st) != nil {
+			t.Fatalf("node B: /from_url/status/: %d %q (err %v)", status, body, err)
+		}
+		if st.Status == "success" {
+			b.checkServed(t, st.UUID, fetched)
+			break
+		}
+		if st.Status != "waiting" && st.Status != "progress" {
+			t.Fatalf("node B: from-URL task of the killed node: %s", body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the from-URL task of the killed node was not finished by B within 90s; last status %s", body)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if n := src.getCount(); n != 2 {
+		t.Errorf("the source was requested %d times, want 2 (A's, cut by the kill, and B's)", n)
+	}
+	t.Logf("the download A was running when killed was finished by B %v after the kill", time.Since(killed).Round(100*time.Millisecond))
 }
