@@ -28,7 +28,13 @@ type Project struct {
 	// SecureDeliverySecret, when set (hex), makes the CDN require Akamai-style
 	// ACL or URL tokens signed with it on every file of the project.
 	SecureDeliverySecret string
-	Created              time.Time
+	// NoConversion turns document and video conversion off.
+	NoConversion bool
+	// AnonymousUploads lets the JSON:API v1 dialect create files and groups
+	// without credentials (the answer's access token is the caller's only
+	// credential). Off by default.
+	AnonymousUploads bool
+	Created          time.Time
 }
 
 // File is one uploaded file.
@@ -58,6 +64,15 @@ type File struct {
 	Tags        []string
 	// Appdata holds add-on results by add-on name.
 	Appdata map[string]AddonResult `json:",omitempty"`
+	// Variations maps the conversion paths made of this file to the
+	// converted files' UUIDs.
+	Variations map[string]string
+	// Expires, when set, is when the lifecycle sweep removes the file.
+	Expires *time.Time
+	// OriginalProtected keeps the CDN from serving the original bytes
+	// without a secure-delivery token or the file's access token; image
+	// operations are still served.
+	OriginalProtected bool
 }
 
 // IsStored reports whether the file is stored (kept beyond the temporary period).
@@ -152,8 +167,12 @@ type UploadSession struct {
 	Metadata         map[string]string
 	Tags             []string
 	Source           string
-	Created          time.Time
-	Expires          time.Time
+	// FileExpires and OriginalProtected are given to the file at completion
+	// (see File.Expires, File.OriginalProtected).
+	FileExpires       *time.Time
+	OriginalProtected bool
+	Created           time.Time
+	Expires           time.Time
 	// Upload is the blob store's handle of the multipart upload.
 	Upload string
 }
@@ -194,9 +213,9 @@ type FetchTask struct {
 	ErrorText string
 	FileUUID  string
 	// Params carries the upload options (store, filename, metadata, tags, duplicates flags) as JSON.
-	Params   string
-	Created  time.Time
-	Updated  time.Time
+	Params  string
+	Created time.Time
+	Updated time.Time
 	// Attempts counts the runs of the task's job; the latest run owns the
 	// task (see Store.StartFetchTask).
 	Attempts int

@@ -25,34 +25,82 @@ const (
 	EventFileInfected    = "file.infected"
 )
 
-// Store keeps Satchel's metadata. Implementations: sqlstore (SQLite, and
-// PostgreSQL later); all pass the storetest conformance suite.
+// Store keeps Satchel's metadata: the union of the small interfaces below,
+// one per service. Implementations: sqlstore (SQLite and PostgreSQL); all
+// pass the storetest conformance suite. Consumers should ask for the small
+// interfaces (or a subset of their own) rather than for Store.
+//
+// Events: a method that changes a file's state takes the events of that
+// change and writes them in the same transaction as the change (the
+// transactional outbox): CreateFiles, CompleteUploadSession, UpdateFile,
+// UpdateFiles and RemoveFile. There is no other way to write an event, so a
+// change cannot commit without its events nor an event without its change.
+// Each written event gets, still in that transaction, one pending delivery
+// (and its job) per matching active subscription (see WebhookStore).
 type Store interface {
+	ProjectStore
+	FileStore
 	FileLister
+	UploadSessionStore
+	FetchTaskStore
+	GroupStore
+	VariantStore
+	SettingStore
 	WebhookStore
 	AddonStore
+	ConversionStore
+	ResourceStore
 
+	Close() error
+}
+
+// ProjectStore keeps projects (tenants).
+type ProjectStore interface {
+	// CreateProject assigns p.ID; a public key in use yields ErrConflict.
 	CreateProject(ctx context.Context, p *Project) error
+	// UpdateProject saves p; ErrNotFound when missing, ErrConflict when
+	// its public key is another project's.
 	UpdateProject(ctx context.Context, p *Project) error
 	ProjectByPublicKey(ctx context.Context, key string) (*Project, error)
 	ProjectByID(ctx context.Context, id int64) (*Project, error)
 	Projects(ctx context.Context) ([]*Project, error)
+}
 
-	// CreateFiles inserts files and their events in one transaction.
-	CreateFiles(ctx context.Context, files []*File, events []*Event) error
+// FileReader reads single files.
+type FileReader interface {
 	// File returns a file of a project (projectID 0: of any project).
 	File(ctx context.Context, projectID int64, uuid string) (*File, error)
+}
+
+// FileStore creates, reads and changes files. Every state change takes the
+// events it causes and writes them in its own transaction (see Store).
+type FileStore interface {
+	FileReader
+	// CreateFiles inserts files and their events in one transaction.
+	CreateFiles(ctx context.Context, files []*File, events []*Event) error
 	// FileBySourceURL returns the newest live file of the project fetched from url.
 	FileBySourceURL(ctx context.Context, projectID int64, url string) (*File, error)
 	// HasBlob reports whether any file record references the blob key.
 	HasBlob(ctx context.Context, key string) (bool, error)
 	// ExpiredTemporaryFiles lists unstored, unremoved files uploaded before t.
 	ExpiredTemporaryFiles(ctx context.Context, before time.Time, limit int) ([]*File, error)
+	// ExpiredFiles lists live files whose Expires is at or before now.
+	ExpiredFiles(ctx context.Context, now time.Time, limit int) ([]*File, error)
 	// RemoveFile marks a file removed at t and writes events with it.
 	// Removing a file (here, or with UpdateFile/UpdateFiles) queues the
 	// removal of its blob in the same transaction.
 	RemoveFile(ctx context.Context, uuid string, t time.Time, events []*Event) error
+	// UpdateFile runs mutate on the current file in a transaction and saves
+	// the result with the events mutate returns. mutate's error aborts.
+	UpdateFile(ctx context.Context, projectID int64, uuid string, mutate func(f *File) ([]*Event, error)) (*File, error)
+	// UpdateFiles runs mutate on several files in one transaction. Per-file
+	// failures (not found, or mutate's error) leave that file unchanged and are
+	// reported in errs at its index; err is for the transaction as a whole.
+	UpdateFiles(ctx context.Context, projectID int64, uuids []string, mutate func(f *File) ([]*Event, error)) (files []*File, errs []error, err error)
+}
 
+// UploadSessionStore keeps multipart upload sessions and their parts.
+type UploadSessionStore interface {
 	CreateUploadSession(ctx context.Context, s *UploadSession) error
 	UploadSession(ctx context.Context, uuid string) (*UploadSession, error)
 	// PutPart records a received part (idempotent: a part written again replaces the record).
@@ -90,13 +138,17 @@ type Store interface {
 	// UnfenceUploadSession lifts the fence of an upload that could not be
 	// completed, so its parts can be sent again.
 	UnfenceUploadSession(ctx context.Context, uuid string) error
-	// CompleteUploadSession deletes the session and its parts and inserts the file and events, atomically.
+	// CompleteUploadSession deletes the session and its parts and inserts
+	// the file and its events, atomically (see Store for events).
 	CompleteUploadSession(ctx context.Context, uuid string, f *File, events []*Event) error
 	DeleteUploadSession(ctx context.Context, uuid string) error
 	ExpiredUploadSessions(ctx context.Context, now time.Time, limit int) ([]*UploadSession, error)
 	// UploadSessionByUpload finds the session owning a blob-store multipart upload.
 	UploadSessionByUpload(ctx context.Context, upload string) (*UploadSession, error)
+}
 
+// FetchTaskStore keeps from-URL upload tasks.
+type FetchTaskStore interface {
 	// CreateFetchTask inserts a task and, in the same transaction, the job
 	// that runs it.
 	CreateFetchTask(ctx context.Context, t *FetchTask) error
@@ -111,22 +163,36 @@ type Store interface {
 	UpdateFetchTask(ctx context.Context, t *FetchTask) error
 	// DeleteFetchTasksBefore forgets finished tasks last updated before t.
 	DeleteFetchTasksBefore(ctx context.Context, t time.Time) error
+}
 
+// GroupStore keeps file groups.
+type GroupStore interface {
 	CreateGroup(ctx context.Context, g *Group) error
+	// Group returns a group of a project (projectID 0: of any project).
 	Group(ctx context.Context, projectID int64, id string) (*Group, error)
+	ListGroups(ctx context.Context, q GroupQuery) ([]*Group, error)
+	CountGroups(ctx context.Context, projectID int64) (int64, error)
+	// RemoveGroup marks a group removed; its files are untouched.
+	RemoveGroup(ctx context.Context, projectID int64, id string, t time.Time) error
+	// StoreGroup records the time a group's files were stored.
+	StoreGroup(ctx context.Context, projectID int64, id string, t time.Time) error
+}
 
+// VariantStore records the derived images kept for files.
+type VariantStore interface {
 	// RecordVariant notes that a derived image of a file is kept in the
 	// blob store under key (so deleting the file can remove it).
 	RecordVariant(ctx context.Context, fileUUID, key string) error
 	// TakeVariants forgets and returns the variant keys of a file.
 	TakeVariants(ctx context.Context, fileUUID string) ([]string, error)
+}
 
+// SettingStore keeps server-wide values.
+type SettingStore interface {
 	// Setting reads a server-wide value; ErrNotFound if unset.
 	Setting(ctx context.Context, name string) (string, error)
 	// SetSettingIfAbsent stores value unless one exists and returns the value in force.
 	SetSettingIfAbsent(ctx context.Context, name, value string) (string, error)
-
-	Close() error
 }
 
 // PartRecord is a received multipart part.
@@ -162,6 +228,11 @@ type FileCounts struct {
 	Stored, Unstored, Removed int64
 }
 
+// FileSizes are the bytes of a project's live files.
+type FileSizes struct {
+	StoredBytes, UnstoredBytes int64
+}
+
 // GroupQuery selects one page of a project's groups.
 type GroupQuery struct {
 	ProjectID int64
@@ -173,21 +244,10 @@ type GroupQuery struct {
 	Limit    int
 }
 
-// FileLister lists and changes files for the management API.
+// FileLister lists and counts a project's files (reads only).
 type FileLister interface {
 	ListFiles(ctx context.Context, q FileQuery) ([]*File, error)
 	FileCounts(ctx context.Context, projectID int64) (FileCounts, error)
-	// UpdateFile runs mutate on the current file in a transaction and saves
-	// the result with the events mutate returns. mutate's error aborts.
-	UpdateFile(ctx context.Context, projectID int64, uuid string, mutate func(f *File) ([]*Event, error)) (*File, error)
-	// UpdateFiles runs mutate on several files in one transaction. Per-file
-	// failures (not found, or mutate's error) leave that file unchanged and are
-	// reported in errs at its index; err is for the transaction as a whole.
-	UpdateFiles(ctx context.Context, projectID int64, uuids []string, mutate func(f *File) ([]*Event, error)) (files []*File, errs []error, err error)
-	ListGroups(ctx context.Context, q GroupQuery) ([]*Group, error)
-	CountGroups(ctx context.Context, projectID int64) (int64, error)
-	// RemoveGroup marks a group removed; its files are untouched.
-	RemoveGroup(ctx context.Context, projectID int64, id string, t time.Time) error
-	// StoreGroup records the time a group's files were stored.
-	StoreGroup(ctx context.Context, projectID int64, id string, t time.Time) error
+	// FileSizes sums the sizes of the project's live (not removed) files.
+	FileSizes(ctx context.Context, projectID int64) (FileSizes, error)
 }

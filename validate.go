@@ -1,7 +1,6 @@
 package satchel
 
 import (
-	"net/http"
 	"path"
 	"regexp"
 	"sort"
@@ -80,19 +79,31 @@ const (
 
 var metaKeyRe = regexp.MustCompile(`^[-_.:A-Za-z0-9]+$`)
 
-func badRequest(code, format string, args ...any) *Error {
-	return Errorf(http.StatusBadRequest, code, format, args...)
+func invalid(reason Reason, field, value string, limit int64, format string, args ...any) *Error {
+	e := Errorf(KindInvalid, reason, format, args...)
+	e.Field, e.Value, e.Limit = field, value, limit
+	return e
+}
+
+// TooManyMetadataKeys is the error for a file over MaxMetadataKeys.
+func TooManyMetadataKeys() *Error {
+	return invalid(ReasonMetaTooManyKeys, "metadata", "", MaxMetadataKeys, "A file can not have more than %d metadata keys.", MaxMetadataKeys)
+}
+
+// TooManyTags is the error for a file over MaxTags.
+func TooManyTags() *Error {
+	return invalid(ReasonTooManyTags, "tags", "", MaxTags, "A file can not have more than %d tags.", MaxTags)
 }
 
 // ValidateMetadataKey checks one metadata key.
 func ValidateMetadataKey(k string) error {
 	switch {
 	case k == "":
-		return badRequest("FileMetadataKeyEmptyError", "Metadata key can not be empty.")
+		return invalid(ReasonMetaKeyEmpty, "metadata", k, 0, "Metadata key can not be empty.")
 	case utf8.RuneCountInString(k) > MaxMetadataKeyLen:
-		return badRequest("FileMetadataKeyLengthTooBigError", "Metadata key can not be more than %d symbols.", MaxMetadataKeyLen)
+		return invalid(ReasonMetaKeyTooLong, "metadata", k, MaxMetadataKeyLen, "Metadata key can not be more than %d symbols.", MaxMetadataKeyLen)
 	case !metaKeyRe.MatchString(k):
-		return badRequest("FileMetadataKeyForbiddenError", "Metadata key %q contains forbidden characters.", k)
+		return invalid(ReasonMetaKeyForbidden, "metadata", k, 0, "Metadata key %q contains forbidden characters.", k)
 	}
 	return nil
 }
@@ -101,11 +112,11 @@ func ValidateMetadataKey(k string) error {
 func ValidateMetadataValue(k, v string) error {
 	switch {
 	case v == "":
-		return badRequest("FileMetadataValueEmptyError", "Value of the metadata key %q can not be empty.", k)
+		return invalid(ReasonMetaValueEmpty, "metadata", k, 0, "Value of the metadata key %q can not be empty.", k)
 	case utf8.RuneCountInString(v) > MaxMetadataValueLen:
-		return badRequest("FileMetadataValueLengthTooBigError", "Value of the metadata key %q can not be more than %d symbols in length.", k, MaxMetadataValueLen)
+		return invalid(ReasonMetaValueTooLong, "metadata", k, MaxMetadataValueLen, "Value of the metadata key %q can not be more than %d symbols in length.", k, MaxMetadataValueLen)
 	case strings.ContainsRune(v, 0) || !utf8.ValidString(v):
-		return badRequest("FileMetadataValueForbiddenError", "Value of the metadata key %q contains forbidden characters.", k)
+		return invalid(ReasonMetaValueForbidden, "metadata", k, 0, "Value of the metadata key %q contains forbidden characters.", k)
 	}
 	return nil
 }
@@ -126,7 +137,7 @@ func ValidateMetadata(md map[string]string) error {
 		}
 	}
 	if len(md) > MaxMetadataKeys {
-		return badRequest("FileMetadataKeysNumberTooBigError", "A file can not have more than %d metadata keys.", MaxMetadataKeys)
+		return TooManyMetadataKeys()
 	}
 	return nil
 }
@@ -144,16 +155,16 @@ func ParseTags(s string) ([]string, error) {
 			continue
 		}
 		if len(t) > MaxTagLen {
-			return nil, badRequest("FileTagLengthTooBigError", "A tag can not be more than %d characters long.", MaxTagLen)
+			return nil, invalid(ReasonTagTooLong, "tags", t, MaxTagLen, "A tag can not be more than %d characters long.", MaxTagLen)
 		}
 		if !tagRe.MatchString(t) {
-			return nil, badRequest("FileTagForbiddenError", "Tag %q contains forbidden characters.", t)
+			return nil, invalid(ReasonTagForbidden, "tags", t, 0, "Tag %q contains forbidden characters.", t)
 		}
 		seen[t] = true
 		out = append(out, t)
 	}
 	if len(out) > MaxTags {
-		return nil, badRequest("FileTagsNumberTooBigError", "A file can not have more than %d tags.", MaxTags)
+		return nil, TooManyTags()
 	}
 	return out, nil
 }

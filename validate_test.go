@@ -27,34 +27,34 @@ func TestSanitizeFilename(t *testing.T) {
 
 func TestValidateMetadata(t *testing.T) {
 	cases := []struct {
-		md   map[string]string
-		code string
+		md     map[string]string
+		reason Reason
 	}{
 		{map[string]string{"subsystem": "uploader", "a.b:c-d_e": "x"}, ""},
-		{map[string]string{"": "x"}, "FileMetadataKeyEmptyError"},
-		{map[string]string{strings.Repeat("k", 65): "x"}, "FileMetadataKeyLengthTooBigError"},
-		{map[string]string{"bad key": "x"}, "FileMetadataKeyForbiddenError"},
-		{map[string]string{"k": ""}, "FileMetadataValueEmptyError"},
-		{map[string]string{"k": strings.Repeat("v", 513)}, "FileMetadataValueLengthTooBigError"},
-		{map[string]string{"k": "a\x00b"}, "FileMetadataValueForbiddenError"},
+		{map[string]string{"": "x"}, ReasonMetaKeyEmpty},
+		{map[string]string{strings.Repeat("k", 65): "x"}, ReasonMetaKeyTooLong},
+		{map[string]string{"bad key": "x"}, ReasonMetaKeyForbidden},
+		{map[string]string{"k": ""}, ReasonMetaValueEmpty},
+		{map[string]string{"k": strings.Repeat("v", 513)}, ReasonMetaValueTooLong},
+		{map[string]string{"k": "a\x00b"}, ReasonMetaValueForbidden},
 	}
 	for _, c := range cases {
 		err := ValidateMetadata(c.md)
-		if c.code == "" {
+		if c.reason == "" {
 			if err != nil {
 				t.Errorf("%v: unexpected %v", c.md, err)
 			}
 			continue
 		}
-		if err == nil || AsError(err).Code != c.code {
-			t.Errorf("%v: got %v, want %s", c.md, err, c.code)
+		if err == nil || AsError(err).Reason != c.reason {
+			t.Errorf("%v: got %v, want %s", c.md, err, c.reason)
 		}
 	}
 	many := map[string]string{}
 	for i := 0; i < 51; i++ {
 		many[strings.Repeat("k", i+1)] = "v"
 	}
-	if err := ValidateMetadata(many); err == nil || AsError(err).Code != "FileMetadataKeysNumberTooBigError" {
+	if err := ValidateMetadata(many); err == nil || AsError(err).Reason != ReasonMetaTooManyKeys {
 		t.Errorf("51 keys: got %v", err)
 	}
 }

@@ -23,23 +23,25 @@ type Webhook struct {
 // WebhookEvents lists the events a webhook may subscribe to.
 var WebhookEvents = []string{EventFileUploaded, EventFileStored, EventFileDeleted, EventFileInfoUpdated, EventFileInfected}
 
-// EventData is the JSON payload an Event carries: a snapshot of the file at
-// the time of the change, and what it replaced.
+// EventData is what an Event carries: a snapshot of the file at the time
+// of the change, and what it replaced. It is stored with EncodeEventData
+// and read with DecodeEventData (a versioned format, see snapshot.go),
+// never with json.Marshal.
 type EventData struct {
-	File *File `json:"file"`
+	File *File
 	// PreviousValues holds, for file.info_updated, the prior "metadata" or
 	// "appdata" (null when newly added).
-	PreviousValues map[string]any `json:"previous_values,omitempty"`
-	Initiator      Initiator      `json:"initiator"`
+	PreviousValues map[string]any
+	Initiator      Initiator
 }
 
 // Initiator says what caused an event.
 type Initiator struct {
 	// Type is "api", "system" or "addon".
-	Type           string  `json:"type"`
-	RequestID      *string `json:"request_id"`
-	AddonName      *string `json:"addon_name"`
-	SourceFileUUID *string `json:"source_file_uuid,omitempty"`
+	Type           string
+	RequestID      *string
+	AddonName      *string
+	SourceFileUUID *string
 }
 
 // Delivery is one event sent (or to be sent) to one webhook.
@@ -66,29 +68,51 @@ const (
 	DeliveryFailed    = "failed"
 )
 
-// WebhookStore keeps subscriptions and their deliveries. Events written with
-// a file change (Store.CreateFiles, UpdateFile…) get one pending delivery per
-// active subscription of their project and type, and its job, in the same
-// transaction. A delivery row is the log of its job's attempts.
+// WebhookStore keeps subscriptions and their deliveries: the webhook part
+// of Store.
 type WebhookStore interface {
+	SubscriptionStore
+	DeliveryStore
+}
+
+// SubscriptionStore keeps a project's webhook subscriptions.
+type SubscriptionStore interface {
+	// CreateWebhook assigns w.ID; a subscription of the project to the
+	// same event and target URL yields ErrConflict.
 	CreateWebhook(ctx context.Context, w *Webhook) error
 	UpdateWebhook(ctx context.Context, w *Webhook) error
+	// Webhook returns a subscription of a project (projectID 0: of any).
 	Webhook(ctx context.Context, projectID, id int64) (*Webhook, error)
 	Webhooks(ctx context.Context, projectID int64) ([]*Webhook, error)
+	// DeleteWebhook removes a subscription and its pending deliveries.
 	DeleteWebhook(ctx context.Context, projectID, id int64) error
 	// DeleteWebhooksByTarget removes every subscription of the project to url.
 	DeleteWebhooksByTarget(ctx context.Context, projectID int64, url string) (int, error)
+}
 
+// DeliveryStore reads events and keeps the log of their deliveries.
+//
+// Events are never written here: the FileStore (or UploadSessionStore)
+// method that changes a file writes the change's events in its own
+// transaction, and with each event one pending delivery per active
+// subscription of its project and type, and the delivery's job. A delivery
+// row is the log of its job's attempts.
+type DeliveryStore interface {
 	// Delivery returns one delivery.
 	Delivery(ctx context.Context, id string) (*Delivery, error)
 	// FinishDelivery records the outcome of attempt d.Attempts (and the
 	// next attempt time if pending); a later attempt's record is never
 	// overwritten (ErrNotFound, as for a delivery that is gone).
 	FinishDelivery(ctx context.Context, d *Delivery) error
+	// Redeliver makes a finished delivery pending again and queues one more
+	// attempt at it, due now; ErrNotFound when there is no finished
+	// delivery of that ID.
+	Redeliver(ctx context.Context, id string) error
 	// PruneHistory forgets finished deliveries last updated before t and
 	// events created before t that no delivery refers to; it returns how
 	// many rows went.
 	PruneHistory(ctx context.Context, before time.Time) (int64, error)
 	Deliveries(ctx context.Context, projectID int64, limit int) ([]*Delivery, error)
+	// Event returns a written event.
 	Event(ctx context.Context, id string) (*Event, error)
 }

@@ -59,6 +59,11 @@ type fileBase struct {
 	Size             int64   `json:"size"`
 	URL              string  `json:"url"`
 	UUID             string  `json:"uuid"`
+	// OriginalProtected and DatetimeExpires are Satchel's own, set through
+	// the JSON:API v1 dialect; absent for files without them, so the
+	// Uploadcare shape of every other file is unchanged.
+	OriginalProtected bool    `json:"original_protected,omitempty"`
+	DatetimeExpires   *string `json:"datetime_expires,omitempty"`
 }
 
 type fileV07 struct {
@@ -90,12 +95,21 @@ type fileV05 struct {
 	DefaultEffects  *string             `json:"default_effects,omitempty"`
 }
 
+// variations are the conversions made of a file (null when none).
+func variations(f *satchel.File) *map[string]string {
+	if len(f.Variations) == 0 {
+		return nil
+	}
+	return &f.Variations
+}
+
 // File renders a file object for version v.
 func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 	base := fileBase{
 		DatetimeRemoved: timePtr(f.Removed), DatetimeStored: timePtr(storedTime(f)), DatetimeUploaded: Time(f.Uploaded),
 		IsImage: f.IsImage, IsReady: f.IsReady, MimeType: f.MimeType, OriginalFilename: f.OriginalFilename,
 		Size: f.Size, URL: b.API + "/files/" + f.UUID + "/", UUID: f.UUID,
+		OriginalProtected: f.OriginalProtected, DatetimeExpires: timePtr(f.Expires),
 	}
 	if f.Removed == nil && f.IsReady {
 		u := b.CDN + "/" + f.UUID + "/" + f.Filename
@@ -117,7 +131,7 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 	var out any
 	switch v {
 	case V07:
-		fv := fileV07{fileBase: base, ContentInfo: f.ContentInfo, Metadata: f.Metadata, Tags: f.Tags, Source: src, DefaultEffects: o.DefaultEffects}
+		fv := fileV07{fileBase: base, Variations: variations(f), ContentInfo: f.ContentInfo, Metadata: f.Metadata, Tags: f.Tags, Source: src, DefaultEffects: o.DefaultEffects}
 		if fv.Metadata == nil {
 			fv.Metadata = map[string]string{}
 		}
@@ -129,7 +143,7 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 		}
 		out = fv
 	case V06:
-		out = fileV06{fileBase: base, ImageInfo: img, VideoInfo: LegacyVideo(vid), RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
+		out = fileV06{fileBase: base, Variations: variations(f), ImageInfo: img, VideoInfo: LegacyVideo(vid), RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
 	default:
 		out = fileV05{fileBase: base, ImageInfo: img, RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -33,7 +32,7 @@ func (a *App) ExecuteAddon(ctx context.Context, p *satchel.Project, name, target
 		case addons.ClamAV, addons.RekognitionLabels, addons.RekognitionModeration, addons.RemoveBG:
 			return nil, errAddonNotConfigured(name)
 		}
-		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Add-on %q is not found.", name)
+		return nil, satchel.Errorf(satchel.KindNotFound, satchel.ReasonAddonNotFound, "Add-on %q is not found.", name)
 	}
 	if err := ad.Check(params); err != nil {
 		var pe *addons.ParamError
@@ -41,16 +40,16 @@ func (a *App) ExecuteAddon(ctx context.Context, p *satchel.Project, name, target
 		case errors.Is(err, addons.ErrNotConfigured):
 			return nil, errAddonNotConfigured(name)
 		case errors.As(err, &pe):
-			return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "%s", pe.Msg)
+			return nil, satchel.Errorf(satchel.KindInvalid, satchel.ReasonAddonRequestInvalid, "%s", pe.Msg)
 		}
 		return nil, err
 	}
 	if !satchel.ValidUUID(target) {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`target` must be a file UUID.")
+		return nil, satchel.Errorf(satchel.KindInvalid, satchel.ReasonAddonRequestInvalid, "`target` must be a file UUID.")
 	}
 	f, err := a.Store.File(ctx, p.ID, target)
 	if satchel.IsNotFound(err) || (err == nil && f.Removed != nil) {
-		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "File is not found.")
+		return nil, satchel.Errorf(satchel.KindNotFound, satchel.ReasonFileNotFound, "File is not found.")
 	}
 	if err != nil {
 		return nil, err
@@ -63,7 +62,7 @@ func (a *App) ExecuteAddon(ctx context.Context, p *satchel.Project, name, target
 		Status: satchel.AddonInProgress, Created: now, Updated: now}
 	// The request and its job commit together.
 	if err := a.Store.CreateAddonRequest(ctx, r); errors.Is(err, satchel.ErrConflict) {
-		return nil, satchel.Errorf(http.StatusConflict, "Conflict", "Add-on %s is already running on this file.", name)
+		return nil, satchel.Errorf(satchel.KindConflict, satchel.ReasonAddonRunning, "Add-on %s is already running on this file.", name)
 	} else if err != nil {
 		return nil, fmt.Errorf("app: create add-on request: %w", err)
 	}
@@ -71,17 +70,17 @@ func (a *App) ExecuteAddon(ctx context.Context, p *satchel.Project, name, target
 }
 
 func errAddonNotConfigured(name string) error {
-	return satchel.Errorf(http.StatusBadRequest, "AddonNotConfigured", "Add-on %s is not configured on this server.", name)
+	return satchel.Errorf(satchel.KindInvalid, satchel.ReasonAddonNotConfigured, "Add-on %s is not configured on this server.", name)
 }
 
 // AddonStatus returns an execution of add-on name; nil (status "unknown")
 // for an id the project does not have.
 func (a *App) AddonStatus(ctx context.Context, p *satchel.Project, name, id string) (*satchel.AddonRequest, error) {
 	if id == "" {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`request_id` is required.")
+		return nil, satchel.Errorf(satchel.KindInvalid, satchel.ReasonAddonRequestInvalid, "`request_id` is required.")
 	}
 	if !satchel.ValidUUID(id) {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`request_id` must be a UUID.")
+		return nil, satchel.Errorf(satchel.KindInvalid, satchel.ReasonAddonRequestInvalid, "`request_id` must be a UUID.")
 	}
 	r, err := a.Store.AddonRequest(ctx, p.ID, id)
 	if satchel.IsNotFound(err) || (err == nil && r.Addon != name) {

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -21,12 +20,16 @@ import (
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/addons"
 	"github.com/satchel-project/satchel/blobstore"
+	"github.com/satchel-project/satchel/convert"
 	"github.com/satchel-project/satchel/fetch"
+	"github.com/satchel-project/satchel/internal/reqctx"
 	"github.com/satchel-project/satchel/jobs"
 	"golang.org/x/time/rate"
 )
 
-// Inspector learns about a file's content; see package inspect.
+// Inspector describes a file's content once its MIME type is sniffed:
+// image and video properties. The server passes package inspect's (libvips
+// and ffprobe); app itself stays free of cgo.
 type Inspector interface {
 	Inspect(ctx context.Context, path, mime string) (*satchel.ContentInfo, bool, error)
 }
@@ -57,26 +60,39 @@ type Config struct {
 	Retention time.Duration
 	// TempDir holds short-lived local copies (inspection of remote blobs).
 	TempDir string
+	// MaxDocumentSize and MaxVideoSize cap the files the converters take
+	// (0: no cap beyond MaxFileSize).
+	MaxDocumentSize int64
+	MaxVideoSize    int64
 }
+
+// Defaults of Config fields left zero.
+const (
+	DefaultMaxFileSize     = 50 << 30
+	DefaultTemporaryTTL    = 24 * time.Hour
+	DefaultSessionTTL      = 24 * time.Hour
+	DefaultFetchWorkers    = 16
+	DefaultFetchPerProject = 2
+)
 
 func (c *Config) defaults() {
 	if c.MaxFileSize == 0 {
-		c.MaxFileSize = 50 << 30
+		c.MaxFileSize = DefaultMaxFileSize
 	}
 	if c.TemporaryTTL == 0 {
-		c.TemporaryTTL = 24 * time.Hour
+		c.TemporaryTTL = DefaultTemporaryTTL
 	}
 	if c.SessionTTL == 0 {
-		c.SessionTTL = 24 * time.Hour
+		c.SessionTTL = DefaultSessionTTL
 	}
 	if c.FetchTaskTTL == 0 {
 		c.FetchTaskTTL = 24 * time.Hour
 	}
 	if c.FetchWorkers == 0 {
-		c.FetchWorkers = 16
+		c.FetchWorkers = DefaultFetchWorkers
 	}
 	if c.FetchPerProject <= 0 {
-		c.FetchPerProject = 2
+		c.FetchPerProject = DefaultFetchPerProject
 	}
 	if c.SweepEvery == 0 {
 		c.SweepEvery = time.Minute
@@ -111,7 +127,12 @@ type App struct {
 	// root of the file URLs they get (see ExecuteAddon).
 	Addons  map[string]addons.Addon
 	CDNBase string
-	cfg     Config
+	// Documents and Video convert files (nil: that conversion is
+	// unavailable on this node).
+	Documents *convert.Documents
+	Video     *convert.Video
+
+	cfg Config
 
 	// partKey signs multipart part URLs; it is shared by all nodes through the store.
 	partKey []byte
@@ -186,7 +207,7 @@ func (a *App) ProjectByKey(ctx context.Context, key, field string) (*satchel.Pro
 // limit with Throttle once the caller is known to be the project's owner.
 func (a *App) LookupProject(ctx context.Context, key, field string) (*satchel.Project, error) {
 	if key == "" {
-		return nil, satchel.Errorf(http.StatusForbidden, "ProjectPublicKeyRequiredError", "%s is required.", field)
+		return nil, invalid(satchel.ReasonKeyRequired, field, "%s is required.", field)
 	}
 	var p *satchel.Project
 	if c, ok := a.projects.Load(key); ok && time.Now().Before(c.(*cachedProject).expires) {
@@ -195,13 +216,14 @@ func (a *App) LookupProject(ctx context.Context, key, field string) (*satchel.Pr
 		var err error
 		p, err = a.Store.ProjectByPublicKey(ctx, key)
 		if satchel.IsNotFound(err) {
-			return nil, satchel.Errorf(http.StatusForbidden, "ProjectPublicKeyInvalidError", "%s is invalid.", field)
+			return nil, withValue(newError(satchel.KindUnauthorized, satchel.ReasonKeyInvalid, "%s is invalid.", field), key)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("app: project lookup: %w", err)
 		}
 		a.projects.Store(key, &cachedProject{p: p, expires: time.Now().Add(projectCacheTTL)})
 	}
+	reqctx.SetProject(ctx, p.PublicKey)
 	return p, nil
 }
 
@@ -218,7 +240,7 @@ func (a *App) throttle(projectID int64) error {
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
 		secs := int(d/time.Second) + 1
-		return &satchel.Error{Status: http.StatusTooManyRequests, Code: "RequestThrottledError", Message: "Request was throttled.", RetryAfter: secs}
+		return &satchel.Error{Kind: satchel.KindThrottled, Reason: satchel.ReasonThrottled, Message: "Request was throttled.", RetryAfter: secs}
 	}
 	return nil
 }
@@ -230,21 +252,21 @@ func (a *App) CheckSignature(p *satchel.Project, signature, expire string) error
 		return nil
 	}
 	if signature == "" {
-		return satchel.Errorf(http.StatusBadRequest, "SignatureRequiredError", "`signature` is required.")
+		return invalid(satchel.ReasonSigRequired, "signature", "signature is required.")
 	}
 	if expire == "" {
-		return satchel.Errorf(http.StatusBadRequest, "SignatureExpirationRequiredError", "`expire` is required.")
+		return invalid(satchel.ReasonSigExpRequired, "expire", "expire is required.")
 	}
 	exp, err := strconv.ParseInt(expire, 10, 64)
 	if err != nil {
-		return satchel.Errorf(http.StatusBadRequest, "SignatureExpirationInvalidError", "`expire` must be a UNIX timestamp.")
+		return invalid(satchel.ReasonSigExpInvalid, "expire", "expire must be a UNIX timestamp.")
 	}
 	if exp < time.Now().Unix() {
-		return satchel.Errorf(http.StatusForbidden, "SignatureExpirationError", "Expired signature.")
+		return newError(satchel.KindExpired, satchel.ReasonSigExpired, "Expired signature.")
 	}
 	want := UploadSignature(p.SecretKey, exp)
 	if !hmac.Equal([]byte(want), []byte(signature)) {
-		return satchel.Errorf(http.StatusForbidden, "SignatureInvalidError", "Invalid signature.")
+		return newError(satchel.KindForbidden, satchel.ReasonSigInvalid, "Invalid signature.")
 	}
 	return nil
 }
@@ -293,9 +315,9 @@ func (k *keyedMutex) Lock(key string) func() {
 }
 
 // notFound maps a store miss to an API error.
-func notFound(err error, code, msg string) error {
+func notFound(err error, reason satchel.Reason, msg string) error {
 	if errors.Is(err, satchel.ErrNotFound) {
-		return satchel.Errorf(http.StatusNotFound, code, "%s", msg)
+		return newError(satchel.KindNotFound, reason, "%s", msg)
 	}
 	return err
 }

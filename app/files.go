@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -21,7 +20,7 @@ var errNoChange = errors.New("no change")
 // errNoChange leaves the file as it is and returns it.
 func (a *App) update(ctx context.Context, p *satchel.Project, id string, allowRemoved bool, mutate func(f *satchel.File) ([]*satchel.Event, error)) (*satchel.File, error) {
 	if !satchel.ValidUUID(id) {
-		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return nil, errFileNotFound()
 	}
 	f, err := a.Store.UpdateFile(ctx, p.ID, id, func(f *satchel.File) ([]*satchel.Event, error) {
 		if f.Removed != nil && !allowRemoved {
@@ -33,7 +32,7 @@ func (a *App) update(ctx context.Context, p *satchel.Project, id string, allowRe
 		return a.Store.File(ctx, p.ID, id)
 	}
 	if satchel.IsNotFound(err) {
-		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return nil, errFileNotFound()
 	}
 	return f, err
 }
@@ -84,7 +83,7 @@ func (a *App) SetMetadata(ctx context.Context, p *satchel.Project, id, key, valu
 			return nil, errNoChange
 		}
 		if !exists && len(f.Metadata) >= satchel.MaxMetadataKeys {
-			return nil, satchel.Errorf(http.StatusBadRequest, "FileMetadataKeysNumberTooBigError", "A file can not have more than %d metadata keys.", satchel.MaxMetadataKeys)
+			return nil, satchel.TooManyMetadataKeys()
 		}
 		prev := previousMetadata(f.Metadata)
 		f.Metadata[key] = value
@@ -152,7 +151,7 @@ func (a *App) ChangeTags(ctx context.Context, p *satchel.Project, id string, rep
 		for _, t := range f.Tags {
 			before[t] = true
 		}
-		next := f.Tags
+		var next []string
 		if replace != nil {
 			next = replace
 		} else {
@@ -180,7 +179,7 @@ func (a *App) ChangeTags(ctx context.Context, p *satchel.Project, id string, rep
 			}
 		}
 		if len(ch.Tags) > satchel.MaxTags {
-			return nil, satchel.Errorf(http.StatusBadRequest, "FileTagsNumberTooBigError", "A file can not have more than %d tags.", satchel.MaxTags)
+			return nil, satchel.TooManyTags()
 		}
 		for _, t := range f.Tags {
 			if !seen[t] {
@@ -219,10 +218,10 @@ const MaxBatch = 100
 // CDN URLs), all in one transaction.
 func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, store bool) (*BatchResult, error) {
 	if len(values) == 0 {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "List of UUIDs can not be empty")
+		return nil, invalid(satchel.ReasonBatchEmpty, "uuids", "No files given.")
 	}
 	if len(values) > MaxBatch {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Maximum UUIDs per request is exceeded. The limit is %d", MaxBatch)
+		return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonBatchTooLarge, "Too many files: the limit is %d.", MaxBatch), MaxBatch)
 	}
 	res := &BatchResult{Files: []*satchel.File{}, Problems: map[string]string{}}
 	var ids, names []string
@@ -282,18 +281,18 @@ func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, st
 // CDN operations in the source are not supported yet and are refused.
 func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, store *bool, metadata map[string]string) (*satchel.File, error) {
 	if source == "" {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`source` parameter is required.")
+		return nil, invalid(satchel.ReasonCopyParamRequired, "source", "source is required.")
 	}
 	m, ok := ParseGroupMember(source)
 	if !ok {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+		return nil, errCopySource(source)
 	}
 	src, err := a.Store.File(ctx, p.ID, m.FileUUID)
 	if err != nil || src.Removed != nil {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+		return nil, errCopySource(source)
 	}
 	if !src.IsReady {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "File is not ready yet.")
+		return nil, newError(satchel.KindConflict, satchel.ReasonFileNotReady, "File is not ready yet.")
 	}
 	r, name, _, err := a.copySource(ctx, src, m.DefaultEffects)
 	if err != nil {
@@ -329,11 +328,11 @@ func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, 
 // DeleteGroup removes a group record; its files stay.
 func (a *App) DeleteGroup(ctx context.Context, p *satchel.Project, id string) error {
 	if !satchel.ValidGroupID(id) {
-		return satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return errGroupNotFound()
 	}
 	err := a.Store.RemoveGroup(ctx, p.ID, id, time.Now().UTC())
 	if satchel.IsNotFound(err) {
-		return satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return errGroupNotFound()
 	}
 	return err
 }
@@ -345,7 +344,7 @@ func (a *App) StoreGroup(ctx context.Context, p *satchel.Project, id string) (*s
 		return nil, nil, err
 	}
 	for _, m := range g.Members {
-		if _, err := a.StoreFile(ctx, p, m.FileUUID); err != nil && satchel.AsError(err).Status != http.StatusNotFound {
+		if _, err := a.StoreFile(ctx, p, m.FileUUID); err != nil && satchel.AsError(err).Kind != satchel.KindNotFound {
 			return nil, nil, err
 		}
 	}
@@ -370,14 +369,14 @@ func (a *App) copySource(ctx context.Context, src *satchel.File, effects string)
 		return r, src.OriginalFilename, r.Size(), nil
 	}
 	if a.Transform == nil {
-		return nil, "", 0, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying with image operations is not enabled on this server.")
+		return nil, "", 0, newError(satchel.KindForbidden, satchel.ReasonCopyOpsDisabled, "Copying with image operations is not enabled on this server.")
 	}
 	if src.Size > MaxTransformCopy {
-		return nil, "", 0, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Copying of large files is not supported at the moment.")
+		return nil, "", 0, withLimit(newError(satchel.KindTooLarge, satchel.ReasonCopyTooLarge, "Copying of large files is not supported at the moment."), MaxTransformCopy)
 	}
 	body, ctype, err := a.Transform(ctx, src, effects)
 	if err != nil {
-		return nil, "", 0, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Can not apply the operations: %v", err)
+		return nil, "", 0, withValue(invalid(satchel.ReasonCopyOpsInvalid, "source", "Can not apply the operations: %v", err), err.Error())
 	}
 	name := strings.TrimSuffix(src.OriginalFilename, path.Ext(src.OriginalFilename)) + extFor(ctype)
 	return io.NopCloser(bytes.NewReader(body)), name, int64(len(body)), nil
@@ -397,4 +396,103 @@ func extFor(ctype string) string {
 		return ".gif"
 	}
 	return ""
+}
+
+// FileChange is an update of a file's metadata, expiry and original
+// protection; fields left nil stay as they are.
+type FileChange struct {
+	// Metadata, when not nil, replaces the whole map.
+	Metadata map[string]string
+	// MetadataPatch sets only its keys, leaving the others.
+	MetadataPatch map[string]string
+	// Expires, when not nil, sets the expiry time; a nil *Expires clears it.
+	Expires **time.Time
+	// OriginalProtected, when not nil, sets File.OriginalProtected.
+	OriginalProtected *bool
+}
+
+// ChangeFile applies ch to a live file of the project in one transaction:
+// a change of metadata writes a file.info_updated event. When the
+// protection of the original changes, the CDN forgets what it knows of the file.
+func (a *App) ChangeFile(ctx context.Context, p *satchel.Project, id string, ch FileChange) (*satchel.File, error) {
+	next := ch.Metadata
+	if next != nil {
+		if err := satchel.ValidateMetadata(next); err != nil {
+			return nil, err
+		}
+	}
+	if ch.MetadataPatch != nil {
+		if err := satchel.ValidateMetadata(ch.MetadataPatch); err != nil {
+			return nil, err
+		}
+	}
+	protectedChanged := false
+	f, err := a.update(ctx, p, id, false, func(f *satchel.File) ([]*satchel.Event, error) {
+		prev := previousMetadata(f.Metadata)
+		md := f.Metadata
+		if next != nil {
+			md = make(map[string]string, len(next))
+			for k, v := range next {
+				md[k] = v
+			}
+		}
+		if ch.MetadataPatch != nil {
+			cp := make(map[string]string, len(md)+len(ch.MetadataPatch))
+			for k, v := range md {
+				cp[k] = v
+			}
+			for k, v := range ch.MetadataPatch {
+				cp[k] = v
+			}
+			md = cp
+		}
+		if len(md) > satchel.MaxMetadataKeys {
+			return nil, satchel.TooManyMetadataKeys()
+		}
+		changed := false
+		var events []*satchel.Event
+		if !sameMetadata(md, f.Metadata) {
+			f.Metadata = md
+			changed = true
+			events = append(events, FileEvent(f, satchel.EventFileInfoUpdated, satchel.Initiator{Type: "api"}, prev))
+		}
+		if ch.Expires != nil && !sameTime(*ch.Expires, f.Expires) {
+			f.Expires = *ch.Expires
+			changed = true
+		}
+		if ch.OriginalProtected != nil && *ch.OriginalProtected != f.OriginalProtected {
+			f.OriginalProtected = *ch.OriginalProtected
+			changed, protectedChanged = true, true
+		}
+		if !changed {
+			return nil, errNoChange
+		}
+		return events, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if protectedChanged {
+		a.purged(f.UUID)
+	}
+	return f, nil
+}
+
+func sameMetadata(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -29,7 +28,7 @@ type fetchParams struct {
 // returned instead of a task.
 func (a *App) FromURL(ctx context.Context, p *satchel.Project, opts UploadOptions, sourceURL, filename string, checkDup, saveDup bool) (*satchel.FetchTask, *satchel.File, error) {
 	if sourceURL == "" {
-		return nil, nil, satchel.Errorf(http.StatusBadRequest, "SourceURLRequiredError", "source_url is required.")
+		return nil, nil, invalid(satchel.ReasonSourceRequired, "source_url", "source_url is required.")
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, nil, err
@@ -60,11 +59,12 @@ func (a *App) FromURL(ctx context.Context, p *satchel.Project, opts UploadOption
 	return t, nil, nil
 }
 
-// fetchError turns a fetcher error into an Upload API error.
+// fetchError turns a fetcher error into a domain error (the fetcher's own
+// code and sentence stay available through it).
 func fetchError(err error) error {
 	var fe *fetch.Error
 	if errors.As(err, &fe) {
-		return &satchel.Error{Status: http.StatusBadRequest, Code: fe.Code, Message: fe.Message, Err: err}
+		return &satchel.Error{Kind: satchel.KindInvalid, Reason: satchel.ReasonFetchRefused, Field: "source_url", Message: fe.Message, Err: err}
 	}
 	return err
 }
@@ -72,7 +72,7 @@ func fetchError(err error) error {
 // FetchStatus returns a task by token; satchel.ErrNotFound for unknown tokens.
 func (a *App) FetchStatus(ctx context.Context, token string) (*satchel.FetchTask, *satchel.File, error) {
 	if token == "" {
-		return nil, nil, satchel.Errorf(http.StatusBadRequest, "TokenRequiredError", "token is required.")
+		return nil, nil, invalid(satchel.ReasonTokenRequired, "token", "token is required.")
 	}
 	t, err := a.Store.FetchTask(ctx, token)
 	if err != nil {
@@ -276,7 +276,7 @@ func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask, attempt int) e
 	files, err := a.commitFetched(ctx, p, params, t.SourceURL, in)
 	if err != nil {
 		e := satchel.AsError(err)
-		if e.Status < 500 {
+		if !e.ServerFault() {
 			return fail("DownloadFileValidationFailedError", e.Message)
 		}
 		fail("DownloadFileInternalServerError", "Internal error.")

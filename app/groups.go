@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -36,24 +35,33 @@ func ParseGroupMember(v string) (satchel.GroupMember, bool) {
 	return satchel.GroupMember{FileUUID: m[1], DefaultEffects: m[2]}, true
 }
 
+// ErrNoGroupFiles refuses a group of no files.
+func ErrNoGroupFiles() error {
+	return invalid(satchel.ReasonGroupFilesRequired, "files", "No files given.")
+}
+
+func errGroupNotFound() *satchel.Error {
+	return newError(satchel.KindNotFound, satchel.ReasonGroupNotFound, "Group not found.")
+}
+
 // CreateGroup creates a group of the project's files, in order.
 func (a *App) CreateGroup(ctx context.Context, p *satchel.Project, values []string) (*satchel.Group, []*satchel.File, error) {
 	if len(values) == 0 {
-		return nil, nil, satchel.Errorf(http.StatusBadRequest, "GroupFilesInvalidError", "No files[N] parameters found.")
+		return nil, nil, ErrNoGroupFiles()
 	}
 	if len(values) > MaxGroupFiles {
-		return nil, nil, satchel.Errorf(http.StatusBadRequest, "FilesNumberLimitExceededError", "There are too many files.")
+		return nil, nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonGroupTooManyFiles, "There are too many files."), MaxGroupFiles)
 	}
 	g := &satchel.Group{ID: newUUID() + "~" + fmt.Sprint(len(values)), ProjectID: p.ID, Created: time.Now().UTC()}
 	files := make([]*satchel.File, len(values))
 	for i, v := range values {
 		m, ok := ParseGroupMember(v)
 		if !ok {
-			return nil, nil, satchel.Errorf(http.StatusBadRequest, "GroupFileURLParsingFailedError", "This is not valid file url: %s.", v)
+			return nil, nil, withValue(invalid(satchel.ReasonGroupFileInvalid, "files", "This is not valid file url: %s.", v), v)
 		}
 		f, err := a.Store.File(ctx, p.ID, m.FileUUID)
 		if satchel.IsNotFound(err) || (err == nil && f.Removed != nil) {
-			return nil, nil, satchel.Errorf(http.StatusBadRequest, "GroupFilesNotFoundError", "Some files not found.")
+			return nil, nil, newError(satchel.KindNotFound, satchel.ReasonGroupFilesNotFound, "Some files not found.")
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("app: group member: %w", err)
@@ -70,9 +78,9 @@ func (a *App) CreateGroup(ctx context.Context, p *satchel.Project, values []stri
 // GroupInfo returns a group and its members' files (nil for removed ones).
 func (a *App) GroupInfo(ctx context.Context, p *satchel.Project, id string) (*satchel.Group, []*satchel.File, error) {
 	if id == "" {
-		return nil, nil, satchel.Errorf(http.StatusBadRequest, "GroupIdRequiredError", "group_id is required.")
+		return nil, nil, invalid(satchel.ReasonGroupIDRequired, "group_id", "group_id is required.")
 	}
-	notFound := satchel.Errorf(http.StatusNotFound, "GroupNotFoundError", "group_id is invalid.")
+	notFound := errGroupNotFound()
 	if !satchel.ValidGroupID(id) {
 		return nil, nil, notFound
 	}

@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -17,16 +15,24 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
-	"github.com/satchel-project/satchel/inspect"
+	"github.com/satchel-project/satchel/internal/sniff"
 )
 
 // UploadOptions are the per-upload choices a client makes.
+//
+// It is stored, in a from-URL task's parameters, as JSON with the keys
+// below: they are frozen (the untagged Go names they were first written
+// with), so a task queued before an upgrade runs after it.
 type UploadOptions struct {
 	// Store is "0", "1", "auto" or "" (auto).
-	Store    string
-	Metadata map[string]string
-	Tags     []string
-	Source   string
+	Store    string            `json:"Store"`
+	Metadata map[string]string `json:"Metadata"`
+	Tags     []string          `json:"Tags"`
+	Source   string            `json:"Source"`
+	// Expires schedules the file's removal (see App.ExpireDue).
+	Expires *time.Time `json:"Expires,omitempty"`
+	// OriginalProtected keeps the CDN from serving the original publicly.
+	OriginalProtected bool `json:"OriginalProtected,omitempty"`
 }
 
 // Validate checks the options.
@@ -34,7 +40,7 @@ func (o *UploadOptions) Validate() error {
 	switch o.Store {
 	case "", "0", "1", "auto", "true", "false":
 	default:
-		return satchel.Errorf(http.StatusBadRequest, "UploadcareStoreInvalidError", "UPLOADCARE_STORE must be 0, 1 or auto.")
+		return invalid(satchel.ReasonStoreInvalid, "UPLOADCARE_STORE", "UPLOADCARE_STORE must be 0, 1 or auto.")
 	}
 	return satchel.ValidateMetadata(o.Metadata)
 }
@@ -51,6 +57,9 @@ func (o *UploadOptions) stored(p *satchel.Project, now time.Time) *time.Time {
 	}
 	return nil
 }
+
+// MaxFileSize is the largest file the project may upload.
+func (a *App) MaxFileSize(p *satchel.Project) int64 { return a.maxFileSize(p) }
 
 // maxFileSize is the effective cap for a project.
 func (a *App) maxFileSize(p *satchel.Project) int64 {
@@ -73,7 +82,7 @@ type Incoming struct {
 }
 
 func newIncoming(id, field, filename, contentType string, w blobstore.Writer) *Incoming {
-	return &Incoming{UUID: id, Field: field, Filename: satchel.BaseName(filename), ContentType: contentType, w: w, hash: sha256.New(), head: make([]byte, 0, inspect.SniffLen)}
+	return &Incoming{UUID: id, Field: field, Filename: satchel.BaseName(filename), ContentType: contentType, w: w, hash: sha256.New(), head: make([]byte, 0, sniff.Len)}
 }
 
 // Size is the number of bytes received.
@@ -82,8 +91,8 @@ func (in *Incoming) Size() int64 { return in.size }
 // Write receives bytes: they are hashed, the head kept for sniffing, and
 // streamed into the blob writer.
 func (in *Incoming) Write(p []byte) (int, error) {
-	if len(in.head) < inspect.SniffLen {
-		n := min(inspect.SniffLen-len(in.head), len(p))
+	if len(in.head) < sniff.Len {
+		n := min(sniff.Len-len(in.head), len(p))
 		in.head = append(in.head, p[:n]...)
 	}
 	in.hash.Write(p)
@@ -137,7 +146,7 @@ type readerOnly struct{ io.Reader }
 
 // describe sniffs and inspects a committed blob and fills in what was learned.
 func (a *App) describe(ctx context.Context, f *satchel.File, head []byte) error {
-	f.MimeType = inspect.Sniff(head, f.OriginalFilename)
+	f.MimeType = sniff.Sniff(head, f.OriginalFilename)
 	f.ContentInfo = &satchel.ContentInfo{Mime: splitMime(f.MimeType)}
 	if a.Inspect == nil || !inspectable(f.MimeType) {
 		return nil
@@ -214,11 +223,11 @@ func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions
 	for _, in := range ins {
 		if in.size > limit {
 			abortAll(ins)
-			return nil, satchel.Errorf(http.StatusBadRequest, "FileSizeLimitExceededError", "File is too large.")
+			return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonFileTooLarge, "File is too large."), limit)
 		}
-		if m := inspect.Sniff(in.head, in.Filename); !satchel.MimeAllowed(p.AllowedTypes, m) {
+		if m := sniff.Sniff(in.head, in.Filename); !satchel.MimeAllowed(p.AllowedTypes, m) {
 			abortAll(ins)
-			return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
+			return nil, errTypeForbidden()
 		}
 	}
 	now := time.Now().UTC()
@@ -245,6 +254,7 @@ func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions
 			BlobKey: in.UUID, Checksum: "sha256:" + hex.EncodeToString(in.hash.Sum(nil)),
 			IsReady: true, Uploaded: now, Stored: opts.stored(p, now), Source: opts.Source,
 			SourceURL: sourceURL, Metadata: opts.Metadata, Tags: opts.Tags,
+			Expires: opts.Expires, OriginalProtected: opts.OriginalProtected,
 		}
 		if f.OriginalFilename == "" {
 			f.OriginalFilename = "original"
@@ -289,7 +299,7 @@ func fileEvent(f *satchel.File, typ string) *satchel.Event {
 // initiator and, for file.info_updated, the previous values.
 func FileEvent(f *satchel.File, typ string, in satchel.Initiator, previous map[string]any) *satchel.Event {
 	snap := *f
-	payload, err := json.Marshal(satchel.EventData{File: &snap, Initiator: in, PreviousValues: previous})
+	payload, err := satchel.EncodeEventData(&satchel.EventData{File: &snap, Initiator: in, PreviousValues: previous})
 	if err != nil {
 		panic(fmt.Sprintf("app: marshal event: %v", err))
 	}
@@ -299,17 +309,17 @@ func FileEvent(f *satchel.File, typ string, in satchel.Initiator, previous map[s
 // FileInfo returns a live file of the project.
 func (a *App) FileInfo(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
 	if id == "" {
-		return nil, satchel.Errorf(http.StatusBadRequest, "FileIdRequiredError", "file_id is required.")
+		return nil, invalid(satchel.ReasonFileIDRequired, "file_id", "file_id is required.")
 	}
 	if !satchel.ValidUUID(id) {
-		return nil, satchel.Errorf(http.StatusBadRequest, "FileIdInvalidError", "file_id is invalid.")
+		return nil, withValue(invalid(satchel.ReasonFileIDInvalid, "file_id", "file_id is invalid."), id)
 	}
 	f, err := a.Store.File(ctx, p.ID, id)
 	if err != nil {
-		return nil, notFound(err, "FileNotFoundError", "File is not found.")
+		return nil, notFound(err, satchel.ReasonFileNotFound, "File is not found.")
 	}
 	if f.Removed != nil {
-		return nil, satchel.Errorf(http.StatusNotFound, "FileNotFoundError", "File is not found.")
+		return nil, newError(satchel.KindNotFound, satchel.ReasonFileNotFound, "File is not found.")
 	}
 	return f, nil
 }

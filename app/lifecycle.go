@@ -20,6 +20,9 @@ func (a *App) Sweep(ctx context.Context, now time.Time) error {
 	if err := a.ExpireFiles(ctx, now); err != nil {
 		return err
 	}
+	if err := a.ExpireDue(ctx, now); err != nil {
+		return err
+	}
 	if err := a.ExpireSessions(ctx, now); err != nil {
 		return err
 	}
@@ -119,7 +122,11 @@ type expireFilesWorker struct {
 }
 
 func (w *expireFilesWorker) Work(ctx context.Context, _ *river.Job[jobs.ExpireFilesArgs]) error {
-	return w.a.ExpireFiles(ctx, time.Now())
+	now := time.Now()
+	if err := w.a.ExpireFiles(ctx, now); err != nil {
+		return err
+	}
+	return w.a.ExpireDue(ctx, now)
 }
 
 func (w *expireFilesWorker) Timeout(*river.Job[jobs.ExpireFilesArgs]) time.Duration {
@@ -161,6 +168,8 @@ func (a *App) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &expireSessionsWorker{a: a})
 	river.AddWorker(w, &retentionWorker{a: a})
 	river.AddWorker(w, &addonWorker{a: a})
+	river.AddWorker(w, &documentWorker{a: a})
+	river.AddWorker(w, &videoWorker{a: a})
 }
 
 // PeriodicJobs are the lifecycle sweeps, run once per SweepEvery in the
@@ -170,6 +179,29 @@ func (a *App) PeriodicJobs() []*river.PeriodicJob {
 		jobs.Periodic(jobs.ExpireFilesArgs{}, a.cfg.SweepEvery),
 		jobs.Periodic(jobs.ExpireSessionsArgs{}, a.cfg.SweepEvery),
 		jobs.Periodic(jobs.RetentionArgs{}, max(a.cfg.SweepEvery, time.Hour)),
+	}
+}
+
+// ExpireDue removes the files whose expiry time (File.Expires) is at or
+// before now, with their file.deleted events; each removal queues the
+// removal of the file's bytes with it.
+func (a *App) ExpireDue(ctx context.Context, now time.Time) error {
+	for {
+		files, err := a.Store.ExpiredFiles(ctx, now, 500)
+		if err != nil {
+			return fmt.Errorf("app: expiring files: %w", err)
+		}
+		for _, f := range files {
+			gone := now.UTC()
+			f.Removed, f.Stored = &gone, nil
+			if err := a.Store.RemoveFile(ctx, f.UUID, gone, []*satchel.Event{FileEvent(f, satchel.EventFileDeleted, satchel.Initiator{Type: "system"}, nil)}); err != nil && !satchel.IsNotFound(err) {
+				return fmt.Errorf("app: expire file %s: %w", f.UUID, err)
+			}
+			a.purged(f.UUID)
+		}
+		if len(files) < 500 {
+			return nil
+		}
 	}
 }
 

@@ -8,15 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"mime"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
-	"github.com/satchel-project/satchel/inspect"
+	"github.com/satchel-project/satchel/internal/sniff"
 )
 
 // Multipart limits of the Upload API.
@@ -32,34 +33,65 @@ const (
 // StartMultipart opens a multipart upload session.
 func (a *App) StartMultipart(ctx context.Context, p *satchel.Project, opts UploadOptions, filename, contentType string, size, partSize int64) (*satchel.UploadSession, error) {
 	if size < MinMultipartSize {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileSizeTooSmallError", "File size can not be less than %d bytes. Please use direct upload instead of multipart.", MinMultipartSize)
+		return nil, withLimit(invalid(satchel.ReasonMultipartTooSmall, "size", "File size can not be less than %d bytes.", MinMultipartSize), MinMultipartSize)
 	}
+	return a.startSession(ctx, p, opts, filename, contentType, size, partSize, MinPartSize)
+}
+
+// StartChunked opens a multipart upload session of any size whose parts
+// (chunks) are chunkSize bytes but the last: the JSON:API v1 chunked upload.
+// The parts are written and completed exactly as those of StartMultipart.
+// Chunks smaller than the blob store's smallest part are refused.
+func (a *App) StartChunked(ctx context.Context, p *satchel.Project, opts UploadOptions, filename, contentType string, size, chunkSize int64) (*satchel.UploadSession, error) {
+	if size <= 0 {
+		return nil, invalid(satchel.ReasonChunkSizeInvalid, "size", "size must be a positive number of bytes.")
+	}
+	if chunkSize <= 0 {
+		return nil, invalid(satchel.ReasonChunkSizeInvalid, "chunk_size", "chunk_size must be a positive number of bytes.")
+	}
+	if chunkSize > size {
+		return nil, withLimit(invalid(satchel.ReasonChunkSizeInvalid, "chunk_size", "chunk_size can not be larger than size (%d bytes).", size), size)
+	}
+	if (size+chunkSize-1)/chunkSize > MaxParts {
+		return nil, withLimit(invalid(satchel.ReasonTooManyParts, "chunk_size", "Too many chunks: at most %d are allowed.", MaxParts), MaxParts)
+	}
+	minPart := int64(1)
+	if m, ok := a.Bucket.(interface{ MinPartSize() int64 }); ok && size > chunkSize {
+		minPart = m.MinPartSize()
+	}
+	return a.startSession(ctx, p, opts, filename, contentType, size, chunkSize, minPart)
+}
+
+// startSession opens a multipart upload session with parts of partSize
+// (at least minPart) bytes.
+func (a *App) startSession(ctx context.Context, p *satchel.Project, opts UploadOptions, filename, contentType string, size, partSize, minPart int64) (*satchel.UploadSession, error) {
 	if size > a.maxFileSize(p) {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileSizeLimitExceededError", "File size exceeds project limit.")
+		return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonMultipartTooLarge, "File size exceeds project limit."), a.maxFileSize(p))
 	}
 	if partSize == 0 {
 		partSize = DefaultPartSize
 	}
-	if partSize < MinPartSize {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeTooSmallError", "Part size can not be less than %d bytes.", MinPartSize)
+	if partSize < minPart {
+		return nil, withLimit(invalid(satchel.ReasonPartSizeTooSmall, "part_size", "Part size can not be less than %d bytes.", minPart), minPart)
 	}
 	if partSize > MaxPartSize {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeTooBigError", "Part size can not be more than %d bytes.", MaxPartSize)
+		return nil, withLimit(invalid(satchel.ReasonPartSizeTooBig, "part_size", "Part size can not be more than %d bytes.", MaxPartSize), MaxPartSize)
 	}
 	if (size+partSize-1)/partSize > MaxParts {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeTooSmallError", "Too many parts: use a larger part_size.")
+		return nil, withLimit(invalid(satchel.ReasonTooManyParts, "part_size", "Too many parts: use a larger part_size."), MaxParts)
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if contentType != "" && !satchel.MimeAllowed(p.AllowedTypes, strings.ToLower(contentType)) && contentType != "application/octet-stream" {
-		return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
+	if t := declaredType(contentType, filename); t != "" && !satchel.MimeAllowed(p.AllowedTypes, t) {
+		return nil, errTypeForbidden()
 	}
 	now := time.Now().UTC()
 	s := &satchel.UploadSession{
 		UUID: newUUID(), ProjectID: p.ID, Size: size, PartSize: partSize,
 		ContentType: contentType, OriginalFilename: satchel.BaseName(filename),
 		Store: opts.Store, Metadata: opts.Metadata, Tags: opts.Tags, Source: opts.Source,
+		FileExpires: opts.Expires, OriginalProtected: opts.OriginalProtected,
 		Created: now, Expires: now.Add(a.cfg.SessionTTL),
 	}
 	if s.OriginalFilename == "" {
@@ -75,6 +107,30 @@ func (a *App) StartMultipart(ctx context.Context, p *satchel.Project, opts Uploa
 		return nil, fmt.Errorf("app: record session: %w", err)
 	}
 	return s, nil
+}
+
+// declaredType is the MIME type a multipart upload announces at start:
+// the declared content type without parameters, or, when that is empty or
+// application/octet-stream (what clients send for an unknown type), the
+// type of the filename's extension. It is "" when neither tells; the
+// sniffed type of the bytes is checked at completion in any case.
+func declaredType(contentType, filename string) string {
+	t := strings.ToLower(strings.TrimSpace(contentType))
+	if mt, _, err := mime.ParseMediaType(t); err == nil {
+		t = mt
+	}
+	if t != "" && t != "application/octet-stream" {
+		return t
+	}
+	ext := path.Ext(satchel.BaseName(filename))
+	if ext == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(mime.TypeByExtension(strings.ToLower(ext)))
+	if err != nil || mt == "application/octet-stream" {
+		return ""
+	}
+	return mt
 }
 
 // PartURLs returns the self-authenticating URLs of every part, under base
@@ -117,7 +173,7 @@ type PartRequest struct {
 // part, so completing refuses until it is sent again; a write that loses
 // to the completion of the upload fails and changes nothing.
 func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) error {
-	forbidden := satchel.Errorf(http.StatusForbidden, "MultipartPartURLInvalidError", "Part URL is invalid or expired.")
+	forbidden := newError(satchel.KindForbidden, satchel.ReasonPartURLInvalid, "Part URL is invalid or expired.")
 	n, err := strconv.Atoi(req.PartNumber)
 	if err != nil || n < 1 || !satchel.ValidUUID(req.UUID) {
 		return forbidden
@@ -138,7 +194,7 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 	}
 	off, length := s.PartRange(n)
 	if req.ContentLength >= 0 && req.ContentLength != length {
-		return satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "Part %d must be %d bytes, got %d.", n, length, req.ContentLength)
+		return withLimit(newError(satchel.KindInvalid, satchel.ReasonPartSizeMismatch, "Part %d must be %d bytes, got %d.", n, length, req.ContentLength), length)
 	}
 	writer := newUUID()
 	prev, claimed, err := a.Store.ClaimPart(ctx, s.UUID, n, writer)
@@ -161,7 +217,7 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 			// Another write of the part overlapped this one: either may be
 			// what the upload holds now, so neither counts.
 			a.dropPart(ctx, s.UUID, n)
-			return satchel.Errorf(http.StatusConflict, "MultipartPartConflictError", "Part %d was sent again meanwhile: send it once more.", n)
+			return newError(satchel.KindConflict, satchel.ReasonPartConflict, "Part %d was sent again meanwhile: send it once more.", n)
 		}
 		if err != nil {
 			err = fmt.Errorf("app: record part: %w", err)
@@ -182,7 +238,7 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 		return a.partRefused(ctx, s.UUID, err)
 	case errors.Is(err, blobstore.ErrPartSize), errors.Is(err, io.ErrUnexpectedEOF):
 		// A body longer or shorter than the part (cut short, say).
-		return satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "Part %d must be %d bytes.", n, length)
+		return withLimit(newError(satchel.KindInvalid, satchel.ReasonPartSizeMismatch, "Part %d must be %d bytes.", n, length), length)
 	case errors.Is(err, blobstore.ErrNotFound):
 		return a.partRefused(ctx, s.UUID, satchel.ErrNotFound)
 	}
@@ -206,38 +262,39 @@ func (a *App) partRefused(ctx context.Context, id string, err error) error {
 		if f, ferr := a.Store.File(context.WithoutCancel(ctx), 0, id); ferr == nil && f != nil {
 			return errAlreadyUploaded
 		}
-		return satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
+		return errUploadNotFound
 	}
 	return err
 }
 
 var (
-	errAlreadyUploaded = satchel.Errorf(http.StatusBadRequest, "MultipartFileAlreadyUploadedError", "File is already uploaded.")
-	errPartsMissing    = satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooSmallError", "File size mismatch. Not all parts uploaded?")
+	errAlreadyUploaded = newError(satchel.KindConflict, satchel.ReasonUploadDone, "File is already uploaded.")
+	errPartsMissing    = newError(satchel.KindInvalid, satchel.ReasonUploadIncomplete, "File size mismatch. Not all parts uploaded?")
+	errUploadNotFound  = newError(satchel.KindNotFound, satchel.ReasonUploadNotFound, "File is not found.")
 )
 
 // CompleteMultipart verifies every part and turns the session into a file.
 func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id string) (*satchel.File, error) {
 	if id == "" {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileIdRequiredError", "uuid is required.")
+		return nil, invalid(satchel.ReasonUploadIDRequired, "uuid", "uuid is required.")
 	}
 	if !satchel.ValidUUID(id) {
-		return nil, satchel.Errorf(http.StatusBadRequest, "UUIDInvalidError", "uuid is invalid.")
+		return nil, withValue(invalid(satchel.ReasonUploadIDInvalid, "uuid", "uuid is invalid."), id)
 	}
 	unlock := a.locks.Lock("multipart:" + id)
 	defer unlock()
 	s, err := a.Store.UploadSession(ctx, id)
 	if satchel.IsNotFound(err) {
 		if f, ferr := a.Store.File(ctx, p.ID, id); ferr == nil && f != nil {
-			return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileAlreadyUploadedError", "File is already uploaded.")
+			return nil, errAlreadyUploaded
 		}
-		return nil, satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
+		return nil, errUploadNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("app: load session: %w", err)
 	}
 	if s.ProjectID != p.ID {
-		return nil, satchel.Errorf(http.StatusNotFound, "MultipartFileNotFoundError", "File is not found.")
+		return nil, errUploadNotFound
 	}
 	// Fence the session: from here on no part write changes the upload
 	// (one going on makes the fence fail, later ones are refused). The
@@ -271,7 +328,7 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		}
 		_, want := s.PartRange(n)
 		if pr.Size != want {
-			return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileCompletionFailedError", "Can not complete upload. Wrong parts size?")
+			return nil, newError(satchel.KindInvalid, satchel.ReasonUploadSizeMismatch, "Can not complete upload. Wrong parts size?")
 		}
 		total += pr.Size
 		raw, _ := hex.DecodeString(pr.Checksum)
@@ -281,7 +338,7 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		return nil, errPartsMissing
 	}
 	if total > s.Size {
-		return nil, satchel.Errorf(http.StatusBadRequest, "MultipartUploadSizeTooLargeError", "Uploaded size is more than expected.")
+		return nil, newError(satchel.KindInvalid, satchel.ReasonUploadOverExpected, "Uploaded size is more than expected.")
 	}
 	err = a.Bucket.CompleteMultipart(ctx, s.Upload, s.UUID)
 	if errors.Is(err, blobstore.ErrPartBusy) {
@@ -315,6 +372,7 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		Checksum: fmt.Sprintf("sha256-parts:%s-%d", hex.EncodeToString(digests.Sum(nil)), s.Parts()),
 		IsReady:  true, Uploaded: now, Stored: opts.stored(p, now), Source: s.Source,
 		Metadata: s.Metadata, Tags: s.Tags,
+		Expires: s.FileExpires, OriginalProtected: s.OriginalProtected,
 	}
 	if err := a.describe(ctx, f, head); err != nil {
 		return nil, err
@@ -322,14 +380,14 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 	if !satchel.MimeAllowed(p.AllowedTypes, f.MimeType) {
 		a.Bucket.Delete(context.WithoutCancel(ctx), f.BlobKey)
 		a.Store.DeleteUploadSession(context.WithoutCancel(ctx), id)
-		return nil, satchel.Errorf(http.StatusBadRequest, "FileTypeForbiddenError", "Uploading of these file types is not allowed.")
+		return nil, errTypeForbidden()
 	}
 	if err := a.Store.CompleteUploadSession(ctx, id, f, uploadEvents([]*satchel.File{f})); err != nil {
 		// Another node completed the same upload meanwhile (the lock above
 		// is per node): answer as for any repeated complete.
 		if satchel.IsNotFound(err) {
 			if _, ferr := a.Store.File(ctx, p.ID, id); ferr == nil {
-				return nil, satchel.Errorf(http.StatusBadRequest, "MultipartFileAlreadyUploadedError", "File is already uploaded.")
+				return nil, errAlreadyUploaded
 			}
 		}
 		// The published bytes stay: the session is open, so a retried
@@ -346,7 +404,7 @@ func (a *App) readHead(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("app: open blob: %w", err)
 	}
 	defer r.Close()
-	buf := make([]byte, inspect.SniffLen)
+	buf := make([]byte, sniff.Len)
 	n, err := io.ReadFull(r, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("app: read blob head: %w", err)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"path"
 	"regexp"
 	"strings"
@@ -37,7 +36,7 @@ func copyName(pattern string, f *satchel.File, effects string) (string, error) {
 			}
 		})
 		if bad != "" {
-			return "", satchel.Errorf(http.StatusBadRequest, "BadRequest", "Invalid pattern provided: unknown token %s.", bad)
+			return "", withValue(invalid(satchel.ReasonCopyPatternToken, "pattern", "Invalid pattern provided: unknown token %s.", bad), bad)
 		}
 		return out, nil
 	}
@@ -52,7 +51,7 @@ func copyName(pattern string, f *satchel.File, effects string) (string, error) {
 	p = strings.NewReplacer("${uuid}", f.UUID, "${filename}", stem, "${effects}", effects, "${ext}", ext).Replace(p)
 	p = strings.TrimPrefix(p, "/")
 	if _, err := blobstore.CleanTargetPath(p); err != nil {
-		return "", satchel.Errorf(http.StatusBadRequest, "BadRequest", "Invalid pattern provided: %q does not make a valid object name.", pattern)
+		return "", withValue(invalid(satchel.ReasonCopyPatternInvalid, "pattern", "Invalid pattern provided: %q does not make a valid object name.", pattern), pattern)
 	}
 	return p, nil
 }
@@ -62,22 +61,22 @@ func copyName(pattern string, f *satchel.File, effects string) (string, error) {
 // already there (it is left as it is).
 func (a *App) RemoteCopy(ctx context.Context, p *satchel.Project, source, target, pattern string) (result string, created bool, err error) {
 	if source == "" {
-		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`source` parameter is required.")
+		return "", false, invalid(satchel.ReasonCopyParamRequired, "source", "source is required.")
 	}
 	if target == "" {
-		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`target` parameter is required.")
+		return "", false, invalid(satchel.ReasonCopyParamRequired, "target", "target is required.")
 	}
 	storageURL, ok := p.Storages[target]
 	if !ok {
-		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Project has no storage with provided name.")
+		return "", false, withValue(newError(satchel.KindNotFound, satchel.ReasonCopyTargetUnknown, "Project has no storage with provided name."), target)
 	}
 	m, ok := ParseGroupMember(source)
 	if !ok {
-		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+		return "", false, errCopySource(source)
 	}
 	f, err := a.Store.File(ctx, p.ID, m.FileUUID)
 	if err != nil || f.Removed != nil {
-		return "", false, satchel.Errorf(http.StatusBadRequest, "BadRequest", "Bad `source` parameter. Use UUID or CDN URL.")
+		return "", false, errCopySource(source)
 	}
 	if pattern == "" {
 		pattern = DefaultCopyPattern

@@ -3,9 +3,9 @@ package app
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/satchel-project/satchel"
@@ -24,37 +24,41 @@ type WebhookInput struct {
 func (a *App) webhooks() (satchel.WebhookStore, error) {
 	ws, ok := a.Store.(satchel.WebhookStore)
 	if !ok {
-		return nil, satchel.Errorf(http.StatusBadRequest, "WebhooksUnavailable", "You can't use webhooks")
+		return nil, newError(satchel.KindForbidden, satchel.ReasonWebhooksDisabled, "Webhooks are not available on this server.")
 	}
 	return ws, nil
 }
 
 func validateWebhook(w *satchel.Webhook) error {
 	if w.TargetURL == "" {
-		return satchel.Errorf(http.StatusBadRequest, "BadRequest", "`target_url` is missing.")
+		return invalid(satchel.ReasonWebhookFieldMissing, "target_url", "target_url is missing.")
 	}
 	u, err := url.Parse(w.TargetURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(w.TargetURL) > 255 {
-		return satchel.Errorf(http.StatusBadRequest, "BadRequest", "`target_url` must be an absolute http(s) URL of at most 255 characters.")
+		return withValue(invalid(satchel.ReasonWebhookTargetInvalid, "target_url", "target_url must be an absolute http(s) URL of at most 255 characters."), w.TargetURL)
 	}
 	if !slices.Contains(satchel.WebhookEvents, w.Event) {
-		return satchel.Errorf(http.StatusBadRequest, "BadRequest", "`event` is invalid: %q.", w.Event)
+		return withValue(invalid(satchel.ReasonWebhookEventInvalid, "event", "event is invalid: %q.", w.Event), w.Event)
 	}
 	if len(w.SigningSecret) > 32 {
-		return satchel.Errorf(http.StatusBadRequest, "BadRequest", "`signing_secret` can not be longer than 32 characters.")
+		return withLimit(invalid(satchel.ReasonWebhookSecretTooLong, "signing_secret", "signing_secret can not be longer than 32 characters."), 32)
 	}
 	switch w.Version {
 	case "0.6", "0.7":
 	default:
-		return satchel.Errorf(http.StatusBadRequest, "BadRequest", "`version` must be 0.6 or 0.7.")
+		return withValue(invalid(satchel.ReasonWebhookVersionInvalid, "version", "version must be 0.6 or 0.7."), w.Version)
 	}
 	if w.Version == "0.6" && w.Event != satchel.EventFileUploaded {
-		return satchel.Errorf(http.StatusBadRequest, "BadRequest", "Payload version 0.6 supports only file.uploaded.")
+		return invalid(satchel.ReasonWebhookVersionEvent, "version", "Payload version 0.6 supports only file.uploaded.")
 	}
 	return nil
 }
 
-var errNotUnique = satchel.Errorf(http.StatusBadRequest, "WebhookNotUnique", "This project is already subscribed on this event")
+func errWebhookNotFound(id int64) error {
+	return withValue(newError(satchel.KindNotFound, satchel.ReasonWebhookNotFound, "Webhook with ID %d not found.", id), strconv.FormatInt(id, 10))
+}
+
+var errNotUnique = newError(satchel.KindConflict, satchel.ReasonWebhookNotUnique, "This project is already subscribed on this event")
 
 func (in WebhookInput) apply(w *satchel.Webhook) {
 	if in.TargetURL != nil {
@@ -85,7 +89,7 @@ func (a *App) CreateWebhook(ctx context.Context, p *satchel.Project, in WebhookI
 	w := &satchel.Webhook{ProjectID: p.ID, IsActive: true, Version: defaultVersion, Event: satchel.EventFileUploaded, Created: now, Updated: now}
 	in.apply(w)
 	if in.Event == nil {
-		return nil, satchel.Errorf(http.StatusBadRequest, "BadRequest", "`event` is missing.")
+		return nil, invalid(satchel.ReasonWebhookFieldMissing, "event", "event is missing.")
 	}
 	if err := validateWebhook(w); err != nil {
 		return nil, err
@@ -107,7 +111,7 @@ func (a *App) UpdateWebhook(ctx context.Context, p *satchel.Project, id int64, i
 	}
 	w, err := ws.Webhook(ctx, p.ID, id)
 	if satchel.IsNotFound(err) {
-		return nil, satchel.Errorf(http.StatusNotFound, "NotFound", "Webhook with ID %d not found.", id)
+		return nil, errWebhookNotFound(id)
 	}
 	if err != nil {
 		return nil, err
@@ -143,7 +147,7 @@ func (a *App) DeleteWebhook(ctx context.Context, p *satchel.Project, id int64) e
 	}
 	err = ws.DeleteWebhook(ctx, p.ID, id)
 	if satchel.IsNotFound(err) {
-		return satchel.Errorf(http.StatusNotFound, "NotFound", "Webhook with ID %d not found.", id)
+		return errWebhookNotFound(id)
 	}
 	return err
 }
@@ -155,14 +159,14 @@ func (a *App) Unsubscribe(ctx context.Context, p *satchel.Project, target string
 		return err
 	}
 	if target == "" {
-		return satchel.Errorf(http.StatusBadRequest, "BadRequest", "`target_url` is missing.")
+		return invalid(satchel.ReasonWebhookFieldMissing, "target_url", "target_url is missing.")
 	}
 	n, err := ws.DeleteWebhooksByTarget(ctx, p.ID, target)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
-		return satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.")
+		return newError(satchel.KindNotFound, "", "No subscription to that URL.")
 	}
 	return nil
 }

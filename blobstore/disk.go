@@ -14,8 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Disk is a Bucket on a local filesystem. Blobs live in sharded directories
@@ -211,7 +209,7 @@ func (w *writebackFile) Write(p []byte) (int, error) {
 	w.off += int64(n)
 	if w.off-w.flushed >= writebackEvery {
 		// Best effort: a failure here only means the final fsync does more.
-		_ = unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.off-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
+		startWriteback(w.f, w.flushed, w.off-w.flushed)
 		w.flushed = w.off
 	}
 	return n, err
@@ -232,17 +230,13 @@ func (d *Disk) Open(ctx context.Context, key string) (Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A plain blocking descriptor: os.Open would also try (and fail) to
-	// register the regular file with the network poller, a few system calls
-	// per request on the delivery hot path.
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	f, err := openBlob(p)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound
 		}
-		return nil, fmt.Errorf("blobstore: open: %w", &fs.PathError{Op: "open", Path: p, Err: err})
+		return nil, fmt.Errorf("blobstore: open: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), p)
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -359,7 +353,7 @@ func (d *Disk) WritePart(ctx context.Context, id string, pw PartWrite, r io.Read
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("blobstore: flush part: %w", err)
 	}
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+	if err := datasync(f); err != nil {
 		return fmt.Errorf("blobstore: fsync part: %w", err)
 	}
 	return nil
@@ -412,7 +406,7 @@ func (d *Disk) writePartStaged(ctx context.Context, p string, off, length int64,
 	if n, err := io.Copy(f, io.LimitReader(t, length)); err != nil || n != length {
 		return fmt.Errorf("blobstore: place part (%d of %d bytes): %w", n, length, err)
 	}
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+	if err := datasync(f); err != nil {
 		return fmt.Errorf("blobstore: fsync part: %w", err)
 	}
 	return nil
@@ -451,24 +445,6 @@ func openUploadRange(ctx context.Context, p string, off, length int64) (*os.File
 		return nil, err
 	}
 	return f, nil
-}
-
-// lockRange takes an exclusive open-file-description lock on length bytes
-// of f at off (length 0: to the end and beyond) without waiting; it reports
-// false when another descriptor holds a conflicting lock. Such locks belong
-// to the open file, so they exclude each other within one process too, and
-// go away when it is closed.
-func lockRange(f *os.File, off, length int64) (bool, error) {
-	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: off, Len: length}
-	err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EACCES):
-		return false, nil
-	default:
-		return false, fmt.Errorf("blobstore: lock multipart: %w", err)
-	}
 }
 
 // samePath checks that the open file f is still the one at p.

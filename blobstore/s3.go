@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -126,6 +127,12 @@ func OpenS3(ctx context.Context, rawURL string) (*S3, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		// Objects stored without a checksum are normal here, not news.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		// Satchel keeps its own SHA-256 of every file. Some S3-compatible
+		// servers record a whole-object checksum that disagrees with the
+		// bytes after a part upload was cut off and then re-sent, which
+		// would make a sound object unreadable; validate only when an
+		// operation requires it.
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
 	size := b.partSize
 	b.bufs.New = func() any { p := make([]byte, 0, size); return &p }
@@ -566,6 +573,10 @@ func (b *S3) parseUploadID(id string) (objectKey, s3ID string, err error) {
 	return b.prefix + key, s3ID, nil
 }
 
+// MinPartSize is the smallest part (but the last) S3 accepts in a
+// multipart upload.
+func (b *S3) MinPartSize() int64 { return s3MinPart }
+
 // StartMultipart implements Bucket.
 func (b *S3) StartMultipart(ctx context.Context, key string, size int64) (string, error) {
 	ok, err := b.objectKey(key)
@@ -580,14 +591,12 @@ func (b *S3) StartMultipart(ctx context.Context, key string, size int64) (string
 }
 
 // partBody passes exactly n bytes of r to the HTTP request. When r is short
-// or long, or place (if set) fails once the whole body has been read, it
-// fails the read before the last byte is sent, so the server never receives
-// a complete body and stores nothing.
+// or long, it fails the read before the last bytes are sent, so the server
+// never receives a complete body.
 type partBody struct {
-	r     io.Reader
-	n     int64
-	place func() error
-	err   error
+	r   io.Reader
+	n   int64
+	err error
 }
 
 func (p *partBody) Read(b []byte) (int, error) {
@@ -615,12 +624,6 @@ func (p *partBody) Read(b []byte) (int, error) {
 			p.err = fmt.Errorf("blobstore: read part: %w", err)
 			return 0, p.err
 		}
-		if p.place != nil {
-			if err := p.place(); err != nil {
-				p.err = err
-				return 0, err
-			}
-		}
 		return n, nil
 	case err == io.EOF:
 		p.err = fmt.Errorf("%w: body %d bytes short", ErrPartSize, p.n)
@@ -632,11 +635,38 @@ func (p *partBody) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// spoolPart copies exactly length bytes of r into a new temporary file,
+// positioned at its start; a shorter or longer body is ErrPartSize.
+func spoolPart(r io.Reader, length int64) (*os.File, error) {
+	f, err := os.CreateTemp("", "satchel-part-*")
+	if err != nil {
+		return nil, fmt.Errorf("blobstore: spool part: %w", err)
+	}
+	fail := func(err error) (*os.File, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	n, err := io.Copy(f, io.LimitReader(r, length+1))
+	switch {
+	case err != nil:
+		return fail(fmt.Errorf("blobstore: read part: %w", err))
+	case n < length:
+		return fail(fmt.Errorf("%w: body %d bytes short", ErrPartSize, length-n))
+	case n > length:
+		return fail(fmt.Errorf("%w: body longer than the part", ErrPartSize))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fail(fmt.Errorf("blobstore: spool part: %w", err))
+	}
+	return f, nil
+}
+
 // WritePart implements Bucket. The part is streamed from r to S3 (not
 // buffered); its number is derived from off and length as explained above.
-// S3 replaces a part only once its whole body arrived, so every write is
-// in effect staged, whatever pw.InPlace says, and pw.Place is called just
-// before the last byte is handed over.
+// A first write (no pw.Place) is streamed; a write that replaces a part
+// is spooled to a local temporary file, then pw.Place is called, then the
+// part is sent, so a refused or short replacement never reaches S3.
 func (b *S3) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader) error {
 	off, length := pw.Off, pw.Length
 	key, s3ID, err := b.parseUploadID(id)
@@ -647,7 +677,22 @@ func (b *S3) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader
 		return fmt.Errorf("blobstore: s3 part at %d of %d bytes: %w", off, length, ErrPartSize)
 	}
 	num := int32(min(off/length+1, s3MaxParts))
-	body := &partBody{r: r, n: length, place: pw.Place}
+	if pw.Place != nil {
+		// A write that replaces a part: some S3-compatible servers keep
+		// the bytes of an upload cut off before its end, so the body is
+		// spooled to a local temporary file first and nothing reaches the
+		// server unless Place agrees.
+		f, err := spoolPart(r, length)
+		if err != nil {
+			return err
+		}
+		defer func() { f.Close(); os.Remove(f.Name()) }()
+		if err := pw.Place(); err != nil {
+			return err
+		}
+		r = f
+	}
+	body := &partBody{r: r, n: length}
 	_, err = b.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket: &b.bucket, Key: &key, UploadId: &s3ID, PartNumber: &num,
 		Body: body, ContentLength: &length,

@@ -27,15 +27,23 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
-	"github.com/satchel-project/satchel/cdnurl"
 	"github.com/satchel-project/satchel/imaging"
+	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/securetoken"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 	"github.com/satchel-project/satchel/variantcache"
 )
 
+// Store is what the CDN reads: files, their projects and groups.
+type Store interface {
+	satchel.FileReader
+	ProjectByID(ctx context.Context, id int64) (*satchel.Project, error)
+	Group(ctx context.Context, projectID int64, id string) (*satchel.Group, error)
+}
+
 // Handler serves CDN URLs.
 type Handler struct {
-	Store  satchel.Store
+	Store  Store
 	Bucket blobstore.Bucket
 	Log    *slog.Logger
 	// MaxAge is the Cache-Control max-age in seconds.
@@ -46,6 +54,11 @@ type Handler struct {
 	Variants *variantcache.Cache
 	// Shared, when set, also keeps variants in the blob store for other nodes.
 	Shared *SharedVariants
+	// Metrics, when set, records image operations and variant cache lookups.
+	Metrics *metrics.Metrics
+	// FileToken, when set, reports whether token is the access token of f
+	// (a JSON:API v1 "fat-…" token): it opens a protected original.
+	FileToken func(ctx context.Context, f *satchel.File, token string) bool
 
 	// MetaCacheSize bounds how many files (and, separately, projects) the
 	// metadata cache keeps; 0 means DefaultMetaCacheSize.
@@ -316,6 +329,11 @@ func (h *Handler) serveGroup(w http.ResponseWriter, r *http.Request, t *cdnurl.T
 	}
 	switch {
 	case t.Archive != "":
+		for _, f := range files {
+			if f != nil && f.OriginalProtected && !h.originalAllowed(w, r, f) {
+				return
+			}
+		}
 		h.serveArchive(w, r, g, files, t.Archive, t.Filename)
 	case t.Nth >= 0:
 		if t.Nth >= len(files) || files[t.Nth] == nil {
@@ -374,10 +392,40 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.F
 		imageOps = append(imageOps, op)
 	}
 	if len(imageOps) == 0 {
+		if f.OriginalProtected && !h.originalAllowed(w, r, f) {
+			return
+		}
 		h.serveOriginal(w, r, f, name, inline)
 		return
 	}
 	h.serveVariant(w, r, f, imageOps, name, inline)
+}
+
+// originalAllowed checks the right to the original bytes of a protected
+// file: a secure-delivery token (already verified when the project requires
+// one) or the file's access token, as "Authorization: Bearer <token>" or
+// "?access_token=<token>". Such answers are not for shared caches.
+func (h *Handler) originalAllowed(w http.ResponseWriter, r *http.Request, f *satchel.File) bool {
+	p, err := h.project(r.Context(), f.ProjectID)
+	if err != nil {
+		h.Log.Error("cdn project", "err", err)
+		h.fail(w, http.StatusInternalServerError, "Internal error.")
+		return false
+	}
+	ok := p.SecureDeliverySecret != ""
+	if !ok && h.FileToken != nil {
+		token := r.URL.Query().Get("access_token")
+		if scheme, cred, found := strings.Cut(r.Header.Get("Authorization"), " "); found && strings.EqualFold(scheme, "Bearer") {
+			token = strings.TrimSpace(cred)
+		}
+		ok = token != "" && h.FileToken(r.Context(), f, token)
+	}
+	if !ok {
+		h.fail(w, http.StatusForbidden, "The original of this file is protected: image operations are served, the original needs a delivery token or the file's access token.")
+		return false
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	return true
 }
 
 func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, f *satchel.File, name string, inline int) {
@@ -452,13 +500,7 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satche
 		w.Header().Set("Vary", "Accept")
 	}
 	key := variantcache.Key(f.UUID, variant)
-	e, err := h.Variants.Get(r.Context(), key, func(ctx context.Context) ([]byte, string, error) {
-		res, err := h.Engine.Do(ctx, f.UUID, &blobSource{h: h, f: f}, ops, accept, h.overlays(f.ProjectID))
-		if err != nil {
-			return nil, "", err
-		}
-		return res.Body, res.ContentType, nil
-	})
+	e, err := h.variant(r.Context(), key, f, ops, accept)
 	if err != nil {
 		h.imagingError(w, f, err)
 		return
@@ -511,6 +553,8 @@ func (h *Handler) imagingError(w http.ResponseWriter, f *satchel.File, err error
 		h.fail(w, http.StatusBadRequest, "Image operations are not allowed: the requested files are not images.")
 	case errors.Is(err, imaging.ErrTimeout):
 		h.fail(w, http.StatusGatewayTimeout, "Image processing took too long.")
+	case errors.Is(err, variantcache.ErrPurged):
+		h.fail(w, http.StatusNotFound, "Not found.") // deleted meanwhile
 	default:
 		h.Log.Error("cdn transform", "uuid", f.UUID, "err", err)
 		h.fail(w, http.StatusInternalServerError, "Internal error.")
@@ -563,13 +607,7 @@ func (h *Handler) Render(ctx context.Context, f *satchel.File, ops string) ([]by
 	if !f.IsImage {
 		return nil, "", imaging.ErrNotImage
 	}
-	e, err := h.Variants.Get(ctx, variantcache.Key(f.UUID, cdnurl.FormatOps(parsed)), func(ctx context.Context) ([]byte, string, error) {
-		res, err := h.Engine.Do(ctx, f.UUID, &blobSource{h: h, f: f}, parsed, "", h.overlays(f.ProjectID))
-		if err != nil {
-			return nil, "", err
-		}
-		return res.Body, res.ContentType, nil
-	})
+	e, err := h.variant(ctx, variantcache.Key(f.UUID, cdnurl.FormatOps(parsed)), f, parsed, "")
 	if err != nil {
 		return nil, "", err
 	}

@@ -18,7 +18,10 @@ import (
 // bytes; the store records which objects belong to which file, so deleting
 // the file removes them.
 type SharedVariants struct {
-	Store  satchel.Store
+	Store interface {
+		satchel.FileReader
+		satchel.VariantStore
+	}
 	Bucket blobstore.Bucket
 }
 
@@ -63,7 +66,26 @@ func (s *SharedVariants) Save(ctx context.Context, key string, body []byte, ctyp
 		w.Abort()
 		return err
 	}
-	return w.Commit()
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	// The file may have been deleted meanwhile, on any node, and its purge
+	// may have run before this object existed: then take it back. (The key
+	// was recorded before writing, so a purge that ran later found it.)
+	if !s.Live(ctx, uuid) {
+		if err := s.Bucket.Delete(ctx, sharedKey(key)); err != nil {
+			return err
+		}
+		return s.Purge(ctx, uuid)
+	}
+	return nil
+}
+
+// Live reports whether a file still exists, for variantcache.Cache.Live
+// (a lookup error counts as live: the variant is kept).
+func (s *SharedVariants) Live(ctx context.Context, uuid string) bool {
+	f, err := s.Store.File(ctx, 0, uuid)
+	return !(satchel.IsNotFound(err) || err == nil && f.Removed != nil)
 }
 
 // Purge removes a file's shared variants.

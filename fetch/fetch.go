@@ -47,8 +47,10 @@ const (
 	CodeDownloadFileTimeLimitExceeded = "DownloadFileTimeLimitExceededError"
 )
 
+// DefaultTimeout limits a request when Options.Timeout is zero.
+const DefaultTimeout = 10 * time.Minute
+
 const (
-	defaultTimeout      = 10 * time.Minute
 	defaultMaxRedirects = 10
 	defaultUserAgent    = "Satchel"
 )
@@ -140,7 +142,7 @@ func New(o Options) *Client {
 		},
 	}
 	if c.timeout <= 0 {
-		c.timeout = defaultTimeout
+		c.timeout = DefaultTimeout
 	}
 	switch {
 	case c.maxRedirects == 0:

@@ -536,8 +536,7 @@ func TestRedirects(t *testing.T) {
 	forbidden := serve(t, "127.0.0.2:0", text("internal"))
 	forbiddenPort := port(t, forbidden)
 
-	var origin *server
-	origin = serve(t, "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
+	origin := serve(t, "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/to-forbidden":
 			http.Redirect(w, r, forbidden.URL+"/x", http.StatusFound)

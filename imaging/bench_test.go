@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 var (

@@ -17,8 +17,11 @@ package imaging
 //     attention measure (skin tones, saturation, edges): there is no face
 //     or object detector. stretch applies as for resize.
 //   - crop: by size (px or %) at an offset (default 0,0) or alignment, or
-//     by ratio (default centred). Parts beyond the image are the setfill
-//     colour (white by default; a translucent setfill adds alpha).
+//     by ratio (default centred). The area is kept inside the image: pixel
+//     offsets past an edge (negative ones included) move it back in. On a
+//     side where the area is larger than the image, the image stays inside
+//     the area (at the offset, clamped) and the rest is the setfill colour
+//     (white by default; a translucent setfill adds alpha).
 //   - crop/face|image: no detector either: the object is taken to be the
 //     whole image, the size (ratio, or % of it) is cut where attention is
 //     highest, or at the position when one is given.
@@ -72,5 +75,7 @@ package imaging
 //     (default 4) colours by median cut refined with k-means, most common
 //     first. Both must be the last operation.
 //
-// Not supported (*OpError): filter (the named filters are proprietary
-// looks), zoom_objects and blur_region/faces (no object or face detector).
+// Named filters are Satchel's own looks (see filters.go), not Uploadcare's.
+//
+// Not supported (*OpError): zoom_objects and blur_region/faces (no object
+// or face detector).

@@ -16,7 +16,9 @@
 // time is up Do returns ErrTimeout at once and asks libvips to stop: the
 // running computation is killed at its next progress tick, so the slot
 // comes back shortly after and the number of running transforms never
-// exceeds Workers.
+// exceeds Workers. Each transform's cost is estimated before it takes a
+// slot (planCost); expensive ones may not take the CheapWorkers slots, so
+// cheap ones never wait behind them.
 package imaging
 
 import (
@@ -29,14 +31,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // Defaults for Options fields left zero.
 const (
 	DefaultMaxPixels       = 100_000_000
 	DefaultMaxFrames       = 100
-	DefaultMaxOutputPixels = 50_000_000
+	DefaultMaxOutputPixels = 25_000_000
+	DefaultMaxOutputSide   = 5000
+	DefaultCheapCost       = 4_000_000
 	DefaultQueueSize       = 64
 	DefaultTimeout         = 30 * time.Second
 )
@@ -56,8 +60,20 @@ type Options struct {
 	// MaxOutputPixels is the largest result, in pixels, operations may
 	// produce (upscales, crops with fill, ...).
 	MaxOutputPixels int64
+	// MaxOutputSide is the longest side, in pixels, an operation may make
+	// an image grow to; sides the image already had are kept. Beyond it the
+	// operation fails with an *OpError.
+	MaxOutputSide int
 	// Workers is how many transforms run at once (runtime.NumCPU()).
 	Workers int
+	// CheapWorkers is how many of the Workers only take cheap transforms
+	// (estimated cost at most CheapCost), so that those never wait behind
+	// expensive ones: 1 by default when Workers is 2 or more, negative for
+	// none. At least one worker always takes expensive transforms.
+	CheapWorkers int
+	// CheapCost is the estimated cost, in pixels processed, up to which a
+	// transform is cheap (see estimate).
+	CheapCost int64
 	// QueueSize is how many transforms may wait for a worker; beyond it
 	// Do fails with ErrBusy. Negative means none may wait.
 	QueueSize int
@@ -111,10 +127,20 @@ type Result struct {
 	Format string
 }
 
+// Sized is implemented by sources that know their pixel size without
+// decoding; the engine then estimates the cost of a transform better.
+type Sized interface {
+	Dimensions() (width, height int, ok bool)
+}
+
 // Engine transforms images. It is safe for concurrent use.
 type Engine struct {
-	o       Options
+	o Options
+	// slots holds a token per running transform; heavy one per running or
+	// slot-waiting expensive transform, so that CheapWorkers slots stay
+	// free for cheap ones.
 	slots   chan struct{}
+	heavy   chan struct{}
 	waiting atomic.Int64
 	running sync.WaitGroup
 }
@@ -130,8 +156,21 @@ func New(o Options) (*Engine, error) {
 	if o.MaxOutputPixels <= 0 {
 		o.MaxOutputPixels = DefaultMaxOutputPixels
 	}
+	if o.MaxOutputSide <= 0 {
+		o.MaxOutputSide = DefaultMaxOutputSide
+	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.NumCPU()
+	}
+	switch {
+	case o.CheapWorkers == 0:
+		o.CheapWorkers = 1
+	case o.CheapWorkers < 0:
+		o.CheapWorkers = 0
+	}
+	o.CheapWorkers = min(o.CheapWorkers, o.Workers-1)
+	if o.CheapCost <= 0 {
+		o.CheapCost = DefaultCheapCost
 	}
 	switch {
 	case o.QueueSize == 0:
@@ -145,30 +184,60 @@ func New(o Options) (*Engine, error) {
 	if err := startVips(); err != nil {
 		return nil, err
 	}
-	return &Engine{o: o, slots: make(chan struct{}, o.Workers)}, nil
+	return &Engine{o: o, slots: make(chan struct{}, o.Workers), heavy: make(chan struct{}, o.Workers-o.CheapWorkers)}, nil
 }
 
-// acquire takes a worker slot, waiting in the queue if there is room.
-func (e *Engine) acquire(ctx context.Context) error {
-	select {
-	case e.slots <- struct{}{}:
-		return nil
-	default:
+// acquire takes a worker slot, waiting in the queue if there is room. An
+// expensive transform first takes one of the Workers-CheapWorkers places
+// expensive ones may hold.
+func (e *Engine) acquire(ctx context.Context, expensive bool) error {
+	if !expensive {
+		select {
+		case e.slots <- struct{}{}:
+			return nil
+		default:
+		}
+	} else {
+		select {
+		case e.heavy <- struct{}{}:
+			select {
+			case e.slots <- struct{}{}:
+				return nil
+			default:
+				<-e.heavy
+			}
+		default:
+		}
 	}
 	if e.waiting.Add(1) > int64(e.o.QueueSize) {
 		e.waiting.Add(-1)
 		return ErrBusy
 	}
 	defer e.waiting.Add(-1)
+	if expensive {
+		select {
+		case e.heavy <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	select {
 	case e.slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
+		if expensive {
+			<-e.heavy
+		}
 		return ctx.Err()
 	}
 }
 
-func (e *Engine) release() { <-e.slots }
+func (e *Engine) release(expensive bool) {
+	<-e.slots
+	if expensive {
+		<-e.heavy
+	}
+}
 
 // Wait blocks until every transform started so far, including those whose
 // Do already returned ErrTimeout, has finished.
@@ -189,7 +258,8 @@ func (e *Engine) Do(ctx context.Context, uuid string, src Source, ops []cdnurl.O
 	}
 	tctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
 	defer cancel()
-	if err := e.acquire(tctx); err != nil {
+	expensive := e.estimate(src, ops) > e.o.CheapCost
+	if err := e.acquire(tctx, expensive); err != nil {
 		return nil, e.ctxErr(ctx, err)
 	}
 	t := newTask(e, uuid, src, ops, accept, overlays)
@@ -199,7 +269,7 @@ func (e *Engine) Do(ctx context.Context, uuid string, src Source, ops []cdnurl.O
 	e.running.Add(1)
 	go func() {
 		defer e.running.Done()
-		defer e.release()
+		defer e.release(expensive)
 		defer t.close()
 		res, err := t.run()
 		done <- outcome{res, err}

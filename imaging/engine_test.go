@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 func TestFormats(t *testing.T) {
@@ -315,7 +315,6 @@ func TestErrors(t *testing.T) {
 	e := newEngine(t, Options{})
 	in := memSource{encodePNG(t, pattern(32, 32))}
 	for _, ops := range [][]cdnurl.Op{
-		{cdnurl.Filter{Filter: "adaris", Strength: 100}},
 		{cdnurl.ZoomObjects{Zoom: 50}},
 		{cdnurl.BlurRegion{Faces: true}},
 		{cdnurl.JSON{}, cdnurl.Preview{}},

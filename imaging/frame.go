@@ -9,7 +9,7 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // frame is one image (or one frame of an animation) going through the
@@ -81,6 +81,16 @@ func (f *frame) random() error {
 func (f *frame) checkOut(w, h float64) error {
 	if w*h > float64(f.t.e.o.MaxOutputPixels) {
 		return ErrTooLarge
+	}
+	return nil
+}
+
+// checkSide refuses to make a side grow beyond MaxOutputSide (a side the
+// image already has may stay).
+func (f *frame) checkSide(op cdnurl.Op, w, h float64) error {
+	m := f.t.e.o.MaxOutputSide
+	if w > float64(m) && w > f.lw || h > float64(m) && h > f.lh {
+		return opErr(op, "the result would be %.0fx%.0f px; an image may grow to at most %d px per side", w, h, m)
 	}
 	return nil
 }
@@ -379,6 +389,8 @@ func (f *frame) apply(op cdnurl.Op) error {
 		return f.lut(func(v float64, band int) float64 { return 255 - v })
 	case cdnurl.Enhance:
 		return f.enhance(o.Strength)
+	case cdnurl.Filter:
+		return f.filter(op, o)
 	case cdnurl.Blur:
 		amount := 1.0
 		if o.HasAmount {
@@ -435,6 +447,11 @@ func (f *frame) target(op cdnurl.Op, sz cdnurl.Size) (float64, float64, error) {
 		w = h * f.lw / f.lh
 	}
 	w, h = math.Max(1, math.Round(w)), math.Max(1, math.Round(h))
+	if f.stretch != "off" { // the image takes this size (or a canvas does)
+		if err := f.checkSide(op, w, h); err != nil {
+			return 0, 0, err
+		}
+	}
 	if err := f.checkOut(w, h); err != nil {
 		return 0, 0, err
 	}
@@ -547,6 +564,9 @@ func (f *frame) crop(op cdnurl.Op, o cdnurl.Crop) error {
 		return opErr(op, "a size or ratio is required")
 	}
 	cw, ch = math.Max(1, math.Round(cw)), math.Max(1, math.Round(ch))
+	if err := f.checkSide(op, cw, ch); err != nil {
+		return err
+	}
 	if err := f.checkOut(cw, ch); err != nil {
 		return err
 	}
@@ -562,15 +582,23 @@ func (f *frame) crop(op cdnurl.Op, o cdnurl.Crop) error {
 	x, y := place(o.Position, f.lw, f.lh, cw, ch, def)
 	x, y = math.Round(x), math.Round(y)
 	sx, sy := f.scale()
-	wx, wy := round(x*sx), round(y*sy)
 	ww, wh := max(1, round(cw*sx)), max(1, round(ch*sy))
+	if cw <= f.lw {
+		ww = min(ww, f.w())
+	}
+	if ch <= f.lh {
+		wh = min(wh, f.h())
+	}
+	// The area is kept inside the image (offsets past an edge move it
+	// back in); an area larger than the image keeps the image inside it.
+	wx, wy := clampOffset(round(x*sx), ww, f.w()), clampOffset(round(y*sy), wh, f.h())
 	var err error
-	if wx >= 0 && wy >= 0 && wx+ww <= f.w() && wy+wh <= f.h() {
+	if ww <= f.w() && wh <= f.h() {
 		err = f.do("crop", func(in vimg, out *vimg) C.int {
 			return C.sat_extract(in, out, C.int(wx), C.int(wy), C.int(ww), C.int(wh))
 		})
 	} else {
-		// Beyond the image: the rest is the fill colour.
+		// Larger than the image: the rest is the fill colour.
 		err = f.pad(-wx, -wy, ww, wh)
 	}
 	if err != nil {
@@ -578,6 +606,16 @@ func (f *frame) crop(op cdnurl.Op, o cdnurl.Crop) error {
 	}
 	f.lw, f.lh = cw, ch
 	return nil
+}
+
+// clampOffset keeps an area of size at offset off on an axis of length n:
+// inside it when it fits, else covering it.
+func clampOffset(off, size, n int) int {
+	lo, hi := 0, n-size
+	if size > n {
+		lo, hi = n-size, 0
+	}
+	return min(max(off, lo), hi)
 }
 
 // rotate turns counter-clockwise by deg.

@@ -8,7 +8,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 func solidImage(w, h int, c color.NRGBA) *image.NRGBA {

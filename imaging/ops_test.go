@@ -6,7 +6,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // sub copies a rectangle of src (which may reach outside: fill there).
@@ -51,8 +51,9 @@ func TestGeometry(t *testing.T) {
 		{"crop percent offsets", []cdnurl.Op{cdnurl.Crop{Size: &cdnurl.Size{W: px(40), H: px(30), WSet: true, HSet: true}, Position: &cdnurl.Position{X: pct(100), Y: pct(0)}}}, sub(src, 56, 0, 40, 30, white), 0},
 		{"crop ratio", []cdnurl.Op{cdnurl.Crop{Ratio: &cdnurl.Ratio{A: 1, B: 1}}}, sub(src, 16, 0, 64, 64, white), 0},
 		{"crop bottom", []cdnurl.Op{cdnurl.Crop{Size: &cdnurl.Size{W: px(96), H: px(20), WSet: true, HSet: true}, Position: &cdnurl.Position{Align: cdnurl.AlignBottom}}}, sub(src, 0, 44, 96, 20, white), 0},
-		{"crop beyond fills", []cdnurl.Op{cdnurl.SetFill{Color: cdnurl.Color{R: 255, A: 255}}, cdnurl.Crop{Size: &cdnurl.Size{W: px(60), H: px(40), WSet: true, HSet: true}, Position: &cdnurl.Position{X: px(60), Y: px(40)}}}, sub(src, 60, 40, 60, 40, red), 0},
-		{"crop negative offset fills", []cdnurl.Op{cdnurl.Crop{Size: &cdnurl.Size{W: px(50), H: px(30), WSet: true, HSet: true}, Position: &cdnurl.Position{X: px(-10), Y: px(-5)}}}, sub(src, -10, -5, 50, 30, white), 0},
+		{"crop past the edge moves inside", []cdnurl.Op{cdnurl.SetFill{Color: cdnurl.Color{R: 255, A: 255}}, cdnurl.Crop{Size: &cdnurl.Size{W: px(60), H: px(40), WSet: true, HSet: true}, Position: &cdnurl.Position{X: px(60), Y: px(40)}}}, sub(src, 36, 24, 60, 40, red), 0},
+		{"crop negative offset moves inside", []cdnurl.Op{cdnurl.Crop{Size: &cdnurl.Size{W: px(50), H: px(30), WSet: true, HSet: true}, Position: &cdnurl.Position{X: px(-10), Y: px(-5)}}}, sub(src, 0, 0, 50, 30, white), 0},
+		{"crop larger than the image fills", []cdnurl.Op{cdnurl.SetFill{Color: cdnurl.Color{R: 255, A: 255}}, cdnurl.Crop{Size: &cdnurl.Size{W: px(120), H: px(40), WSet: true, HSet: true}, Position: &cdnurl.Position{X: px(-10), Y: px(500)}}}, sub(src, -10, 24, 120, 40, red), 0},
 		{"resize", []cdnurl.Op{cdnurl.Resize{Size: size(48, 32)}}, boxResize(src, 48, 32), 4},
 		{"resize width only", []cdnurl.Op{cdnurl.Resize{Size: size(48, 0)}}, boxResize(src, 48, 32), 4},
 		{"resize height only", []cdnurl.Op{cdnurl.Resize{Size: size(0, 16)}}, boxResize(src, 24, 16), 5},

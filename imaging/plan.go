@@ -3,7 +3,7 @@ package imaging
 import (
 	"math"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // planScale returns the scale (of the upright source) the first resizing
@@ -22,7 +22,7 @@ func planScale(ops []cdnurl.Op, w, h float64, vector bool) float64 {
 			cdnurl.StripMeta, cdnurl.Inline, cdnurl.Rasterize, cdnurl.SRGB,
 			cdnurl.MaxICCSize, cdnurl.TextAlign, cdnurl.Font, cdnurl.TextBox,
 			cdnurl.Autorotate, cdnurl.Adjust, cdnurl.Grayscale, cdnurl.Invert,
-			cdnurl.Flip, cdnurl.Mirror:
+			cdnurl.Flip, cdnurl.Mirror, cdnurl.Filter:
 		case cdnurl.Rotate:
 			if ((o.Degrees%180)+180)%180 != 0 {
 				w, h = h, w
@@ -128,4 +128,99 @@ func bounded(s float64, vector bool) float64 {
 		return 1
 	}
 	return s
+}
+
+// estimate is the rough cost, in pixels processed, of a transform of src:
+// see planCost. Sources that are not Sized are guessed from their length.
+func (e *Engine) estimate(src Source, ops []cdnurl.Op) int64 {
+	var w, h float64
+	if s, ok := src.(Sized); ok {
+		if sw, sh, ok := s.Dimensions(); ok && sw > 0 && sh > 0 {
+			w, h = float64(sw), float64(sh)
+		}
+	}
+	if w == 0 {
+		px := math.Min(float64(max(src.Size(), 1))*4, float64(e.o.MaxPixels))
+		w = math.Max(1, math.Sqrt(px))
+		h = w
+	}
+	return int64(math.Min(planCost(ops, w, h), math.MaxInt64/2))
+}
+
+// planCost sums the pixels each operation works on, weighted by how much
+// work it does per pixel, from a w×h source decoded at the scale the
+// operations allow, plus the output pixels encoded.
+func planCost(ops []cdnurl.Op, w, h float64) float64 {
+	s := math.Max(planScale(ops, w, h, false), 1.0/8)
+	cost := w * h * s * s
+	stretch := "on"
+	for _, op := range ops {
+		px := w * h
+		switch o := op.(type) {
+		case cdnurl.Stretch:
+			stretch = o.Mode
+			continue
+		case cdnurl.Preview:
+			bw, bh := 2048.0, 2048.0
+			if o.Size != nil && (o.Size.WSet || o.Size.HSet) {
+				bw, bh = math.Inf(1), math.Inf(1)
+				if o.Size.WSet {
+					bw = length(o.Size.W, w)
+				}
+				if o.Size.HSet {
+					bh = length(o.Size.H, h)
+				}
+			}
+			k := math.Min(1, math.Min(bw/w, bh/h))
+			w, h = w*k, h*k
+		case cdnurl.Resize:
+			if tw, th, ok := sizeOf(o.Size, w, h); ok {
+				if stretch == "off" {
+					w, h = math.Min(tw, w), math.Min(th, h)
+				} else {
+					w, h = tw, th
+				}
+			}
+		case cdnurl.ScaleCrop, cdnurl.SmartResize:
+			var sz cdnurl.Size
+			if sc, ok := o.(cdnurl.ScaleCrop); ok {
+				sz = sc.Size
+			} else {
+				sz = o.(cdnurl.SmartResize).Size
+			}
+			if tw, th, ok := sizeOf(sz, w, h); ok {
+				k := math.Max(tw/w, th/h)
+				if stretch != "on" {
+					k = math.Min(k, 1)
+				}
+				cost += w * h * k * k
+				w, h = tw, th
+			}
+		case cdnurl.Crop:
+			switch {
+			case o.Size != nil:
+				if o.Size.WSet {
+					w = length(o.Size.W, w)
+				}
+				if o.Size.HSet {
+					h = length(o.Size.H, h)
+				}
+			case o.Ratio != nil && o.Ratio.A > 0 && o.Ratio.B > 0:
+				r := o.Ratio.A / o.Ratio.B
+				if w/h > r {
+					w = h * r
+				} else {
+					h = w / r
+				}
+			}
+			cost += px // attention search, when there is one
+		case cdnurl.Blur, cdnurl.BlurRegion, cdnurl.Sharp, cdnurl.Enhance:
+			cost += 3 * px
+		case cdnurl.BorderRadius, cdnurl.Overlay, cdnurl.Text, cdnurl.Rect, cdnurl.Rotate, cdnurl.Flip:
+			cost += px
+		}
+		w, h = math.Max(1, w), math.Max(1, h)
+		cost += w * h
+	}
+	return cost + w*h // encoding
 }

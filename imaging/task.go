@@ -13,7 +13,7 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // task is one transform: it owns every libvips object it makes and
@@ -105,8 +105,6 @@ func (t *task) close() {
 func validate(ops []cdnurl.Op) error {
 	for i, op := range ops {
 		switch o := op.(type) {
-		case cdnurl.Filter:
-			return opErr(op, "filter is not supported")
 		case cdnurl.ZoomObjects:
 			return opErr(op, "object detection is not supported")
 		case cdnurl.BlurRegion:
@@ -128,7 +126,7 @@ func validate(ops []cdnurl.Op) error {
 			cdnurl.Rasterize, cdnurl.Adjust, cdnurl.Enhance, cdnurl.Grayscale,
 			cdnurl.Invert, cdnurl.Blur, cdnurl.Sharp, cdnurl.SRGB,
 			cdnurl.MaxICCSize, cdnurl.Overlay, cdnurl.Rect, cdnurl.Text,
-			cdnurl.TextAlign, cdnurl.Font, cdnurl.TextBox:
+			cdnurl.TextAlign, cdnurl.Font, cdnurl.TextBox, cdnurl.Filter:
 		default:
 			return opErr(op, "operation is not supported")
 		}

@@ -1,9 +1,6 @@
 #include "vips.h"
 
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 /* ---- stopping ---------------------------------------------------------- */
 
@@ -70,70 +67,6 @@ sat_watch(VipsImage *im, sat_ctl *ctl)
 	vips_image_set_progress(im, TRUE);
 	g_signal_connect_data(im, "eval", G_CALLBACK(sat_eval), ctl,
 		sat_ctl_notify, 0);
-}
-
-/* ---- start ------------------------------------------------------------- */
-
-static void
-sat_drop_log(const gchar *domain, GLogLevelFlags level,
-	const gchar *message, gpointer user_data)
-{
-}
-
-int
-sat_init(void)
-{
-	if (VIPS_INIT("satchel"))
-		return -1;
-	g_log_set_handler("VIPS",
-		G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
-		G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
-		sat_drop_log, NULL);
-	/* One libvips thread per operation: the engine runs one operation
-	 * per core instead. No operation cache: every request is different
-	 * and cached operations pin source buffers and files.
-	 */
-	vips_concurrency_set(1);
-	vips_cache_set_max(0);
-	vips_cache_set_max_mem(0);
-	vips_cache_set_max_files(0);
-	return 0;
-}
-
-/* glibc gives every thread that mallocs its own arena; with libvips
- * worker threads that makes the resident size creep up. Two arenas keep
- * it flat at no measurable cost here.
- */
-void
-sat_tune_malloc(void)
-{
-#ifdef __GLIBC__
-	mallopt(M_ARENA_MAX, 2);
-#endif
-}
-
-char *
-sat_error(void)
-{
-	return vips_error_buffer_copy();
-}
-
-static void *
-sat_count_object(VipsObject *object, void *a, void *b)
-{
-	int *n = (int *) a;
-
-	*n += 1;
-	return NULL;
-}
-
-int
-sat_live_objects(void)
-{
-	int n = 0;
-
-	vips_object_map((VipsSListMap2Fn) sat_count_object, &n, NULL);
-	return n;
 }
 
 /* ---- loading ----------------------------------------------------------- */

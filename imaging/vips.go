@@ -9,43 +9,22 @@ import "C"
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"unsafe"
+
+	"github.com/satchel-project/satchel/internal/vips"
 )
 
-var (
-	vipsOnce sync.Once
-	vipsErr  error
-)
-
-// startVips initialises libvips once per process: one thread per
-// operation, no operation cache, two malloc arenas.
+// startVips initialises libvips once per process, with the tuning of
+// package internal/vips (one thread per operation, no operation cache).
 func startVips() error {
-	vipsOnce.Do(func() {
-		C.sat_tune_malloc()
-		if C.sat_init() != 0 {
-			vipsErr = fmt.Errorf("imaging: starting libvips: %s", takeError())
-		}
-	})
-	return vipsErr
+	if err := vips.Start(); err != nil {
+		return fmt.Errorf("imaging: %w", err)
+	}
+	return nil
 }
 
-// takeError returns and clears the libvips error buffer. The buffer is
-// shared by all threads, so under load a message may carry a neighbour's
-// words too; it is only ever used as text.
-func takeError() string {
-	s := C.sat_error()
-	if s == nil {
-		return "unknown libvips error"
-	}
-	defer C.g_free(C.gpointer(unsafe.Pointer(s)))
-	msg := strings.TrimSpace(C.GoString(s))
-	if msg == "" {
-		msg = "unknown libvips error"
-	}
-	return msg
-}
+// takeError returns and clears the libvips error buffer.
+func takeError() string { return vips.TakeError() }
 
 // errKilled is what a computation stopped through sat_ctl reports.
 var errKilled = errors.New("imaging: computation stopped")
@@ -142,10 +121,10 @@ func setInt(im vimg, name string, v int) {
 
 // liveObjects counts the libvips objects alive in the process (tests use
 // it to check that transforms release everything).
-func liveObjects() int { return int(C.sat_live_objects()) }
+func liveObjects() int { return vips.LiveObjects() }
 
 // trackedMem is the memory libvips holds for pixel buffers.
-func trackedMem() int { return int(C.vips_tracked_get_mem()) }
+func trackedMem() int { return vips.TrackedMem() }
 
 // dp passes a float64 slice to C for the duration of a call (libvips
 // copies the values it keeps).

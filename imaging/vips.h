@@ -24,10 +24,6 @@ int sat_ctl_stopped(sat_ctl *ctl);
 void sat_ctl_unref(sat_ctl *ctl);
 void sat_watch(VipsImage *im, sat_ctl *ctl);
 
-int sat_init(void);
-void sat_tune_malloc(void);
-char *sat_error(void);
-int sat_live_objects(void);
 
 // Loading. buffer is a VipsBlob owning the encoded bytes (NULL for files).
 typedef struct {

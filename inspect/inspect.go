@@ -1,11 +1,12 @@
-// Package inspect learns about a file at ingest time: its MIME type from
-// the first bytes, image properties from the header libvips reads (never
-// decoding pixels), and container and stream properties of audio and video
-// from ffprobe. What it learns is a satchel.ContentInfo in the shape of the
-// Uploadcare API.
+// Package inspect learns about a file at ingest time, given the MIME type
+// sniffed from its first bytes (package internal/sniff): image properties
+// from the header libvips reads (never decoding pixels), and container and
+// stream properties of audio and video from ffprobe. What it learns is a
+// satchel.ContentInfo in the shape of the Uploadcare API. The server hands
+// an Inspector to package app, which itself builds without cgo.
 //
-// The package uses libvips through cgo; it needs libvips 8.14 or later at
-// build and run time. ffprobe is optional.
+// The package uses libvips through package internal/vips (cgo); it needs
+// libvips 8.14 or later at build and run time. ffprobe is optional.
 package inspect
 
 import (
@@ -16,16 +17,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gabriel-vasile/mimetype"
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/internal/sniff"
 )
 
 // DefaultTimeout bounds the inspection of one file when Options.Timeout is
 // zero.
 const DefaultTimeout = 30 * time.Second
-
-// SniffLen is how many leading bytes Sniff wants.
-const SniffLen = 3072
 
 // waitDelay is how long ffprobe's output pipe may stay open once the
 // process has been killed.
@@ -78,72 +76,6 @@ func (i *Inspector) Oversized(img *satchel.ImageInfo) bool {
 	return int64(img.Width)*int64(img.Height) > i.maxPixels
 }
 
-// Sniff detects the MIME type from the first bytes of the content (up to
-// SniffLen of them are used). name is the original filename, consulted
-// only to tell apart text formats that the content alone leaves as plain
-// text, such as CSV. The result has no parameters ("text/plain", not
-// "text/plain; charset=utf-8") and is never empty: unknown content is
-// "application/octet-stream".
-func Sniff(head []byte, name string) string {
-	if len(head) > SniffLen {
-		head = head[:SniffLen]
-	}
-	m := normalizeMime(mimetype.Detect(head).String())
-	if m == "text/plain" {
-		if t, ok := textTypes[extension(name)]; ok {
-			return t
-		}
-	}
-	return m
-}
-
-// textTypes are the text formats Sniff recognises by extension when the
-// content is plain text.
-var textTypes = map[string]string{
-	".csv":      "text/csv",
-	".tsv":      "text/tab-separated-values",
-	".md":       "text/markdown",
-	".markdown": "text/markdown",
-	".json":     "application/json",
-	".xml":      "text/xml",
-	".html":     "text/html",
-	".htm":      "text/html",
-	".css":      "text/css",
-	".js":       "text/javascript",
-	".mjs":      "text/javascript",
-	".ics":      "text/calendar",
-	".vcf":      "text/vcard",
-	".srt":      "application/x-subrip",
-	".vtt":      "text/vtt",
-	".yaml":     "application/yaml",
-	".yml":      "application/yaml",
-	".rtf":      "text/rtf",
-}
-
-// extension returns the lower-cased extension of a file name, "" if none.
-func extension(name string) string {
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	i := strings.LastIndexByte(name, '.')
-	if i <= 0 {
-		return ""
-	}
-	return strings.ToLower(name[i:])
-}
-
-// normalizeMime drops parameters and case from a MIME type; an empty or
-// malformed type becomes application/octet-stream.
-func normalizeMime(m string) string {
-	m, _, _ = strings.Cut(m, ";")
-	m = strings.ToLower(strings.TrimSpace(m))
-	typ, sub, ok := strings.Cut(m, "/")
-	if !ok || typ == "" || sub == "" {
-		return "application/octet-stream"
-	}
-	return m
-}
-
 // mimeInfo splits a normalized MIME type.
 func mimeInfo(m string) satchel.MimeInfo {
 	typ, sub, _ := strings.Cut(m, "/")
@@ -158,7 +90,7 @@ func mimeInfo(m string) satchel.MimeInfo {
 // described by its MIME type alone. Errors are the context ending or the
 // per-file timeout expiring, and libvips failing to start.
 func (i *Inspector) Inspect(ctx context.Context, path, mime string) (info *satchel.ContentInfo, isImage bool, err error) {
-	mime = normalizeMime(mime)
+	mime = sniff.Normalize(mime)
 	ctx, cancel := context.WithTimeout(ctx, i.timeout)
 	defer cancel()
 	if err := ctx.Err(); err != nil {

@@ -1,45 +1,12 @@
 package inspect
 
 import (
-	"bytes"
-	"image"
 	"math"
 	"reflect"
 	"testing"
 
 	"github.com/satchel-project/satchel"
 )
-
-func TestSniff(t *testing.T) {
-	jpg := encodeJPEG(t, image.NewGray(image.Rect(0, 0, 4, 4)))
-	png := encodePNG(t, gradient(4, 4))
-	cases := []struct {
-		name string
-		head []byte
-		file string
-		want string
-	}{
-		{"jpeg", jpg, "x.bin", "image/jpeg"},
-		{"png", png, "", "image/png"},
-		{"pdf", []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"), "doc", "application/pdf"},
-		{"svg", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"></svg>`), "a.txt", "image/svg+xml"},
-		{"text", []byte("just some words\nand more\n"), "notes", "text/plain"},
-		{"text as csv by name", []byte("just some words\n"), "data.CSV", "text/csv"},
-		{"markdown by name", []byte("# Title\n"), `C:\docs\read.me.md`, "text/markdown"},
-		{"binary", []byte{0x00, 0x01, 0x02, 0x03, 0xFE, 0xFF, 0x10, 0x00}, "a.csv", "application/octet-stream"},
-		{"long head", append(bytes.Repeat([]byte("a"), SniffLen), 0, 1, 2), "", "text/plain"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := Sniff(c.head, c.file); got != c.want {
-				t.Errorf("Sniff = %q, want %q", got, c.want)
-			}
-		})
-	}
-	if got := Sniff(nil, ""); got == "" {
-		t.Error("Sniff(nil) is empty")
-	}
-}
 
 func TestParseExifRationals(t *testing.T) {
 	got, ok := parseExifRationals("51/1 30/1 1234/100 (51, 30, 12.34, Rational, 3 components, 24 bytes)")

@@ -5,6 +5,10 @@
 // Jobs are inserted by the store in the transaction of the change that
 // causes them (sqlstore uses Inserter), so a crash never loses or invents
 // work; workers live with the services that do the work (app, webhook).
+//
+// Job arguments are stored (River's args column) and read by whichever
+// version runs the job, possibly after an upgrade: their json tags are
+// their stored format. Never change a tag; add fields with new ones.
 package jobs
 
 import (
@@ -83,6 +87,10 @@ func (AddonArgs) InsertOpts() river.InsertOpts {
 type DeliveryArgs struct {
 	DeliveryID string `json:"delivery_id"`
 	ProjectID  int64  `json:"project_id"`
+	// Base is the attempts the delivery had before this job: zero for a
+	// new delivery, its attempt count when it is sent again on request.
+	// It also makes a redelivery's job distinct from the finished one.
+	Base int `json:"base,omitempty"`
 }
 
 // Kind implements river.JobArgs.

@@ -56,7 +56,7 @@ func (h *Handler) listGroups(r *request) error {
 func (h *Handler) groupInfo(r *request) error {
 	g, files, err := h.app.GroupInfo(r.Context(), r.project, r.PathValue("id"))
 	if err != nil {
-		if satchel.AsError(err).Status == http.StatusNotFound {
+		if satchel.AsError(err).Kind == satchel.KindNotFound {
 			return notFound()
 		}
 		return err
@@ -77,7 +77,7 @@ func (h *Handler) deleteGroup(r *request) error {
 func (h *Handler) storeGroup(r *request) error {
 	g, files, err := h.app.StoreGroup(r.Context(), r.project, r.PathValue("id"))
 	if err != nil {
-		if satchel.AsError(err).Status == http.StatusNotFound {
+		if satchel.AsError(err).Kind == satchel.KindNotFound {
 			return notFound()
 		}
 		return err

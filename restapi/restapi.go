@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"regexp"
@@ -19,7 +18,7 @@ import (
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/apiview"
 	"github.com/satchel-project/satchel/app"
-	"github.com/satchel-project/satchel/uploadapi"
+	"github.com/satchel-project/satchel/internal/httpx"
 )
 
 // Config shapes the REST API.
@@ -45,13 +44,16 @@ type Handler struct {
 	log *slog.Logger
 }
 
+// DefaultSimpleAuthOverHTTP applies when Config.SimpleAuthOverHTTP is empty.
+const DefaultSimpleAuthOverHTTP = "loopback"
+
 // New returns a Handler.
 func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 	if cfg.DefaultVersion == "" {
 		cfg.DefaultVersion = apiview.V07
 	}
 	if cfg.SimpleAuthOverHTTP == "" {
-		cfg.SimpleAuthOverHTTP = "loopback"
+		cfg.SimpleAuthOverHTTP = DefaultSimpleAuthOverHTTP
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 1 << 20
@@ -113,6 +115,13 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		{"DELETE /webhooks/unsubscribe/{$}", "567", h.unsubscribeWebhook},
 		{"POST /addons/{name}/execute/{$}", "7", h.executeAddon},
 		{"GET /addons/{name}/execute/status/{$}", "7", h.addonStatus},
+		{"POST /convert/document/{$}", "567", h.convertDocument},
+		{"GET /convert/document/{uuid}/{$}", "567", h.documentInfo},
+		{"GET /convert/document/status/{token}/{$}", "567", h.documentStatus},
+		{"POST /convert/video/{$}", "567", h.convertVideo},
+		{"GET /convert/video/status/{token}/{$}", "567", h.videoStatus},
+		// The official Go client asks for a video's status with POST.
+		{"POST /convert/video/status/{token}/{$}", "567", h.videoStatus},
 	}
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, h.wrap(rt))
@@ -181,30 +190,11 @@ func (h *Handler) wrap(rt route) http.Handler {
 }
 
 func (h *Handler) base(r *http.Request) string {
-	if h.cfg.PublicURL != "" {
-		return strings.TrimRight(h.cfg.PublicURL, "/")
-	}
-	scheme := "http"
-	if h.secure(r) {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return httpx.PublicBase(h.cfg.PublicURL, r, h.cfg.TrustedProxies)
 }
 
 // secure reports whether the client reached us over TLS.
-func (h *Handler) secure(r *http.Request) bool { return uploadapi.Secure(r, h.cfg.TrustedProxies) }
-
-func remoteIP(r *http.Request) (netip.Addr, bool) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return ip.Unmap(), true
-}
+func (h *Handler) secure(r *http.Request) bool { return httpx.Secure(r, h.cfg.TrustedProxies) }
 
 // writeDetail writes {"detail": msg} with the exact content type clients expect.
 func writeDetail(w http.ResponseWriter, version string, status int, msg string) {
@@ -215,25 +205,20 @@ func writeDetail(w http.ResponseWriter, version string, status int, msg string) 
 }
 
 func (h *Handler) writeError(r *request, err error) {
-	e := satchel.AsError(err)
-	if e.Status >= 500 {
-		h.log.Error("rest api", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeDetail(r.w, r.version, e.Status, "Internal error.")
-		return
+	e, row, detail := render(err)
+	if row.status >= 500 {
+		h.log.ErrorContext(r.Context(), "rest api", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if e.RetryAfter > 0 {
 		r.w.Header().Set("Retry-After", fmt.Sprint(e.RetryAfter))
-		writeDetail(r.w, r.version, http.StatusTooManyRequests, fmt.Sprintf("Request was throttled. Expected available in %d seconds.", e.RetryAfter))
-		return
 	}
-	if e.Code == "WebhookNotUnique" {
+	if row.nonField {
 		r.w.Header().Set("Content-Type", contentType(r.version))
-		r.w.WriteHeader(http.StatusBadRequest)
-		// pyuploadcare matches "non_field_errors"; the Go and JS clients read "detail".
-		json.NewEncoder(r.w).Encode(map[string]any{"detail": e.Message, "non_field_errors": []string{e.Message}})
+		r.w.WriteHeader(row.status)
+		json.NewEncoder(r.w).Encode(map[string]any{"detail": detail, "non_field_errors": []string{detail}})
 		return
 	}
-	writeDetail(r.w, r.version, e.Status, e.Message)
+	writeDetail(r.w, r.version, row.status, detail)
 }
 
 // reply writes a JSON body with the version's content type.
@@ -261,7 +246,7 @@ func (r *request) noContent() error {
 
 // badRequest is a 400 with a detail message.
 func badRequest(format string, args ...any) error {
-	return satchel.Errorf(http.StatusBadRequest, "BadRequest", format, args...)
+	return satchel.Errorf(satchel.KindInvalid, "", format, args...)
 }
 
-func notFound() error { return satchel.Errorf(http.StatusNotFound, "NotFound", "Not found.") }
+func notFound() error { return satchel.Errorf(satchel.KindNotFound, "", "Not found.") }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Satchel needs to build and run on Debian, skipping what is there:
-# a C toolchain and pkg-config (cgo), libvips (image inspection and transforms)
-# ffmpeg (video inspection) and clamav-daemon (virus scan add-on). Go itself must be installed (see go.mod for the version).
+# a C toolchain and pkg-config (cgo), libvips (image inspection and transforms),
+# ffmpeg (video inspection and conversion), LibreOffice without its GUI plus
+# poppler's tools (document conversion) and clamav-daemon (virus scan add-on).
+# Go itself must be installed (see go.mod for the version).
 set -euo pipefail
 
 need=()
@@ -10,6 +12,10 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists vips 2>/dev/null || need+=(libvips-dev)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v vips >/dev/null 2>&1 || need+=(libvips-tools)
+# Document conversion: Writer, Calc and Impress headless (not the whole suite),
+# and pdfinfo/pdftoppm for page counts and page images.
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 # clamd for the uc_clamav_virus_scan add-on (tests start it with scripts/clamd.sh).
 command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
 

@@ -12,7 +12,7 @@ import (
 )
 
 // errBodyTimeout answers a request whose body arrived too slowly.
-var errBodyTimeout = satchel.Errorf(http.StatusRequestTimeout, "RequestTimeoutError", "The request body was not received in time.")
+var errBodyTimeout = satchel.Errorf(satchel.KindTimeout, satchel.ReasonBodyTimeout, "The request body was not received in time.")
 
 // bodyLimits bounds how slowly a request body may arrive: every window of
 // Idle must carry at least MinRate × Idle bytes (one byte when MinRate is 0).

@@ -169,8 +169,8 @@ func TestCDNGroups(t *testing.T) {
 		t.Fatalf("nth with default effects: %d w=%d", resp.StatusCode, w)
 	}
 	resp, b = get(t, s.URL+"/"+gid+"/nth/0/-/resize/2x/", nil)
-	if w, _, _ := imageSize(t, b); w != 2 {
-		t.Fatalf("nth with more ops: %d", w)
+	if w, _, _ := imageSize(t, b); resp.StatusCode != 200 || w != 2 {
+		t.Fatalf("nth with more ops: %d w=%d", resp.StatusCode, w)
 	}
 	if resp, _ := get(t, s.URL+"/"+gid+"/nth/5/", nil); resp.StatusCode != 400 && resp.StatusCode != 404 {
 		t.Fatalf("nth out of range: %d", resp.StatusCode)

@@ -217,7 +217,7 @@ func TestRESTShapesAndErrors(t *testing.T) {
 	if hdr.Get("Content-Type") != v7 || !strings.Contains(body, `"content_info"`) || !strings.Contains(body, `"metadata":{}`) || strings.Contains(body, `"image_info"`) {
 		t.Fatalf("0.7 shape: %s %s", hdr.Get("Content-Type"), body)
 	}
-	_, hdr, body = rawREST(t, "GET", s.URL+"/files/"+id+"/", "application/vnd.uploadcare-v0.6+json", "", "")
+	_, _, body = rawREST(t, "GET", s.URL+"/files/"+id+"/", "application/vnd.uploadcare-v0.6+json", "", "")
 	if !strings.Contains(body, `"image_info"`) || !strings.Contains(body, `"video_info"`) || strings.Contains(body, `"content_info"`) || !strings.Contains(body, `"variations"`) {
 		t.Fatalf("0.6 shape: %s", body)
 	}

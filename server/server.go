@@ -26,13 +26,20 @@ import (
 	"github.com/satchel-project/satchel/app"
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/cdn"
+	"github.com/satchel-project/satchel/convert"
+	"github.com/satchel-project/satchel/dashboard"
 	"github.com/satchel-project/satchel/fetch"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/inspect"
+	"github.com/satchel-project/satchel/internal/reqctx"
 	"github.com/satchel-project/satchel/jobs"
+	"github.com/satchel-project/satchel/jsonapi"
+	"github.com/satchel-project/satchel/legacyapi"
+	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/restapi"
 	"github.com/satchel-project/satchel/sqlstore"
 	"github.com/satchel-project/satchel/uploadapi"
+	"github.com/satchel-project/satchel/uploaderpage"
 	"github.com/satchel-project/satchel/variantcache"
 	"github.com/satchel-project/satchel/webhook"
 )
@@ -99,6 +106,27 @@ type Config struct {
 	// on the node (503 beyond) and per project (429 beyond); 0 is unlimited.
 	MaxConcurrentUploads int
 	MaxProjectUploads    int
+	// Conversion: concurrent document and video conversions per node
+	// (default 2 and 1), their time limits, the input caps (bytes, pages,
+	// video duration and resolution) and whether conversion is off.
+	DocumentWorkers  int
+	DocumentTimeout  time.Duration
+	DocumentMaxPages int
+	DocumentMaxSize  int64
+	VideoWorkers     int
+	VideoTimeout     time.Duration
+	VideoMaxDuration time.Duration
+	VideoMaxWidth    int
+	VideoMaxHeight   int
+	VideoMaxSize     int64
+	// Image output limits: the longest side an operation may grow an image
+	// to and the largest result in pixels; image workers kept for cheap
+	// transforms (negative: none) and the estimated cost, in pixels, up to
+	// which a transform is cheap. Zero takes the imaging defaults.
+	ImageMaxSide         int
+	ImageMaxOutputPixels int64
+	ImageCheapWorkers    int
+	ImageCheapPixels     int64
 	// ListenURL is the base of links in webhook payloads when PublicURL is empty.
 	ListenURL string
 	// DemoPublicKey and DemoSecretKey are the keys of the demo project created
@@ -106,7 +134,21 @@ type Config struct {
 	DemoPublicKey string
 	DemoSecretKey string
 	Log           *slog.Logger
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere keeps /metrics off the main handler (served on its own
+	// listener through MetricsHandler).
+	MetricsElsewhere bool
+	// AdminToken, when set, signs an administrator in to the dashboard.
+	AdminToken string
+	// NoUploaderPage turns off the upload page at "/" and the embeddable
+	// uploader under /uploader/.
+	NoUploaderPage bool
 }
+
+// DefaultVariantCacheSize is the local variant cache's size in bytes when
+// Config.VariantCacheSize is zero.
+const DefaultVariantCacheSize = 1 << 30
 
 // Server is a running Satchel node (without its listener).
 type Server struct {
@@ -117,8 +159,11 @@ type Server struct {
 	// deliveries, blob removal and the periodic lifecycle jobs.
 	Jobs *jobs.Client
 	// Demo is the demo project when this start created it.
-	Demo    *satchel.Project
+	Demo *satchel.Project
+	// Metrics are this node's Prometheus metrics.
+	Metrics *metrics.Metrics
 	handler http.Handler
+	metrics http.Handler
 	marker  string
 	log     *slog.Logger
 	// inflight counts the requests being handled; Close waits for them.
@@ -128,6 +173,9 @@ type Server struct {
 	unclean atomic.Bool
 
 	closeStore func() error
+	ping       func(context.Context) error
+	draining   atomic.Bool
+	variants   *variantcache.Cache
 }
 
 // OpenStore opens the metadata store: PostgreSQL when databaseURL is set,
@@ -157,11 +205,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = slog.New(reqctx.LogHandler(log.Handler()))
+	m := metrics.New()
 	rawStore, err := OpenStore(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	var store satchel.Store = rawStore
+	var store satchel.Store = observedStore{rawStore, m}
 	bucket, err := OpenBucket(ctx, cfg.DataDir, cfg.StorageURL)
 	if err != nil {
 		store.Close()
@@ -189,7 +239,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	a, err := app.New(ctx, store, bucket, inspect.New(inspect.Options{}), fc, log, app.Config{
 		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
 		FetchWorkers: cfg.FetchWorkers, FetchPerProject: cfg.FetchPerProject, RateLimit: cfg.RateLimit, Burst: cfg.RateBurst, SweepEvery: cfg.SweepEvery,
-		Retention: cfg.Retention, TempDir: tmpDir,
+		Retention: cfg.Retention, TempDir: tmpDir, MaxDocumentSize: cfg.DocumentMaxSize, MaxVideoSize: cfg.VideoMaxSize,
 	})
 	if err != nil {
 		store.Close()
@@ -201,6 +251,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
+	if cfg.DocumentWorkers <= 0 {
+		cfg.DocumentWorkers = 2
+	}
+	if cfg.VideoWorkers <= 0 {
+		cfg.VideoWorkers = 1
+	}
+	a.Documents = convert.NewDocuments(convert.DocumentOptions{
+		Workers: cfg.DocumentWorkers, Timeout: cfg.DocumentTimeout, MaxPages: cfg.DocumentMaxPages,
+		Dir: filepath.Join(cfg.DataDir, "converter"), Log: log,
+	})
+	a.Video = convert.NewVideo(convert.VideoOptions{Timeout: cfg.VideoTimeout, MaxDuration: cfg.VideoMaxDuration, MaxWidth: cfg.VideoMaxWidth, MaxHeight: cfg.VideoMaxHeight})
 	workers := river.NewWorkers()
 	a.AddWorkers(workers)
 	river.AddWorker(workers, worker)
@@ -208,6 +269,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DB: rawStore.JobsDB(), Workers: workers, Periodic: a.PeriodicJobs(), Log: log,
 		Queues: map[string]int{
 			jobs.QueueFetch: a.Config().FetchWorkers, jobs.QueueWebhook: worker.Options().Concurrency, jobs.QueueMaintenance: 4, jobs.QueueAddon: 4,
+			convert.QueueDocument: cfg.DocumentWorkers, convert.QueueVideo: cfg.VideoWorkers,
 		},
 		RescueAfter: cfg.JobRescueAfter, OnCancel: a.Halt,
 	})
@@ -215,7 +277,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	s := &Server{App: a, Store: store, Bucket: bucket, Jobs: jc, log: log, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close}
+	s := &Server{App: a, Store: store, Bucket: bucket, Jobs: jc, log: log, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close,
+		Metrics: m, metrics: m.Handler(cfg.MetricsToken), ping: rawStore.Ping}
 	if s.Demo, err = ensureDemoProject(ctx, store, cfg); err != nil {
 		store.Close()
 		return nil, err
@@ -237,37 +300,56 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	if !cfg.MetricsElsewhere {
+		mux.Handle("GET /metrics", s.metrics)
+	}
 	uploadapi.New(a, uploadapi.Config{
 		PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies,
 		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
 	}, log).Register(mux)
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
-	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout})
+	dialect := jsonapi.New(a, jsonapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log)
+	dialect.Register(mux)
+	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout,
+		MaxOutputSide: cfg.ImageMaxSide, MaxOutputPixels: cfg.ImageMaxOutputPixels, CheapWorkers: cfg.ImageCheapWorkers, CheapCost: cfg.ImageCheapPixels})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("imaging: %w", err)
 	}
 	if cfg.VariantCacheSize == 0 {
-		cfg.VariantCacheSize = 1 << 30
+		cfg.VariantCacheSize = DefaultVariantCacheSize
 	}
 	variants, err := variantcache.Open(filepath.Join(cfg.DataDir, "variants"), cfg.VariantCacheSize)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants, MetaCacheSize: cfg.CDNMetaCacheSize}
+	s.variants = variants
+	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants, MetaCacheSize: cfg.CDNMetaCacheSize, Metrics: m}
+	m.Gauge("satchel_variant_cache_bytes", "Bytes of variants kept in the local variant cache.", func() float64 { return float64(variants.Bytes()) })
+	m.CounterFunc("satchel_variant_cache_evictions_total", "Variants removed from the local variant cache to keep it under its size.",
+		func() float64 { return float64(variants.Evictions()) })
 	if !blobstore.IsExclusive(bucket) {
 		// Nodes share a bucket: keep variants there too, so one node's work serves all.
 		cdnHandler.Shared = &cdn.SharedVariants{Store: store, Bucket: bucket}
 		variants.Shared = cdnHandler.Shared
+		variants.Live = cdnHandler.Shared.Live // deletes through other nodes
 	}
+	cdnHandler.FileToken = dialect.FileToken
 	a.Purge = cdnHandler.Purge
 	if cdnHandler.Shared != nil {
 		a.PurgeVariants = cdnHandler.Shared.Purge
 	}
 	a.Transform = cdnHandler.Render
+	if !cfg.NoUploaderPage {
+		uploaderpage.New(uploaderpage.Config{PublicURL: cfg.PublicURL}).Register(mux)
+	}
 	mux.Handle("GET /", cdnHandler)
-	s.handler = s.inflight.track(guardBodies(cleanPath(mux), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
+	dashboard.New(a, dashboard.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
+	legacy := http.NewServeMux() // the oldest REST dialect, told apart by its Authentication header
+	legacyapi.New(a, legacyapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(legacy)
+	s.handler = s.inflight.track(guardBodies(cleanPath(legacyapi.Dispatch(observe(legacy, m, log), observe(mux, m, log))), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
 	return s, nil
 }
 
@@ -293,6 +375,9 @@ func (s *Server) recover(ctx context.Context) error {
 
 // Handler serves every surface.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves /metrics (behind the bearer token when one is set).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics }
 
 // Drain waits until no request is being handled, or ctx ends. Call it once
 // the listener stops accepting. When ctx ends first the stop is unclean:
@@ -324,6 +409,9 @@ func (s *Server) Close() error {
 	cancel()
 	s.Jobs.Close()
 	s.App.Halt()
+	if s.variants != nil {
+		s.variants.Close() // pending saves to the shared bucket use the store
+	}
 	err := s.closeStore()
 	if err == nil && !s.unclean.Load() {
 		os.Remove(s.marker)

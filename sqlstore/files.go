@@ -54,6 +54,17 @@ func (db *DB) FileCounts(ctx context.Context, projectID int64) (satchel.FileCoun
 	return c, nil
 }
 
+// FileSizes implements satchel.Store.
+func (db *DB) FileSizes(ctx context.Context, projectID int64) (satchel.FileSizes, error) {
+	var z satchel.FileSizes
+	err := db.r.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(CASE WHEN stored IS NOT NULL THEN size ELSE 0 END), 0) AS BIGINT),
+		CAST(COALESCE(SUM(CASE WHEN stored IS NULL THEN size ELSE 0 END), 0) AS BIGINT) FROM files WHERE project_id=? AND removed IS NULL`, projectID).Scan(&z.StoredBytes, &z.UnstoredBytes)
+	if err != nil {
+		return z, fmt.Errorf("sqlstore: sizes: %w", err)
+	}
+	return z, nil
+}
+
 // ListFiles implements satchel.Store.
 func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.File, error) {
 	var where []string
@@ -190,9 +201,9 @@ func (db *DB) updateOne(ctx context.Context, tx execer, projectID int64, uuid st
 	if cur.Tags == nil {
 		cur.Tags = []string{}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE files SET size=?, mime_type=?, is_image=?, is_ready=?, stored=?, removed=?, content_info=?, metadata=?, tags=?, appdata=? WHERE uuid=?`,
+	_, err = tx.ExecContext(ctx, `UPDATE files SET size=?, mime_type=?, is_image=?, is_ready=?, stored=?, removed=?, content_info=?, metadata=?, tags=?, expires=?, original_protected=?, appdata=? WHERE uuid=?`,
 		cur.Size, cur.MimeType, cur.IsImage, cur.IsReady, nullMicros(cur.Stored), nullMicros(cur.Removed),
-		mustJSON(cur.ContentInfo), mustJSON(cur.Metadata), mustJSON(cur.Tags), appdataJSON(cur.Appdata), uuid)
+		mustJSON(cur.ContentInfo), mustJSON(cur.Metadata), mustJSON(cur.Tags), nullMicros(cur.Expires), cur.OriginalProtected, appdataJSON(cur.Appdata), uuid)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: update file: %w", err)
 	}

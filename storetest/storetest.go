@@ -29,6 +29,9 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"Groups", testGroups},
 		{"Settings", testSettings},
 		{"Webhooks", testWebhooks},
+		{"Resources", testResources},
+		{"ExpiryAndProtection", testExpiry},
+		{"EventsWithChanges", testEventsWithChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -393,6 +396,9 @@ func testListing(t *testing.T, s satchel.Store) {
 	c, _ = s.FileCounts(ctx, p.ID)
 	if c.Stored != 5 || c.Removed != 1 {
 		t.Fatalf("counts after remove: %+v", c)
+	}
+	if z, err := s.FileSizes(ctx, p.ID); err != nil || z.StoredBytes != 98+99+97+96+94 || z.UnstoredBytes != 95 {
+		t.Fatalf("sizes after remove: %+v %v", z, err)
 	}
 	page, _ = s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 10, Removed: true})
 	if len(page) != 1 || page[0].UUID != all[0].UUID {

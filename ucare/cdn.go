@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/satchel-project/satchel/cdnurl"
-	"github.com/satchel-project/satchel/securetoken"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // CDNBase returns the client's CDN root (no trailing slash).
@@ -134,7 +133,7 @@ type AkamaiACLURLBuilder struct {
 // SecureURL returns a signed URL for handle.
 func (b *AkamaiACLURLBuilder) SecureURL(handle string) (string, error) {
 	base, path, exp := secureParts(b.CDNBase, handle, b.Window, b.Now)
-	tok, err := securetoken.ACLToken(b.Secret, path, exp, b.Wildcard)
+	tok, err := aclToken(b.Secret, path, exp, b.Wildcard)
 	if err != nil {
 		return "", &InvalidParamError{"handle", err.Error()}
 	}
@@ -153,7 +152,7 @@ type AkamaiURLTokenBuilder struct {
 // SecureURL returns a signed URL for handle.
 func (b *AkamaiURLTokenBuilder) SecureURL(handle string) (string, error) {
 	base, path, exp := secureParts(b.CDNBase, handle, b.Window, b.Now)
-	tok, err := securetoken.URLToken(b.Secret, path, exp)
+	tok, err := urlToken(b.Secret, path, exp)
 	if err != nil {
 		return "", &InvalidParamError{"handle", err.Error()}
 	}

@@ -28,9 +28,14 @@
 // add-ons. REST calls are signed (HMAC-SHA1, the default) or use simple
 // authentication (Config.Auth).
 //
-// Transformation builds image operations with the CDN's own operation types
-// (package cdnurl), so a URL the builder makes is exactly what the CDN
-// parses. AkamaiACLURLBuilder and AkamaiURLTokenBuilder make secure URLs.
+// Transformation builds image operations with the typed operations of the
+// CDN URL grammar (package cdnurl, github.com/satchel-project/satchel/ucare/cdnurl),
+// so a URL the builder makes is exactly what the CDN parses.
+// AkamaiACLURLBuilder and AkamaiURLTokenBuilder make secure URLs.
+//
+// The SDK is its own Go module, github.com/satchel-project/satchel/ucare,
+// with no dependency outside the standard library: it brings in no server
+// code, cgo or SQLite. Its releases are tagged ucare/vX.Y.Z.
 //
 // Errors mirror pyuploadcare's exception classes: *APIError is the root of
 // every API failure, with *AuthenticationError, *InvalidRequestError,

@@ -5,19 +5,20 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/satchel-project/satchel/cdnurl"
+	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
 // Transformation builds a chain of CDN image operations. Its operations are
-// the CDN's own typed values (package cdnurl) in the canonical form the
-// CDN's parser produces, so String() is what the CDN parses back into the
-// same operations:
+// typed values of the CDN URL grammar (package cdnurl, the SDK's copy of
+// the grammar the Satchel CDN parses) in the canonical form its parser
+// produces, so String() is what the CDN parses back into the same
+// operations:
 //
 //	t := ucare.NewTransformation().Resize(800, 0).Quality("smart").Format("webp")
 //	t.String() // "resize/800x/-/quality/smart/-/format/webp/"
 //
 // Methods append and return t. Arguments out of range are reported by Err
-// and Path (the checks are the CDN parser's).
+// and Path (the checks are the grammar's).
 type Transformation struct {
 	ops []cdnurl.Op
 	err error
@@ -29,8 +30,8 @@ func NewTransformation(ops ...cdnurl.Op) *Transformation {
 }
 
 // ParseTransformation reads an operations string such as
-// "resize/800x/-/quality/smart/" (a leading "-/" is optional) with the CDN's
-// parser.
+// "resize/800x/-/quality/smart/" (a leading "-/" is optional) with the CDN
+// URL grammar's parser.
 func ParseTransformation(s string) (*Transformation, error) {
 	ops, err := cdnurl.ParseOps(s)
 	if err != nil {
@@ -47,7 +48,7 @@ func (t *Transformation) Ops() []cdnurl.Op { return append([]cdnurl.Op(nil), t.o
 func (t *Transformation) String() string { return cdnurl.FormatOps(t.ops) }
 
 // Err returns the first argument error, then checks the whole chain with the
-// CDN's parser.
+// CDN URL grammar's parser.
 func (t *Transformation) Err() error {
 	if t.err != nil {
 		return t.err

@@ -3,8 +3,6 @@ package ucare
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/satchel-project/satchel"
 )
 
 // File is a file as the REST API describes it (v0.7 fields, plus the
@@ -74,14 +72,35 @@ type ContentInfo struct {
 	Video *VideoInfo `json:"video,omitempty"`
 }
 
-// MimeInfo splits a MIME type (the server's own type).
-type MimeInfo = satchel.MimeInfo
+// MimeInfo splits a MIME type.
+type MimeInfo struct {
+	Mime    string `json:"mime"`
+	Type    string `json:"type"`
+	Subtype string `json:"subtype"`
+}
 
-// ImageInfo describes an image (the server's own type).
-type ImageInfo = satchel.ImageInfo
+// ImageInfo describes an image.
+type ImageInfo struct {
+	ColorMode   string `json:"color_mode"`
+	Orientation *int   `json:"orientation"`
+	Format      string `json:"format"`
+	Height      int    `json:"height"`
+	Width       int    `json:"width"`
+	// GeoLocation is where the photo was taken (nil when unknown).
+	GeoLocation *GeoLocation `json:"geo_location"`
+	// DatetimeOriginal is the EXIF capture time as the API writes it.
+	DatetimeOriginal *string `json:"datetime_original"`
+	// DPI is horizontal and vertical resolution (nil when unknown).
+	DPI []float64 `json:"dpi"`
+	// Sequence is true for animated images (several frames).
+	Sequence bool `json:"sequence"`
+}
 
 // GeoLocation is a GPS position in decimal degrees.
-type GeoLocation = satchel.GeoLocation
+type GeoLocation struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+}
 
 // VideoInfo describes an audio/video container (v0.7: stream lists).
 type VideoInfo struct {
@@ -124,8 +143,14 @@ func (a *AudioStream) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// VideoStream is one video stream.
-type VideoStream = satchel.VideoStream
+// VideoStream is one video stream. Bitrates are in kbit/s.
+type VideoStream struct {
+	Height    int     `json:"height"`
+	Width     int     `json:"width"`
+	FrameRate float64 `json:"frame_rate"`
+	Bitrate   *int64  `json:"bitrate"`
+	Codec     string  `json:"codec"`
+}
 
 // LegacyVideoInfo is the v0.6 / Upload API video shape (one stream each).
 type LegacyVideoInfo struct {

@@ -35,12 +35,12 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
 	defer func() { releaseProject() }()
 	f, err := h.readForm(r, func(sofar form, field, filename, ctype string, body io.Reader) error {
 		if len(ins) >= 100 {
-			return satchel.Errorf(http.StatusBadRequest, "RequestFileNumberLimitExceededError", "The request contains too many files.")
+			return satchel.Errorf(satchel.KindTooLarge, reasonTooManyFiles, "The request contains too many files.")
 		}
 		// The answer maps field names to files: each name must be unique.
 		for _, in := range ins {
 			if in.Field == field {
-				return satchel.Errorf(http.StatusBadRequest, "FileFieldDuplicatedError", "File field %q is sent more than once: give each file a field name of its own.", field)
+				return satchel.Errorf(satchel.KindInvalid, reasonFileFieldDuplicated, "File field %q is sent more than once: give each file a field name of its own.", field)
 			}
 		}
 		if p == nil && sofar.Get(keyField) != "" {
@@ -87,7 +87,7 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(ins) == 0 {
-		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "FilesRequiredError", "Request does not contain files."))
+		h.writeError(w, r, satchel.Errorf(satchel.KindInvalid, reasonFilesRequired, "Request does not contain files."))
 		return
 	}
 	if opts.Source == "" {
@@ -147,29 +147,29 @@ func (h *Handler) multipartStart(w http.ResponseWriter, r *http.Request) {
 	}
 	filename := f.Get("filename")
 	if filename == "" {
-		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "RequestParamRequiredError", "filename is required."))
+		h.writeError(w, r, paramRequired("filename"))
 		return
 	}
 	if f.Get("size") == "" {
-		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "RequestParamRequiredError", "size is required."))
+		h.writeError(w, r, paramRequired("size"))
 		return
 	}
 	size, err := strconv.ParseInt(f.Get("size"), 10, 64)
 	if err != nil || size < 0 {
-		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "MultipartSizeInvalidError", "size should be integer."))
+		h.writeError(w, r, satchel.Errorf(satchel.KindInvalid, reasonSizeInvalid, "size should be integer."))
 		return
 	}
 	var partSize int64
 	if v := f.Get("part_size"); v != "" {
 		partSize, err = strconv.ParseInt(v, 10, 64)
 		if err != nil || partSize <= 0 {
-			h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "MultipartPartSizeInvalidError", "part_size should be integer."))
+			h.writeError(w, r, satchel.Errorf(satchel.KindInvalid, reasonPartSizeInvalid, "part_size should be integer."))
 			return
 		}
 	}
 	ctype := f.Get("content_type")
 	if ctype == "" {
-		h.writeError(w, r, satchel.Errorf(http.StatusBadRequest, "RequestParamRequiredError", "content_type is required."))
+		h.writeError(w, r, paramRequired("content_type"))
 		return
 	}
 	opts, err := f.options("UPLOADCARE_STORE")
@@ -242,6 +242,12 @@ func (h *Handler) multipartComplete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) fromURL(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		// The GET route also matches HEAD; a probe must not start a fetch.
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
 	f, p, ok := h.smallForm(w, r, "pub_key")
 	if !ok {
 		return
@@ -341,7 +347,7 @@ func groupMembers(f form) ([]string, error) {
 		}
 		i, err := strconv.Atoi(k[len("files[") : len(k)-1])
 		if err != nil || i < 0 {
-			return nil, satchel.Errorf(http.StatusBadRequest, "GroupFilesInvalidError", "No files[N] parameters found.")
+			return nil, app.ErrNoGroupFiles()
 		}
 		list = append(list, indexed{i, vs[0]})
 	}

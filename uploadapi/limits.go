@@ -1,7 +1,6 @@
 package uploadapi
 
 import (
-	"net/http"
 	"sync"
 
 	"github.com/satchel-project/satchel"
@@ -12,9 +11,9 @@ import (
 const retryAfterBusy = 5
 
 var (
-	errServerBusy = &satchel.Error{Status: http.StatusServiceUnavailable, Code: "RequestThrottledError",
+	errServerBusy = &satchel.Error{Kind: satchel.KindUnavailable, Reason: reasonServerBusy,
 		Message: "Too many uploads are in progress; try again later.", RetryAfter: retryAfterBusy}
-	errProjectBusy = &satchel.Error{Status: http.StatusTooManyRequests, Code: "RequestThrottledError",
+	errProjectBusy = &satchel.Error{Kind: satchel.KindThrottled, Reason: reasonProjectBusy,
 		Message: "Too many uploads are in progress for this project; try again later.", RetryAfter: retryAfterBusy}
 )
 

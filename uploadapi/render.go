@@ -24,6 +24,9 @@ type FileInfo struct {
 	Metadata         map[string]string        `json:"metadata"`
 	Tags             []string                 `json:"tags"`
 	S3Bucket         *string                  `json:"s3_bucket"`
+	// OriginalProtected is Satchel's own (see the JSON:API v1 dialect);
+	// absent unless set.
+	OriginalProtected bool `json:"original_protected,omitempty"`
 }
 
 func renderFile(f *satchel.File) *FileInfo {
@@ -32,6 +35,7 @@ func renderFile(f *satchel.File) *FileInfo {
 		OriginalFilename: f.OriginalFilename, Filename: f.Filename, MimeType: f.MimeType,
 		IsImage: f.IsImage, IsStored: f.IsStored(), IsReady: f.IsReady,
 		ContentInfo: f.ContentInfo, Metadata: f.Metadata, Tags: f.Tags,
+		OriginalProtected: f.OriginalProtected,
 	}
 	if fi.Metadata == nil {
 		fi.Metadata = map[string]string{}

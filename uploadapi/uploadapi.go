@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/app"
+	"github.com/satchel-project/satchel/internal/httpx"
 )
 
 // Config shapes the Upload API.
@@ -47,10 +47,14 @@ type Handler struct {
 	slots *uploadSlots
 }
 
+// DefaultMaxDirectUpload is the cap of a /base/ request when
+// Config.MaxDirectUpload is zero.
+const DefaultMaxDirectUpload = 100 * 1000 * 1000
+
 // New returns a Handler.
 func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 	if cfg.MaxDirectUpload == 0 {
-		cfg.MaxDirectUpload = 100 * 1000 * 1000
+		cfg.MaxDirectUpload = DefaultMaxDirectUpload
 	}
 	if cfg.MaxFields == 0 {
 		cfg.MaxFields = 1100
@@ -63,11 +67,14 @@ func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 
 // Register adds the Upload API routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /base/", h.direct)
-	mux.HandleFunc("POST /multipart/start/", h.multipartStart)
-	mux.HandleFunc("PUT /multipart/part/{uuid}/", h.multipartPart)
-	mux.HandleFunc("POST /multipart/complete/", h.multipartComplete)
-	mux.HandleFunc("POST /from_url/", h.fromURL)
+	mux.HandleFunc("POST /base/", trackBody(h.direct))
+	mux.HandleFunc("POST /multipart/start/", trackBody(h.multipartStart))
+	mux.HandleFunc("PUT /multipart/part/{uuid}/", trackBody(h.multipartPart))
+	mux.HandleFunc("POST /multipart/complete/", trackBody(h.multipartComplete))
+	mux.HandleFunc("POST /from_url/", trackBody(h.fromURL))
+	// The jQuery widget 3.x (loaded by pyuploadcare's Django fields) sends
+	// the same parameters as a GET query string.
+	mux.HandleFunc("GET /from_url/{$}", h.fromURL)
 	mux.HandleFunc("GET /from_url/status/", h.fromURLStatus)
 	mux.HandleFunc("GET /info/", h.info)
 	mux.HandleFunc("POST /group/", h.groupCreate)
@@ -85,8 +92,13 @@ func cors(w http.ResponseWriter, methods string) {
 	hd.Set("Access-Control-Allow-Methods", methods)
 	hd.Set("Access-Control-Allow-Headers", "X-UC-User-Agent, X-PINGOTHER, DNT, Content-Type")
 	hd.Set("Access-Control-Expose-Headers", "Warning, Retry-After")
-	hd.Set("Access-Control-Max-Age", "1")
+	hd.Set("Access-Control-Max-Age", preflightMaxAge)
 }
+
+// preflightMaxAge is how long (seconds) browsers may cache a preflight
+// answer, so that the part PUTs of a multipart upload are not each preceded
+// by an OPTIONS request. Browsers cap it (Chromium at two hours).
+const preflightMaxAge = "86400"
 
 const corsMethods = "GET, POST, PUT, HEAD, OPTIONS"
 
@@ -97,45 +109,7 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
 
 // publicBase returns the absolute URL root of this server for r.
 func (h *Handler) publicBase(r *http.Request) string {
-	return PublicBase(h.cfg.PublicURL, r, h.cfg.TrustedProxies)
-}
-
-// PublicBase is the configured public URL, or one derived from the request:
-// its Host, and https when the connection is TLS or a trusted proxy says so.
-func PublicBase(configured string, r *http.Request, trusted []netip.Prefix) string {
-	if configured != "" {
-		return strings.TrimRight(configured, "/")
-	}
-	scheme := "http"
-	if Secure(r, trusted) {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-// Secure reports whether the client reached us over TLS, directly or through
-// a trusted proxy that says so in X-Forwarded-Proto.
-func Secure(r *http.Request, trusted []netip.Prefix) bool {
-	if r.TLS != nil {
-		return true
-	}
-	if len(trusted) == 0 || !strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		return false
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	for _, p := range trusted {
-		if p.Contains(ip.Unmap()) {
-			return true
-		}
-	}
-	return false
+	return httpx.PublicBase(h.cfg.PublicURL, r, h.cfg.TrustedProxies)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -148,29 +122,33 @@ func writeJSON(w http.ResponseWriter, v any) {
 // writeError answers in the Upload API's error format: text/plain with the
 // real status, or, with jsonerrors=1, HTTP 200 and a JSON error object.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := satchel.AsError(err)
-	if e.Status >= 500 {
-		h.log.Error("upload api", "path", r.URL.Path, "err", err)
+	e := render(err)
+	if e.status >= 500 && clientAborted(r, err) {
+		// A cancelled or cut-off upload is the client's doing.
+		h.log.InfoContext(r.Context(), "upload api: client aborted", "path", r.URL.Path, "err", err)
+		e = render(errAborted)
+	} else if e.status >= 500 {
+		h.log.ErrorContext(r.Context(), "upload api", "path", r.URL.Path, "err", err)
 	}
 	cors(w, corsMethods)
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(e.RetryAfter))
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(e.retryAfter))
 	}
 	if r.URL.Query().Get("jsonerrors") == "1" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-			"content": e.Message, "status_code": e.Status, "error_code": e.Code,
+			"content": e.text, "status_code": e.status, "error_code": e.code,
 		}})
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status)
-	io.WriteString(w, e.Message)
+	w.WriteHeader(e.status)
+	io.WriteString(w, e.text)
 }
 
-var errParse = satchel.Errorf(http.StatusBadRequest, "PostRequestParserFailedError", "HTTP POST request parsing failed.")
+var errParse = satchel.Errorf(satchel.KindInvalid, reasonFormMalformed, "HTTP POST request parsing failed.")
 
 // maxFieldSize bounds one non-file form value.
 const maxFieldSize = 64 << 10
@@ -210,12 +188,12 @@ func (h *Handler) readForm(r *http.Request, onFile fileHandler) (form, error) {
 			}
 			fields++
 			if fields > h.cfg.MaxFields {
-				return f, satchel.Errorf(http.StatusBadRequest, "RequestFiledsNumberLimitExceededError", "The request contains too many HTTP POST fields.")
+				return f, satchel.Errorf(satchel.KindTooLarge, reasonTooManyFields, "The request contains too many HTTP POST fields.")
 			}
 			name := p.FormName()
 			if isFilePart(p) {
 				if onFile == nil {
-					return f, satchel.Errorf(http.StatusBadRequest, "PostRequestParserFailedError", "Unexpected file field %q.", name)
+					return f, satchel.Errorf(satchel.KindInvalid, reasonFormMalformed, "Unexpected file field %q.", name)
 				}
 				ctype := p.Header.Get("Content-Type")
 				if ctype == "" {
@@ -231,7 +209,7 @@ func (h *Handler) readForm(r *http.Request, onFile fileHandler) (form, error) {
 				return f, tooLargeOr(err, errParse)
 			}
 			if len(b) > maxFieldSize {
-				return f, satchel.Errorf(http.StatusBadRequest, "PostRequestParserFailedError", "Field %q is too large.", name)
+				return f, satchel.Errorf(satchel.KindInvalid, reasonFormMalformed, "Field %q is too large.", name)
 			}
 			f.Values[name] = append(f.Values[name], string(b))
 		}
@@ -241,7 +219,7 @@ func (h *Handler) readForm(r *http.Request, onFile fileHandler) (form, error) {
 			return f, tooLargeOr(err, errParse)
 		}
 		if len(b) > 8<<20 {
-			return f, satchel.Errorf(http.StatusRequestEntityTooLarge, "RequestSizeLimitExceededError", "The size of the request is too large.")
+			return f, satchel.Errorf(satchel.KindTooLarge, reasonRequestTooLarge, "The size of the request is too large.")
 		}
 		vs, err := url.ParseQuery(string(b))
 		if err != nil {
@@ -267,9 +245,9 @@ func (h *Handler) readForm(r *http.Request, onFile fileHandler) (form, error) {
 	return f, nil
 }
 
-var nullChars = satchel.Errorf(http.StatusBadRequest, "NullCharactersForbiddenError", "Null characters are not allowed.")
+var nullChars = satchel.Errorf(satchel.KindInvalid, reasonNullChars, "Null characters are not allowed.")
 
-var errTooLarge = satchel.Errorf(http.StatusRequestEntityTooLarge, "RequestSizeLimitExceededError", "The size of the request is too large.")
+var errTooLarge = satchel.Errorf(satchel.KindTooLarge, reasonRequestTooLarge, "The size of the request is too large.")
 
 func tooLargeOr(err, other error) error {
 	var mbe *http.MaxBytesError
@@ -301,7 +279,7 @@ func (f form) options(storeField string) (app.UploadOptions, error) {
 		if strings.HasPrefix(k, "metadata[") && strings.HasSuffix(k, "]") {
 			key := k[len("metadata[") : len(k)-1]
 			if len(vs) > 1 {
-				return o, satchel.Errorf(http.StatusBadRequest, "FileMetadataKeyDuplicatedError", "Metadata key %q is duplicated.", key)
+				return o, satchel.Errorf(satchel.KindInvalid, reasonMetaKeyDuplicated, "Metadata key %q is duplicated.", key)
 			}
 			if o.Metadata == nil {
 				o.Metadata = map[string]string{}

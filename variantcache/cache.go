@@ -16,8 +16,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -48,14 +50,34 @@ type Cache struct {
 	maxBytes int64
 	// Shared, when set, is asked before computing and told after.
 	Shared Shared
+	// Live, when set, is asked after a variant is stored whether its file
+	// still exists; when not (it was deleted meanwhile, maybe through
+	// another node) the file's variants are purged here.
+	Live func(ctx context.Context, uuid string) bool
 
 	mu       sync.Mutex
 	lru      *list.List // front = most recent; values are *item
 	items    map[string]*list.Element
 	bytes    int64
 	memBytes int64
+	// evictions counts variants removed to keep the cache under its cap.
+	evictions atomic.Uint64
 
 	sf singleflight.Group
+
+	// tombs holds files purged lately; a variant of one that finishes
+	// computing after the purge removes itself instead of being kept.
+	// inflight counts running computations per file, so that a tomb
+	// outlives every computation that started before it.
+	tombs     map[string]time.Time
+	inflight  map[string]int
+	lastSweep time.Time
+
+	// Saves to Shared run in the background, at most saveSlots at once;
+	// Close waits for them.
+	saveSlots chan struct{}
+	saves     sync.WaitGroup
+	closed    bool
 }
 
 type item struct {
@@ -73,13 +95,30 @@ const (
 	memMax     = 64 << 20
 )
 
+// MaxSaves is how many variants are saved to Shared at once; a variant
+// computed while every slot is busy is not shared (other nodes compute it).
+const MaxSaves = 8
+
+// saveTimeout bounds one save to Shared.
+const saveTimeout = time.Minute
+
+// tombTTL is how long a purged file's tomb lasts once no computation of it
+// is running: a request that looked the file up just before its deletion
+// may still start one within it.
+const tombTTL = 5 * time.Minute
+
+// ErrPurged is returned by Get when the file was purged while its variant
+// was being computed: the variant is not kept.
+var ErrPurged = errors.New("variantcache: file purged")
+
 // Open opens (creating) a cache in dir holding at most maxBytes, indexing
 // what a previous process left there.
 func Open(dir string, maxBytes int64) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("variantcache: %w", err)
 	}
-	c := &Cache{dir: dir, maxBytes: maxBytes, lru: list.New(), items: map[string]*list.Element{}}
+	c := &Cache{dir: dir, maxBytes: maxBytes, lru: list.New(), items: map[string]*list.Element{},
+		tombs: map[string]time.Time{}, inflight: map[string]int{}, saveSlots: make(chan struct{}, MaxSaves)}
 	type found struct {
 		name string
 		size int64
@@ -106,13 +145,7 @@ func Open(dir string, maxBytes int64) (*Cache, error) {
 		return nil, fmt.Errorf("variantcache: index: %w", err)
 	}
 	// Oldest first, so the newest end up at the front.
-	for i := 0; i < len(all); i++ {
-		for j := i + 1; j < len(all); j++ {
-			if all[j].at.Before(all[i].at) {
-				all[i], all[j] = all[j], all[i]
-			}
-		}
-	}
+	sort.Slice(all, func(i, j int) bool { return all[i].at.Before(all[j].at) })
 	for _, f := range all {
 		key := strings.TrimSuffix(f.name, path.Ext(f.name))
 		c.items[key] = c.lru.PushFront(&item{key: key, name: f.name, size: f.size})
@@ -177,7 +210,8 @@ func validKey(key string) bool {
 
 // Get returns the variant, computing it with compute when missing. compute
 // returns the bytes and their content type; it runs once however many
-// callers wait for the key.
+// callers wait for the key. A variant of a file purged meanwhile is not
+// kept: Get then fails with ErrPurged.
 func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Context) ([]byte, string, error)) (*Entry, error) {
 	if !validKey(key) {
 		return nil, fmt.Errorf("variantcache: bad key %q", key)
@@ -185,23 +219,28 @@ func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Co
 	if e, ok := c.lookup(key); ok {
 		return e, nil
 	}
+	uuid, _, _ := strings.Cut(key, "/")
 	v, err, _ := c.sf.Do(key, func() (any, error) {
 		if e, ok := c.lookup(key); ok {
 			return e, nil
 		}
+		if !c.begin(uuid) {
+			return nil, ErrPurged
+		}
+		defer c.end(uuid)
 		ctx := context.WithoutCancel(ctx)
 		if c.Shared != nil {
 			if body, ctype, ok, err := c.Shared.Load(ctx, key); err == nil && ok {
-				return c.put(key, ctype, body)
+				return c.keep(ctx, key, uuid, ctype, body)
 			}
 		}
 		body, ctype, err := compute(ctx)
 		if err != nil {
 			return nil, err
 		}
-		e, err := c.put(key, ctype, body)
+		e, err := c.keep(ctx, key, uuid, ctype, body)
 		if err == nil && c.Shared != nil {
-			go c.Shared.Save(ctx, key, body, ctype) // best effort: a miss elsewhere recomputes
+			c.save(key, uuid, body, ctype)
 		}
 		return e, err
 	})
@@ -209,6 +248,77 @@ func (c *Cache) Get(ctx context.Context, key string, compute func(ctx context.Co
 		return nil, err
 	}
 	return v.(*Entry), nil
+}
+
+// keep stores a variant, then makes sure its file was not deleted
+// meanwhile by another node.
+func (c *Cache) keep(ctx context.Context, key, uuid, ctype string, body []byte) (*Entry, error) {
+	e, err := c.put(key, ctype, body)
+	if err == nil && c.Live != nil && !c.Live(ctx, uuid) {
+		c.Purge(uuid)
+		return nil, ErrPurged
+	}
+	return e, err
+}
+
+// begin notes a computation of a variant of uuid; it reports false when
+// the file was purged.
+func (c *Cache) begin(uuid string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, dead := c.tombs[uuid]; dead {
+		return false
+	}
+	c.inflight[uuid]++
+	return true
+}
+
+func (c *Cache) end(uuid string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inflight[uuid]--; c.inflight[uuid] <= 0 {
+		delete(c.inflight, uuid)
+	}
+}
+
+func (c *Cache) purged(uuid string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, dead := c.tombs[uuid]
+	return dead
+}
+
+// save hands a variant to Shared in the background when a slot is free.
+func (c *Cache) save(key, uuid string, body []byte, ctype string) {
+	c.mu.Lock()
+	if _, dead := c.tombs[uuid]; dead || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	select {
+	case c.saveSlots <- struct{}{}:
+	default:
+		c.mu.Unlock()
+		return // best effort: a miss elsewhere recomputes
+	}
+	c.saves.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.saves.Done()
+		defer func() { <-c.saveSlots }()
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		defer cancel()
+		c.Shared.Save(ctx, key, body, ctype) // best effort, as above
+	}()
+}
+
+// Close waits for the saves to Shared under way and starts no more.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.saves.Wait()
+	return nil
 }
 
 func (c *Cache) lookup(key string) (*Entry, bool) {
@@ -235,28 +345,43 @@ func (c *Cache) Forget(key string) { c.forget(key) }
 func etag(key string) string { return `"v-` + path.Base(key) + `"` }
 
 // put stores a computed variant. Cache files need no fsync: a lost variant
-// is recomputed.
+// is recomputed. A variant of a file purged meanwhile removes itself.
 func (c *Cache) put(key, ctype string, body []byte) (*Entry, error) {
+	uuid, _, _ := strings.Cut(key, "/")
 	name := key + "." + extOf(ctype)
 	p := filepath.Join(c.dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+	fail := func(err error) (*Entry, error) {
+		if c.purged(uuid) {
+			return nil, ErrPurged
+		}
 		return nil, fmt.Errorf("variantcache: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		return fail(err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
-		return nil, fmt.Errorf("variantcache: %w", err)
+		return fail(err)
 	}
 	if _, err := tmp.Write(body); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("variantcache: write: %w", err)
+		return fail(err)
 	}
 	tmp.Close()
 	if err := os.Rename(tmp.Name(), p); err != nil {
 		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("variantcache: %w", err)
+		return fail(err)
 	}
 	c.mu.Lock()
+	if _, dead := c.tombs[uuid]; dead {
+		// Purged while computing: whether the purge removed the directory
+		// before or after the rename, nothing of the file stays.
+		c.mu.Unlock()
+		os.Remove(p)
+		os.Remove(filepath.Dir(p)) // only when empty
+		return nil, ErrPurged
+	}
 	if el, ok := c.items[key]; ok {
 		c.drop(el)
 	}
@@ -301,16 +426,28 @@ func (c *Cache) evict() {
 		it := el.Value.(*item)
 		c.drop(el)
 		c.mu.Unlock()
+		c.evictions.Add(1)
 		os.Remove(filepath.Join(c.dir, filepath.FromSlash(it.name)))
 	}
 }
 
-// Purge removes every variant of a file.
+// Purge removes every variant of a file, for good: variants of it still
+// being computed are not kept either.
 func (c *Cache) Purge(uuid string) error {
 	if uuid == "" || strings.ContainsAny(uuid, "/.") {
 		return errors.New("variantcache: bad uuid")
 	}
+	now := time.Now()
 	c.mu.Lock()
+	c.tombs[uuid] = now
+	if now.Sub(c.lastSweep) > tombTTL {
+		c.lastSweep = now
+		for u, at := range c.tombs {
+			if now.Sub(at) > tombTTL && c.inflight[u] == 0 {
+				delete(c.tombs, u)
+			}
+		}
+	}
 	for key, el := range c.items {
 		if strings.HasPrefix(key, uuid+"/") {
 			c.drop(el)
@@ -319,6 +456,10 @@ func (c *Cache) Purge(uuid string) error {
 	c.mu.Unlock()
 	return os.RemoveAll(filepath.Join(c.dir, uuid))
 }
+
+// Evictions is how many variants this Cache removed to stay under its size
+// cap (purges of deleted files are not counted).
+func (c *Cache) Evictions() uint64 { return c.evictions.Load() }
 
 // Bytes is the size of the cached variants.
 func (c *Cache) Bytes() int64 {

@@ -46,6 +46,9 @@ func TestComputeOnceAndEvict(t *testing.T) {
 	if c.Bytes() != 200 {
 		t.Fatalf("bytes = %d", c.Bytes())
 	}
+	if c.Evictions() != 1 {
+		t.Fatalf("evictions = %d, want 1", c.Evictions())
+	}
 	// Reopen: the index is rebuilt from disk.
 	c2, _ := Open(dir, 1000)
 	if _, ok := c2.lookup(key); !ok {

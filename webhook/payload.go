@@ -16,7 +16,7 @@ func Legacy(version string) bool { return version == apiview.V05 || version == a
 
 // Payload renders the body sent to w for event e of project p. Event
 // payloads are satchel.EventData (a snapshot of the file when the event
-// happened). The v0.7 envelope is
+// happened), read with satchel.DecodeEventData. The v0.7 envelope is
 //
 //	{"initiator":…, "hook":…, "data":<REST 0.7 file with appdata>, "file":"<cdn>/<uuid>/<filename>"}
 //
@@ -24,9 +24,9 @@ func Legacy(version string) bool { return version == apiview.V05 || version == a
 // {"hook":…, "data":<REST 0.6 file>, "file":…}. The result is compact JSON
 // with a stable key order: send and sign these exact bytes.
 func Payload(w *satchel.Webhook, p *satchel.Project, e *satchel.Event, bases apiview.Bases) ([]byte, error) {
-	var ed satchel.EventData
-	if err := json.Unmarshal(e.Payload, &ed); err != nil {
-		return nil, fmt.Errorf("webhook: event %s payload: %w", e.ID, err)
+	ed, err := satchel.DecodeEventData(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: event %s: %w", e.ID, err)
 	}
 	if ed.File == nil {
 		return nil, fmt.Errorf("webhook: event %s: %w", e.ID, errors.New("no file snapshot"))

@@ -22,6 +22,16 @@ import (
 	"github.com/satchel-project/satchel/jobs"
 )
 
+// Store is what a Worker reads and writes: a delivery's log row, its event
+// and subscription, and the subscription's project.
+type Store interface {
+	Delivery(ctx context.Context, id string) (*satchel.Delivery, error)
+	FinishDelivery(ctx context.Context, d *satchel.Delivery) error
+	Event(ctx context.Context, id string) (*satchel.Event, error)
+	Webhook(ctx context.Context, projectID, id int64) (*satchel.Webhook, error)
+	ProjectByID(ctx context.Context, id int64) (*satchel.Project, error)
+}
+
 // WorkerOptions tune a Worker; zero values take the defaults.
 type WorkerOptions struct {
 	// Concurrency bounds the deliveries in flight on a node (default 16):
@@ -43,15 +53,21 @@ type WorkerOptions struct {
 	MaxBackoff  time.Duration
 }
 
+// Defaults of WorkerOptions fields the operator may set.
+const (
+	DefaultPerProject = 2
+	DefaultTimeout    = 10 * time.Second
+)
+
 func (o *WorkerOptions) defaults() {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 16
 	}
 	if o.PerProject <= 0 {
-		o.PerProject = 2
+		o.PerProject = DefaultPerProject
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+		o.Timeout = DefaultTimeout
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 10
@@ -74,7 +90,7 @@ func (o *WorkerOptions) defaults() {
 // the retries at the time the row says.
 type Worker struct {
 	river.WorkerDefaults[jobs.DeliveryArgs]
-	store  satchel.Store
+	store  Store
 	slots  jobs.DB
 	client *http.Client
 	bases  apiview.Bases
@@ -90,7 +106,7 @@ type Worker struct {
 // (fetch.Client.HTTPClient); nil means fetch.New with the worker's timeout.
 // Redirects are never followed: a 3XX answer is a failed attempt. bases
 // build the URLs in payloads. log may be nil.
-func NewWorker(store satchel.Store, slots jobs.DB, client *http.Client, bases apiview.Bases, log *slog.Logger, opts WorkerOptions) *Worker {
+func NewWorker(store Store, slots jobs.DB, client *http.Client, bases apiview.Bases, log *slog.Logger, opts WorkerOptions) *Worker {
 	opts.defaults()
 	if client == nil {
 		client = fetch.New(fetch.Options{Timeout: opts.Timeout, UserAgent: UserAgent}).HTTPClient()
@@ -150,7 +166,7 @@ func (wk *Worker) Work(ctx context.Context, job *river.Job[jobs.DeliveryArgs]) e
 	if d.Status != satchel.DeliveryPending {
 		return nil // recorded as done by an attempt cut short before River knew
 	}
-	d.Attempts = job.Attempt
+	d.Attempts = job.Args.Base + job.Attempt
 	err = wk.process(ctx, d)
 	if errors.Is(err, errRetry) {
 		wk.next.Store(job.ID, d.NextAttempt)

@@ -1,210 +1,210 @@
 package main
 
 import (
-	"flag"
-	"fmt"
+	"errors"
 	"github.com/satchel-project/satchel/addons"
+	"log/slog"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/satchel-project/satchel/app"
+	"github.com/satchel-project/satchel/cdn"
+	"github.com/satchel-project/satchel/fetch"
+	"github.com/satchel-project/satchel/imaging"
+	"github.com/satchel-project/satchel/restapi"
+	"github.com/satchel-project/satchel/server"
+	"github.com/satchel-project/satchel/uploadapi"
+	"github.com/satchel-project/satchel/webhook"
 )
 
-// env returns the value of an environment variable or a default.
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
+// storeConfig says where the metadata lives; every command that opens the
+// store takes it.
+type storeConfig struct {
+	DataDir     string `name:"data-dir" env:"SATCHEL_DATA_DIR" default:"./satchel-data" nonzero:"" help:"SQLite database and files (only local temporaries when --database-url and --storage-url are set)"`
+	DatabaseURL string `name:"database-url" env:"SATCHEL_DATABASE_URL" unset:"SQLite in the data dir" help:"PostgreSQL DSN (postgres://user:pass@host/db) shared by all nodes"`
 }
 
-func envBool(name string, def bool) bool {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return def
-	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		return def
-	}
-	return b
-}
-
-func envInt(name string, def int64) int64 {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return def
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil {
-		return def
-	}
-	return n
-}
-
-func envFloat(name string, def float64) float64 {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return def
-	}
-	n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil {
-		return def
-	}
-	return n
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(v))
-	if err != nil {
-		return def
-	}
-	return d
-}
-
-// serveConfig is everything `satchel serve` can be told; each flag has an
-// environment variable that sets its default.
+// serveConfig is everything `satchel serve` can be told.
+//
+// To add a setting, add one field here: its tags (see settings.go) give the
+// flag, the environment variable, the default, the checks and the help line,
+// and the README's configuration table is generated from them (run
+// `go generate ./cmd/satchel` to rewrite it; TestREADMEConfigTable fails until
+// then). Then pass the value on in serverConfig. A default that a package
+// also applies to a zero option is written once, as an exported constant of
+// that package, and reaches the tag through packageDefaults.
+//
+// Sizes take units (Size), durations must carry one (time.Duration), numbers
+// are never negative, and nonzero refuses the 0 that a package would
+// otherwise silently replace with its default.
 type serveConfig struct {
-	Addr              string
-	DataDir           string
-	DatabaseURL       string
-	StorageURL        string
-	PublicURL         string
-	FetchAllowPrivate bool
-	MaxFileSize       int64
-	MaxDirectUpload   int64
-	TemporaryTTL      time.Duration
-	SessionTTL        time.Duration
-	RateLimit         float64
-	FetchWorkers      int64
-	FetchMaxBytes     int64
-	FetchTimeout      time.Duration
-	FetchPerProject   int64
-	WebhookPerProject int64
-	WebhookTimeout    time.Duration
-	Retention         time.Duration
-	JobRescueAfter    time.Duration
-	FetchDeny         []netip.Prefix
-	SimpleAuth        string
-	TrustedProxies    []netip.Prefix
-	DemoPublicKey     string
-	DemoSecretKey     string
-	LogLevel          string
-	MaxImagePixels    int64
-	ImageWorkers      int64
-	ImageQueue        int64
-	ImageTimeout      time.Duration
-	VariantCacheSize  int64
-	CDNMetaCache      int64
-	BodyMinRate       int64
-	BodyIdleTimeout   time.Duration
-	MaxUploads        int64
-	MaxProjectUploads int64
-	ShutdownTimeout   time.Duration
-	Addons            addons.Config
+	Addr              string `name:"addr" env:"SATCHEL_ADDR" default:"127.0.0.1:8080" nonzero:"" help:"listen address (all surfaces on one port)"`
+	storeConfig       `embed:""`
+	StorageURL        string         `name:"storage-url" env:"SATCHEL_STORAGE_URL" unset:"local disk in the data dir" help:"S3-compatible store, s3://bucket?endpoint=http://host:9000&region=us-east-1&use_path_style=true[&prefix=p/]; credentials from AWS_* variables"`
+	PublicURL         string         `name:"public-url" env:"SATCHEL_PUBLIC_URL" unset:"derived from each request" help:"absolute base used in part URLs, cdn_url and links"`
+	FetchAllowPrivate bool           `name:"fetch-allow-private" env:"SATCHEL_FETCH_ALLOW_PRIVATE" help:"let from-URL uploads and webhooks reach loopback and private addresses"`
+	FetchDeny         []netip.Prefix `name:"fetch-deny" env:"SATCHEL_FETCH_DENY" placeholder:"CIDR" help:"comma-separated networks (CIDR) that outbound requests never reach, even with --fetch-allow-private"`
+	MaxFileSize       Size           `name:"max-file-size" env:"SATCHEL_MAX_FILE_SIZE" default:"${maxFileSize}" nonzero:"" help:"largest file (projects may set less)"`
+	MaxDirectUpload   Size           `name:"max-direct-upload" env:"SATCHEL_MAX_DIRECT_UPLOAD" default:"${maxDirectUpload}" nonzero:"" help:"largest /base/ request (413 beyond)"`
+	TemporaryTTL      time.Duration  `name:"temporary-ttl" env:"SATCHEL_TEMPORARY_TTL" default:"${temporaryTTL}" nonzero:"" help:"lifetime of files uploaded with UPLOADCARE_STORE=0"`
+	SessionTTL        time.Duration  `name:"session-ttl" env:"SATCHEL_SESSION_TTL" default:"${sessionTTL}" nonzero:"" help:"lifetime of incomplete multipart uploads and their part URLs"`
+	RateLimit         float64        `name:"rate-limit" env:"SATCHEL_RATE_LIMIT" default:"2000" help:"requests/s per project and node (429 and Retry-After beyond; 0 = off)"`
+	SimpleAuth        string         `name:"simple-auth-over-http" env:"SATCHEL_SIMPLE_AUTH_OVER_HTTP" default:"${simpleAuth}" oneof:"loopback,always,never" help:"who may use REST Uploadcare.Simple auth without TLS"`
+	TrustedProxies    []netip.Prefix `name:"trusted-proxies" env:"SATCHEL_TRUSTED_PROXIES" placeholder:"CIDR" help:"comma-separated networks (CIDR) whose X-Forwarded-Proto is believed"`
+	FetchWorkers      int64          `name:"fetch-workers" env:"SATCHEL_FETCH_WORKERS" default:"${fetchWorkers}" nonzero:"" help:"concurrent from-URL downloads"`
+	FetchMaxBytes     Size           `name:"fetch-max-bytes" env:"SATCHEL_FETCH_MAX_BYTES" default:"5GiB" help:"largest from-URL download (0 = unlimited)"`
+	FetchTimeout      time.Duration  `name:"fetch-timeout" env:"SATCHEL_FETCH_TIMEOUT" default:"${fetchTimeout}" nonzero:"" help:"time limit of one from-URL download"`
+	CDNMetaCache      int64          `name:"cdn-meta-cache" env:"SATCHEL_CDN_META_CACHE" default:"${cdnMetaCache}" nonzero:"" help:"files (and projects) whose metadata each node's CDN keeps in memory, 2 s each; misses are not cached"`
+	FetchPerProject   int64          `name:"fetch-per-project" env:"SATCHEL_FETCH_PER_PROJECT" default:"${fetchPerProject}" nonzero:"" help:"from-URL downloads one project may have running, counted across all nodes (slow sources of one project leave the other workers to other projects)"`
+	WebhookPerProject int64          `name:"webhook-per-project" env:"SATCHEL_WEBHOOK_PER_PROJECT" default:"${webhookPerProject}" nonzero:"" help:"webhook deliveries one project may have in flight, counted across all nodes (of 16 per node)"`
+	WebhookTimeout    time.Duration  `name:"webhook-timeout" env:"SATCHEL_WEBHOOK_TIMEOUT" default:"${webhookTimeout}" nonzero:"" help:"time limit of one webhook delivery attempt, response included; a timed-out attempt is retried with backoff"`
+	Retention         time.Duration  `name:"retention" env:"SATCHEL_RETENTION" default:"720h" nonzero:"" help:"how long webhook events and finished deliveries are kept"`
+	JobRescueAfter    time.Duration  `name:"job-rescue-after" env:"SATCHEL_JOB_RESCUE_AFTER" default:"20s" nonzero:"" help:"how long a background job may go without finishing or a heartbeat before another node retries it (at least 10s: long jobs beat every 4s)"`
+	DocumentWorkers   int64          `name:"document-workers" env:"SATCHEL_DOCUMENT_WORKERS" default:"2" nonzero:"" help:"concurrent document conversions (LibreOffice processes) on this node"`
+	DocumentTimeout   time.Duration  `name:"document-timeout" env:"SATCHEL_DOCUMENT_TIMEOUT" default:"2m" nonzero:"" help:"time limit of one LibreOffice run"`
+	DocumentMaxPages  int64          `name:"document-max-pages" env:"SATCHEL_DOCUMENT_MAX_PAGES" default:"500" nonzero:"" help:"most pages of a document converted to PDF or images"`
+	DocumentMaxSize   Size           `name:"document-max-size" env:"SATCHEL_DOCUMENT_MAX_SIZE" default:"100MiB" nonzero:"" help:"largest document to convert"`
+	VideoWorkers      int64          `name:"video-workers" env:"SATCHEL_VIDEO_WORKERS" default:"1" nonzero:"" help:"concurrent video conversions (ffmpeg processes) on this node"`
+	VideoTimeout      time.Duration  `name:"video-timeout" env:"SATCHEL_VIDEO_TIMEOUT" default:"30m" nonzero:"" help:"time limit of one video conversion"`
+	VideoMaxDuration  time.Duration  `name:"video-max-duration" env:"SATCHEL_VIDEO_MAX_DURATION" default:"1h" nonzero:"" help:"longest video to convert"`
+	VideoMaxRes       string         `name:"video-max-resolution" env:"SATCHEL_VIDEO_MAX_RESOLUTION" default:"3840x2160" help:"largest video to convert, WIDTHxHEIGHT in either orientation"`
+	VideoMaxSize      Size           `name:"video-max-size" env:"SATCHEL_VIDEO_MAX_SIZE" default:"0" help:"largest video to convert (0 = --max-file-size)"`
+	ClamdAddr         string         `name:"clamd-addr" env:"SATCHEL_CLAMD_ADDR" unset:"none (the add-on is not configured)" help:"clamd for uc_clamav_virus_scan: unix:/path or tcp:host:port"`
+	ClamdMaxSize      Size           `name:"clamd-max-size" env:"SATCHEL_CLAMD_MAX_SIZE" default:"25MiB" nonzero:"" help:"largest file sent to clamd (at most its StreamMaxLength)"`
+	AWSRegion         string         `name:"aws-region" env:"SATCHEL_AWS_REGION" unset:"none (the Rekognition add-ons are not configured)" help:"region of the Rekognition add-ons; credentials from the AWS SDK's sources (AWS_*)"`
+	RekognitionURL    string         `name:"rekognition-endpoint" env:"SATCHEL_REKOGNITION_ENDPOINT" unset:"the AWS endpoint" help:"Rekognition endpoint override"`
+	RemoveBGKey       string         `name:"removebg-api-key" env:"SATCHEL_REMOVEBG_API_KEY" unset:"none (remove_bg is not configured)" help:"remove.bg API key (prefer the variable: arguments are visible to other users)"`
+	RemoveBGURL       string         `name:"removebg-endpoint" env:"SATCHEL_REMOVEBG_ENDPOINT" unset:"the remove.bg API" help:"remove.bg API endpoint override"`
+	CustomAddons      string         `name:"addons" env:"SATCHEL_ADDONS" unset:"none" help:"custom add-ons, comma-separated name=https://host/path (see docs/addons.md)"`
+	CustomAddonsKey   string         `name:"addons-secret" env:"SATCHEL_ADDONS_SECRET" unset:"none" help:"key signing the requests to custom add-ons"`
+	AddonTimeout      time.Duration  `name:"addon-timeout" env:"SATCHEL_ADDON_TIMEOUT" default:"1m" nonzero:"" help:"time limit of one call to an HTTP add-on"`
+	MaxImagePixels    int64          `name:"max-image-pixels" env:"SATCHEL_MAX_IMAGE_PIXELS" default:"${maxImagePixels}" nonzero:"" help:"largest source image to transform, in pixels"`
+	ImageWorkers      int64          `name:"image-workers" env:"SATCHEL_IMAGE_WORKERS" default:"0" help:"concurrent image transforms (0 = one per core)"`
+	ImageQueue        int64          `name:"image-queue" env:"SATCHEL_IMAGE_QUEUE" default:"${imageQueue}" help:"transforms that may wait for a worker before answering 429 (0 = none)"`
+	ImageTimeout      time.Duration  `name:"image-timeout" env:"SATCHEL_IMAGE_TIMEOUT" default:"${imageTimeout}" nonzero:"" help:"time limit of one transform"`
+	ImageMaxSide      int64          `name:"image-max-side" env:"SATCHEL_IMAGE_MAX_SIDE" default:"5000" nonzero:"" help:"longest side, in pixels, an image operation may make an image grow to (sides the source already has are kept)"`
+	ImageMaxOutput    int64          `name:"image-max-output-pixels" env:"SATCHEL_IMAGE_MAX_OUTPUT_PIXELS" default:"25000000" nonzero:"" help:"largest image, in pixels, operations may produce"`
+	ImageCheapWorkers int64          `name:"image-cheap-workers" env:"SATCHEL_IMAGE_CHEAP_WORKERS" default:"1" help:"image workers kept for cheap transforms, so thumbnails never queue behind big upscales (0 = none)"`
+	ImageCheapPixels  int64          `name:"image-cheap-pixels" env:"SATCHEL_IMAGE_CHEAP_PIXELS" default:"4000000" nonzero:"" help:"estimated pixels processed up to which a transform counts as cheap"`
+	VariantCacheSize  Size           `name:"variant-cache-size" env:"SATCHEL_VARIANT_CACHE_SIZE" default:"${variantCacheSize}" nonzero:"" help:"transformed images kept on each node's local disk"`
+	BodyMinRate       Size           `name:"body-min-rate" env:"SATCHEL_BODY_MIN_RATE" default:"1KiB" help:"slowest request body per second, averaged over each --body-idle-timeout window (408 and the connection closed below; 0 = any rate)"`
+	BodyIdleTimeout   time.Duration  `name:"body-idle-timeout" env:"SATCHEL_BODY_IDLE_TIMEOUT" default:"30s" help:"longest wait for request body bytes, and the window of --body-min-rate (0 = no limit)"`
+	MaxUploads        int64          `name:"max-concurrent-uploads" env:"SATCHEL_MAX_CONCURRENT_UPLOADS" default:"256" help:"/base/ uploads and multipart part PUTs in progress on a node (503 and Retry-After beyond; 0 = unlimited)"`
+	MaxProjectUploads int64          `name:"max-project-uploads" env:"SATCHEL_MAX_PROJECT_UPLOADS" default:"64" help:"the same per project and node (429 and Retry-After beyond; 0 = unlimited)"`
+	ShutdownTimeout   time.Duration  `name:"shutdown-timeout" env:"SATCHEL_SHUTDOWN_TIMEOUT" default:"30s" help:"how long SIGTERM/SIGINT waits for requests in progress before cutting them (the next start then recovers)"`
+	LogLevel          string         `name:"log-level" env:"SATCHEL_LOG_LEVEL" default:"info" oneof:"debug,info,warn,error" help:"least severe log records written"`
+	DemoPublicKey     string         `name:"demo-public-key" env:"SATCHEL_DEMO_PUBLIC_KEY" unset:"random" help:"public key of the demo project created on first start"`
+	DemoSecretKey     string         `name:"demo-secret-key" env:"SATCHEL_DEMO_SECRET_KEY" unset:"random" help:"secret key of the demo project created on first start"`
+	MetricsAddr       string         `name:"metrics-addr" env:"SATCHEL_METRICS_ADDR" unset:"the main listener" help:"serve /metrics on this separate address instead of the main one"`
+	MetricsToken      string         `name:"metrics-token" env:"SATCHEL_METRICS_TOKEN" unset:"none" help:"bearer token /metrics requires"`
+	UploaderPage      bool           `name:"uploader-page" env:"SATCHEL_UPLOADER_PAGE" default:"true" negatable:"" help:"serve the upload page at / and the embeddable uploader under /uploader/"`
+	AdminToken        string         `name:"admin-token" env:"SATCHEL_ADMIN_TOKEN" unset:"none (project keys only)" help:"token that signs an administrator in to the dashboard (all projects); prefer the variable: arguments are visible to other users"`
+	PprofAddr         string         `name:"pprof-addr" env:"SATCHEL_PPROF_ADDR" hidden:"" help:"serve runtime profiles on this separate address (benchmarks only)"`
+
+	decodeErrs decodeErrors
 }
 
+// packageDefaults are the defaults that packages also apply to zero
+// options, for the ${name} references in the default tags above, so that each
+// is written once, in its package.
+func packageDefaults() kong.Vars {
+	return kong.Vars{
+		"maxFileSize":       Size(app.DefaultMaxFileSize).String(),
+		"maxDirectUpload":   Size(uploadapi.DefaultMaxDirectUpload).String(),
+		"temporaryTTL":      formatDuration(app.DefaultTemporaryTTL),
+		"sessionTTL":        formatDuration(app.DefaultSessionTTL),
+		"simpleAuth":        restapi.DefaultSimpleAuthOverHTTP,
+		"fetchWorkers":      itoa(app.DefaultFetchWorkers),
+		"fetchTimeout":      formatDuration(fetch.DefaultTimeout),
+		"cdnMetaCache":      itoa(cdn.DefaultMetaCacheSize),
+		"fetchPerProject":   itoa(app.DefaultFetchPerProject),
+		"webhookPerProject": itoa(webhook.DefaultPerProject),
+		"webhookTimeout":    formatDuration(webhook.DefaultTimeout),
+		"maxImagePixels":    itoa(imaging.DefaultMaxPixels),
+		"imageQueue":        itoa(imaging.DefaultQueueSize),
+		"imageTimeout":      formatDuration(imaging.DefaultTimeout),
+		"variantCacheSize":  Size(server.DefaultVariantCacheSize).String(),
+	}
+}
+
+// Validate reports every mistake in the settings, one a line: values that
+// do not parse, zeros where a zero would silently mean something else, and
+// choices outside their list. The parser calls it once the flags and the
+// environment are read.
+func (c *serveConfig) Validate() error {
+	var more []error
+	if w, h, ok := strings.Cut(c.VideoMaxRes, "x"); !ok || !positive(w) || !positive(h) {
+		more = append(more, errors.New("--video-max-resolution (SATCHEL_VIDEO_MAX_RESOLUTION): want WIDTHxHEIGHT"))
+	}
+	if c.JobRescueAfter != 0 && c.JobRescueAfter < 10*time.Second {
+		more = append(more, errors.New("--job-rescue-after (SATCHEL_JOB_RESCUE_AFTER): at least 10s, since long jobs beat every 4s"))
+	}
+	return validateSettings(c, c.decodeErrs, more...)
+}
+
+// serverConfig maps the settings onto the server's runtime configuration.
+func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
+	queue := int(c.ImageQueue)
+	if queue == 0 {
+		queue = -1 // the engine reads 0 as its default and a negative size as none
+	}
+	cheapWorkers := int(c.ImageCheapWorkers)
+	if cheapWorkers == 0 {
+		cheapWorkers = -1 // the engine reads 0 as its default and a negative count as none
+	}
+	vw, vh := c.videoMaxRes()
+	return server.Config{
+		DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, StorageURL: c.StorageURL, PublicURL: c.PublicURL, FetchAllowPrivate: c.FetchAllowPrivate,
+		MaxFileSize: int64(c.MaxFileSize), MaxDirectUpload: int64(c.MaxDirectUpload),
+		TemporaryTTL: c.TemporaryTTL, SessionTTL: c.SessionTTL, RateLimit: c.RateLimit,
+		FetchWorkers: int(c.FetchWorkers), FetchMaxBytes: int64(c.FetchMaxBytes), FetchTimeout: c.FetchTimeout,
+		Retention: c.Retention, JobRescueAfter: c.JobRescueAfter,
+		Addons: addons.Config{ClamdAddr: c.ClamdAddr, ClamdMaxSize: int64(c.ClamdMaxSize), AWSRegion: c.AWSRegion, RekognitionEndpoint: c.RekognitionURL,
+			RemoveBGKey: c.RemoveBGKey, RemoveBGEndpoint: c.RemoveBGURL, Custom: c.CustomAddons, CustomSecret: c.CustomAddonsKey, Timeout: c.AddonTimeout},
+		DocumentWorkers: int(c.DocumentWorkers), DocumentTimeout: c.DocumentTimeout, DocumentMaxPages: int(c.DocumentMaxPages), DocumentMaxSize: int64(c.DocumentMaxSize),
+		VideoWorkers: int(c.VideoWorkers), VideoTimeout: c.VideoTimeout, VideoMaxDuration: c.VideoMaxDuration, VideoMaxWidth: vw, VideoMaxHeight: vh, VideoMaxSize: int64(c.VideoMaxSize),
+		FetchPerProject: int(c.FetchPerProject), WebhookPerProject: int(c.WebhookPerProject), WebhookTimeout: c.WebhookTimeout, FetchDeny: c.FetchDeny, SimpleAuthOverHTTP: c.SimpleAuth, TrustedProxies: c.TrustedProxies,
+		ListenURL:      "http://" + c.Addr,
+		MaxImagePixels: c.MaxImagePixels, ImageWorkers: int(c.ImageWorkers), ImageQueue: queue, ImageTimeout: c.ImageTimeout, VariantCacheSize: int64(c.VariantCacheSize),
+		ImageMaxSide: int(c.ImageMaxSide), ImageMaxOutputPixels: c.ImageMaxOutput, ImageCheapWorkers: cheapWorkers, ImageCheapPixels: c.ImageCheapPixels, CDNMetaCacheSize: int(c.CDNMetaCache),
+		BodyMinRate: int64(c.BodyMinRate), BodyIdleTimeout: c.BodyIdleTimeout, MaxConcurrentUploads: int(c.MaxUploads), MaxProjectUploads: int(c.MaxProjectUploads),
+		DemoPublicKey: c.DemoPublicKey, DemoSecretKey: c.DemoSecretKey, Log: log,
+		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "", AdminToken: c.AdminToken, NoUploaderPage: !c.UploaderPage,
+	}
+}
+
+func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }
+
+// parseServe reads the flags of `satchel serve` (args after the command)
+// and the environment, and validates them.
 func parseServe(args []string) (*serveConfig, error) {
-	c := &serveConfig{}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.StringVar(&c.Addr, "addr", env("SATCHEL_ADDR", "127.0.0.1:8080"), "listen address (SATCHEL_ADDR)")
-	fs.StringVar(&c.DataDir, "data-dir", env("SATCHEL_DATA_DIR", "./satchel-data"), "where the database and files live (SATCHEL_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", env("SATCHEL_DATABASE_URL", ""), "PostgreSQL DSN; empty keeps SQLite in the data dir (SATCHEL_DATABASE_URL)")
-	fs.StringVar(&c.StorageURL, "storage-url", env("SATCHEL_STORAGE_URL", ""), "S3-compatible store, s3://bucket?endpoint=…&region=…; credentials from AWS_* variables; empty keeps files on disk (SATCHEL_STORAGE_URL)")
-	fs.StringVar(&c.PublicURL, "public-url", env("SATCHEL_PUBLIC_URL", ""), "absolute base URL used in links; derived from each request when empty (SATCHEL_PUBLIC_URL)")
-	fs.BoolVar(&c.FetchAllowPrivate, "fetch-allow-private", envBool("SATCHEL_FETCH_ALLOW_PRIVATE", false), "let outbound requests reach loopback and private addresses (SATCHEL_FETCH_ALLOW_PRIVATE)")
-	fs.Int64Var(&c.MaxFileSize, "max-file-size", envInt("SATCHEL_MAX_FILE_SIZE", 50<<30), "largest file in bytes (SATCHEL_MAX_FILE_SIZE)")
-	fs.Int64Var(&c.MaxDirectUpload, "max-direct-upload", envInt("SATCHEL_MAX_DIRECT_UPLOAD", 100*1000*1000), "largest /base/ upload in bytes (SATCHEL_MAX_DIRECT_UPLOAD)")
-	fs.DurationVar(&c.TemporaryTTL, "temporary-ttl", envDuration("SATCHEL_TEMPORARY_TTL", 24*time.Hour), "lifetime of unstored files (SATCHEL_TEMPORARY_TTL)")
-	fs.DurationVar(&c.SessionTTL, "session-ttl", envDuration("SATCHEL_SESSION_TTL", 24*time.Hour), "lifetime of incomplete multipart uploads (SATCHEL_SESSION_TTL)")
-	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("SATCHEL_RATE_LIMIT", 2000), "requests per second per project, 0 for none (SATCHEL_RATE_LIMIT)")
-	fs.Int64Var(&c.FetchWorkers, "fetch-workers", envInt("SATCHEL_FETCH_WORKERS", 16), "concurrent from-URL downloads (SATCHEL_FETCH_WORKERS)")
-	fs.Int64Var(&c.FetchMaxBytes, "fetch-max-bytes", envInt("SATCHEL_FETCH_MAX_BYTES", 5<<30), "largest from-URL download (SATCHEL_FETCH_MAX_BYTES)")
-	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", envDuration("SATCHEL_FETCH_TIMEOUT", 10*time.Minute), "time limit of one from-URL download (SATCHEL_FETCH_TIMEOUT)")
-	fs.Int64Var(&c.FetchPerProject, "fetch-per-project", envInt("SATCHEL_FETCH_PER_PROJECT", 2), "from-URL downloads one project may have running, across all nodes (SATCHEL_FETCH_PER_PROJECT)")
-	fs.Int64Var(&c.WebhookPerProject, "webhook-per-project", envInt("SATCHEL_WEBHOOK_PER_PROJECT", 2), "webhook deliveries one project may have in flight, across all nodes (SATCHEL_WEBHOOK_PER_PROJECT)")
-	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration("SATCHEL_WEBHOOK_TIMEOUT", 10*time.Second), "time limit of one webhook delivery attempt (SATCHEL_WEBHOOK_TIMEOUT)")
-	fs.DurationVar(&c.Retention, "retention", envDuration("SATCHEL_RETENTION", 30*24*time.Hour), "how long webhook events and finished deliveries are kept (SATCHEL_RETENTION)")
-	fs.DurationVar(&c.JobRescueAfter, "job-rescue-after", envDuration("SATCHEL_JOB_RESCUE_AFTER", 20*time.Second), "how long a background job may go without finishing or a heartbeat before another node retries it (SATCHEL_JOB_RESCUE_AFTER)")
-	fs.StringVar(&c.Addons.ClamdAddr, "clamd-addr", env("SATCHEL_CLAMD_ADDR", ""), "clamd for uc_clamav_virus_scan: unix:/path or tcp:host:port; empty disables the add-on (SATCHEL_CLAMD_ADDR)")
-	fs.Int64Var(&c.Addons.ClamdMaxSize, "clamd-max-size", envInt("SATCHEL_CLAMD_MAX_SIZE", 25<<20), "largest file sent to clamd, at most its StreamMaxLength (SATCHEL_CLAMD_MAX_SIZE)")
-	fs.StringVar(&c.Addons.AWSRegion, "aws-region", env("SATCHEL_AWS_REGION", ""), "region of the Rekognition add-ons; credentials from the AWS SDK's sources (AWS_ACCESS_KEY_ID…); empty: the SDK's default (SATCHEL_AWS_REGION)")
-	fs.StringVar(&c.Addons.RekognitionEndpoint, "rekognition-endpoint", env("SATCHEL_REKOGNITION_ENDPOINT", ""), "Rekognition endpoint override (SATCHEL_REKOGNITION_ENDPOINT)")
-	fs.StringVar(&c.Addons.RemoveBGKey, "removebg-api-key", env("SATCHEL_REMOVEBG_API_KEY", ""), "remove.bg API key; empty disables remove_bg (SATCHEL_REMOVEBG_API_KEY)")
-	fs.StringVar(&c.Addons.RemoveBGEndpoint, "removebg-endpoint", env("SATCHEL_REMOVEBG_ENDPOINT", ""), "remove.bg API endpoint override (SATCHEL_REMOVEBG_ENDPOINT)")
-	fs.StringVar(&c.Addons.Custom, "addons", env("SATCHEL_ADDONS", ""), "custom add-ons, comma-separated name=https://host/path (SATCHEL_ADDONS)")
-	fs.StringVar(&c.Addons.CustomSecret, "addons-secret", env("SATCHEL_ADDONS_SECRET", ""), "key signing the requests to custom add-ons (SATCHEL_ADDONS_SECRET)")
-	fs.DurationVar(&c.Addons.Timeout, "addon-timeout", envDuration("SATCHEL_ADDON_TIMEOUT", time.Minute), "time limit of one call to an HTTP add-on (SATCHEL_ADDON_TIMEOUT)")
-	deny := fs.String("fetch-deny", env("SATCHEL_FETCH_DENY", ""), "comma-separated networks (CIDR) outbound requests never reach, even with --fetch-allow-private (SATCHEL_FETCH_DENY)")
-	fs.StringVar(&c.SimpleAuth, "simple-auth-over-http", env("SATCHEL_SIMPLE_AUTH_OVER_HTTP", "loopback"), "who may use Uploadcare.Simple REST auth without TLS: loopback, always or never (SATCHEL_SIMPLE_AUTH_OVER_HTTP)")
-	proxies := fs.String("trusted-proxies", env("SATCHEL_TRUSTED_PROXIES", ""), "comma-separated networks (CIDR) whose X-Forwarded-Proto is believed (SATCHEL_TRUSTED_PROXIES)")
-	fs.Int64Var(&c.MaxImagePixels, "max-image-pixels", envInt("SATCHEL_MAX_IMAGE_PIXELS", 100_000_000), "largest source image to transform, in pixels (SATCHEL_MAX_IMAGE_PIXELS)")
-	fs.Int64Var(&c.ImageWorkers, "image-workers", envInt("SATCHEL_IMAGE_WORKERS", 0), "concurrent image transforms, 0 = one per core (SATCHEL_IMAGE_WORKERS)")
-	fs.Int64Var(&c.ImageQueue, "image-queue", envInt("SATCHEL_IMAGE_QUEUE", 64), "transforms that may wait before answering 429 (SATCHEL_IMAGE_QUEUE)")
-	fs.DurationVar(&c.ImageTimeout, "image-timeout", envDuration("SATCHEL_IMAGE_TIMEOUT", 30*time.Second), "time limit of one transform (SATCHEL_IMAGE_TIMEOUT)")
-	fs.Int64Var(&c.VariantCacheSize, "variant-cache-size", envInt("SATCHEL_VARIANT_CACHE_SIZE", 1<<30), "bytes of transformed images kept on local disk (SATCHEL_VARIANT_CACHE_SIZE)")
-	fs.Int64Var(&c.CDNMetaCache, "cdn-meta-cache", envInt("SATCHEL_CDN_META_CACHE", 10000), "files (and projects) whose metadata the CDN keeps in memory, for 2 seconds each (SATCHEL_CDN_META_CACHE)")
-	fs.Int64Var(&c.BodyMinRate, "body-min-rate", envInt("SATCHEL_BODY_MIN_RATE", 1024), "slowest request body in bytes/s, averaged over each --body-idle-timeout; 0 = any rate (SATCHEL_BODY_MIN_RATE)")
-	fs.DurationVar(&c.BodyIdleTimeout, "body-idle-timeout", envDuration("SATCHEL_BODY_IDLE_TIMEOUT", 30*time.Second), "longest wait for request body bytes, and the window of --body-min-rate; 0 = none (SATCHEL_BODY_IDLE_TIMEOUT)")
-	fs.Int64Var(&c.MaxUploads, "max-concurrent-uploads", envInt("SATCHEL_MAX_CONCURRENT_UPLOADS", 256), "uploads in progress on this node before answering 503; 0 = unlimited (SATCHEL_MAX_CONCURRENT_UPLOADS)")
-	fs.Int64Var(&c.MaxProjectUploads, "max-project-uploads", envInt("SATCHEL_MAX_PROJECT_UPLOADS", 64), "uploads in progress per project on this node before answering 429; 0 = unlimited (SATCHEL_MAX_PROJECT_UPLOADS)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("SATCHEL_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a stop waits for requests in progress before cutting them (SATCHEL_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&c.LogLevel, "log-level", env("SATCHEL_LOG_LEVEL", "info"), "debug, info, warn or error (SATCHEL_LOG_LEVEL)")
-	c.DemoPublicKey = env("SATCHEL_DEMO_PUBLIC_KEY", "")
-	c.DemoSecretKey = env("SATCHEL_DEMO_SECRET_KEY", "")
-	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
+	var c cli
+	p, _, err := newParser(&c, nil, nil)
+	if err != nil {
+		return nil, err
 	}
-	var err error
-	if c.FetchDeny, err = parsePrefixes(*deny); err != nil {
-		return nil, fmt.Errorf("--fetch-deny: %w", err)
+	if _, err := p.Parse(append([]string{"serve"}, args...)); err != nil {
+		var se settingsError
+		if errors.As(err, &se) {
+			return nil, se
+		}
+		return nil, err
 	}
-	if c.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
-		return nil, fmt.Errorf("--trusted-proxies: %w", err)
-	}
-	if c.FetchPerProject < 1 {
-		return nil, fmt.Errorf("--fetch-per-project: want at least 1")
-	}
-	if c.WebhookPerProject < 1 {
-		return nil, fmt.Errorf("--webhook-per-project: want at least 1")
-	}
-	if c.Retention <= 0 || c.JobRescueAfter < 10*time.Second {
-		return nil, fmt.Errorf("--retention must be positive and --job-rescue-after at least 10s (long jobs beat every 4s)")
-	}
-	if c.WebhookTimeout <= 0 {
-		return nil, fmt.Errorf("--webhook-timeout: want a positive duration")
-	}
-	switch c.SimpleAuth {
-	case "loopback", "always", "never":
-	default:
-		return nil, fmt.Errorf("--simple-auth-over-http: want loopback, always or never")
-	}
-	if c.BodyMinRate < 0 || c.BodyIdleTimeout < 0 || c.MaxUploads < 0 || c.MaxProjectUploads < 0 || c.ShutdownTimeout < 0 {
-		return nil, fmt.Errorf("--body-min-rate, --body-idle-timeout, --max-concurrent-uploads, --max-project-uploads and --shutdown-timeout must not be negative")
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return c, nil
+	return &c.Serve, nil
 }
 
-// parsePrefixes reads a comma-separated list of CIDR networks.
-func parsePrefixes(list string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, n := range strings.Split(list, ",") {
-		if n = strings.TrimSpace(n); n == "" {
-			continue
-		}
-		pfx, err := netip.ParsePrefix(n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, pfx)
-	}
-	return out, nil
+func positive(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0
+}
+
+// videoMaxRes splits --video-max-resolution (checked by Validate).
+func (c *serveConfig) videoMaxRes() (int, int) {
+	w, h, _ := strings.Cut(c.VideoMaxRes, "x")
+	wi, _ := strconv.Atoi(w)
+	hi, _ := strconv.Atoi(h)
+	return wi, hi
 }

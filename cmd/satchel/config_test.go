@@ -34,3 +34,17 @@ func TestParseServeFairnessSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestParseServeAdminToken(t *testing.T) {
+	c, err := parseServe(nil)
+	if err != nil || c.AdminToken != "" {
+		t.Fatalf("default: %q %v", c.AdminToken, err)
+	}
+	t.Setenv("SATCHEL_ADMIN_TOKEN", "from-env")
+	if c, err = parseServe(nil); err != nil || c.AdminToken != "from-env" {
+		t.Fatalf("from env: %q %v", c.AdminToken, err)
+	}
+	if c, err = parseServe([]string{"--admin-token", "from-flag"}); err != nil || c.AdminToken != "from-flag" {
+		t.Fatalf("from flag: %q %v", c.AdminToken, err)
+	}
+}

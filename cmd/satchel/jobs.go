@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
+	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,114 +14,110 @@ import (
 	"github.com/satchel-project/satchel/server"
 )
 
-// cmdMigrate brings the database (Satchel's tables and River's) up to
-// date and exits; `satchel serve` does the same at start.
-func cmdMigrate(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", env("SATCHEL_DATA_DIR", "./satchel-data"), "data directory (SATCHEL_DATA_DIR)")
-	dbURL := fs.String("database-url", env("SATCHEL_DATABASE_URL", ""), "PostgreSQL URL; empty: SQLite in the data directory (SATCHEL_DATABASE_URL)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	store, err := server.OpenStore(ctx, *dataDir, *dbURL)
+// migrateCmd is `satchel migrate`: bring the database (Satchel's tables and
+// River's) up to date and exit; `satchel serve` does the same at start.
+type migrateCmd struct {
+	storeConfig `embed:""`
+}
+
+// jobsCLI holds the commands that inspect and change background jobs.
+type jobsCLI struct {
+	List   jobsList `cmd:"" help:"Queue depth per state, then the newest jobs."`
+	Retry  jobsIDs  `cmd:"" help:"Run jobs again now."`
+	Cancel jobsIDs  `cmd:"" help:"Cancel jobs."`
+}
+
+type jobsList struct {
+	storeConfig `embed:""`
+	State       string `name:"state" placeholder:"STATES" help:"only jobs in these states, comma-separated (available, running, retryable, scheduled, completed, discarded, cancelled)"`
+	Kind        string `name:"kind" placeholder:"KINDS" help:"only jobs of these kinds, comma-separated (fetch, webhook_delivery, remove_blob, …)"`
+	Limit       int    `name:"limit" default:"50" help:"most jobs shown, newest first"`
+}
+
+type jobsIDs struct {
+	storeConfig `embed:""`
+	IDs         []int64 `arg:"" name:"id" help:"job IDs (see satchel jobs list)"`
+}
+
+func cmdMigrate(ctx context.Context, c *migrateCmd, out io.Writer) error {
+	store, err := server.OpenStore(ctx, c.DataDir, c.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	if err := store.Close(); err != nil {
 		return err
 	}
-	fmt.Println("The database is up to date.")
+	fmt.Fprintln(out, "The database is up to date.")
 	return nil
 }
 
-// cmdJobs inspects and changes background jobs: list, retry, cancel.
-func cmdJobs(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: satchel jobs list [--state s] [--kind k] [--limit n] | retry ID… | cancel ID…")
-		return errUsage
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
-	dataDir := fs.String("data-dir", env("SATCHEL_DATA_DIR", "./satchel-data"), "data directory (SATCHEL_DATA_DIR)")
-	dbURL := fs.String("database-url", env("SATCHEL_DATABASE_URL", ""), "PostgreSQL URL; empty: SQLite in the data directory (SATCHEL_DATABASE_URL)")
-	state := fs.String("state", "", "list: only jobs in these states, comma-separated (available, running, retryable, scheduled, completed, discarded, cancelled)")
-	kind := fs.String("kind", "", "list: only jobs of these kinds, comma-separated ("+strings.Join([]string{jobs.KindFetch, jobs.KindDelivery, jobs.KindRemoveBlob, jobs.KindExpireFiles, jobs.KindExpireSessions, jobs.KindRetention}, ", ")+")")
-	limit := fs.Int("limit", 50, "list: most jobs shown, newest first")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	store, err := server.OpenStore(ctx, *dataDir, *dbURL)
+// openJobs opens the store and a River client that inserts and inspects
+// jobs but runs none.
+func openJobs(ctx context.Context, sc storeConfig) (*jobs.Client, func(), error) {
+	store, err := server.OpenStore(ctx, sc.DataDir, sc.DatabaseURL)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer store.Close()
 	c, err := jobs.New(ctx, jobs.Config{DB: store.JobsDB()})
 	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); store.Close() }, nil
+}
+
+func cmdJobsList(ctx context.Context, l *jobsList, out io.Writer) error {
+	c, done, err := openJobs(ctx, l.storeConfig)
+	if err != nil {
 		return err
 	}
-	defer c.Close()
-	ids := func() ([]int64, error) {
-		if fs.NArg() == 0 {
-			return nil, fmt.Errorf("jobs %s: give job IDs (see satchel jobs list)", sub)
-		}
-		var out []int64
-		for _, a := range fs.Args() {
-			id, err := strconv.ParseInt(a, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("jobs %s: %q is not a job ID", sub, a)
-			}
-			out = append(out, id)
-		}
-		return out, nil
+	defer done()
+	var states []rivertype.JobState
+	for _, s := range splitList(l.State) {
+		states = append(states, rivertype.JobState(s))
 	}
-	switch sub {
-	case "list":
-		var states []rivertype.JobState
-		for _, s := range splitList(*state) {
-			states = append(states, rivertype.JobState(s))
-		}
-		depth, err := c.Depth(ctx)
-		if err != nil {
-			return err
-		}
-		printDepth(depth)
-		list, err := c.List(ctx, states, splitList(*kind), *limit)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tKIND\tQUEUE\tSTATE\tATTEMPT\tSCHEDULED\tARGS\tLAST ERROR")
-		for _, j := range list {
-			last := ""
-			if n := len(j.Errors); n > 0 {
-				last = j.Errors[n-1].Error
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.Kind, j.Queue, j.State, j.Attempt, j.MaxAttempts,
-				j.ScheduledAt.Local().Format(time.DateTime), j.EncodedArgs, last)
-		}
-		return tw.Flush()
-	case "retry", "cancel":
-		list, err := ids()
-		if err != nil {
-			return err
-		}
-		for _, id := range list {
-			var j *rivertype.JobRow
-			if sub == "retry" {
-				j, err = c.Retry(ctx, id)
-			} else {
-				j, err = c.Cancel(ctx, id)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Printf("job %d (%s): %s\n", j.ID, j.Kind, j.State)
-		}
-		return nil
-	default:
-		fmt.Fprintf(os.Stderr, "satchel: unknown jobs command %q (list, retry, cancel)\n", sub)
-		return errUsage
+	depth, err := c.Depth(ctx)
+	if err != nil {
+		return err
 	}
+	printDepth(out, depth)
+	list, err := c.List(ctx, states, splitList(l.Kind), l.Limit)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tQUEUE\tSTATE\tATTEMPT\tSCHEDULED\tARGS\tLAST ERROR")
+	for _, j := range list {
+		last := ""
+		if n := len(j.Errors); n > 0 {
+			last = j.Errors[n-1].Error
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.Kind, j.Queue, j.State, j.Attempt, j.MaxAttempts,
+			j.ScheduledAt.Local().Format(time.DateTime), j.EncodedArgs, last)
+	}
+	return tw.Flush()
+}
+
+// cmdJobsChange retries or cancels the jobs listed.
+func cmdJobsChange(ctx context.Context, sub string, j *jobsIDs, out io.Writer) error {
+	c, done, err := openJobs(ctx, j.storeConfig)
+	if err != nil {
+		return err
+	}
+	defer done()
+	for _, id := range j.IDs {
+		var row *rivertype.JobRow
+		if sub == "retry" {
+			row, err = c.Retry(ctx, id)
+		} else {
+			row, err = c.Cancel(ctx, id)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "job %d (%s): %s\n", row.ID, row.Kind, row.State)
+	}
+	return nil
 }
 
 func splitList(s string) []string {
@@ -137,14 +131,14 @@ func splitList(s string) []string {
 }
 
 // printDepth prints the unfinished jobs of each queue by state.
-func printDepth(depth map[string]map[string]int) {
+func printDepth(out io.Writer, depth map[string]map[string]int) {
 	queues := make([]string, 0, len(depth))
 	for q := range depth {
 		queues = append(queues, q)
 	}
 	sort.Strings(queues)
 	if len(queues) == 0 {
-		fmt.Println("No unfinished jobs.")
+		fmt.Fprintln(out, "No unfinished jobs.")
 	}
 	for _, q := range queues {
 		var parts []string
@@ -153,7 +147,7 @@ func printDepth(depth map[string]map[string]int) {
 				parts = append(parts, fmt.Sprintf("%d %s", n, s))
 			}
 		}
-		fmt.Printf("queue %s: %s\n", q, strings.Join(parts, ", "))
+		fmt.Fprintf(out, "queue %s: %s\n", q, strings.Join(parts, ", "))
 	}
-	fmt.Println()
+	fmt.Fprintln(out)
 }

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"flag"
+	"errors"
 	"fmt"
-	"os"
+	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -14,131 +14,173 @@ import (
 	"github.com/satchel-project/satchel/server"
 )
 
-func cmdProject(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: satchel project create|list|update|rotate-keys [flags]")
-		return errUsage
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("project "+sub, flag.ContinueOnError)
-	dataDir := fs.String("data-dir", env("SATCHEL_DATA_DIR", "./satchel-data"), "data directory (SATCHEL_DATA_DIR)")
-	name := fs.String("name", "", "project name")
-	pub := fs.String("public-key", "", "public key (create: chosen key; update/rotate-keys: the project to change)")
-	secret := fs.String("secret-key", "", "secret key (create only; random when empty)")
-	autostore := fs.String("autostore", "", "true or false")
-	signed := fs.String("signed-uploads", "", "true or false: require signed uploads")
-	maxSize := fs.Int64("max-file-size", -1, "largest file in bytes (0: server default)")
-	types := fs.String("allowed-types", "\x00", `comma-separated MIME patterns such as "image/*,application/pdf" (empty: all)`)
-	secretOnly := fs.Bool("secret-only", false, "rotate-keys: keep the public key")
-	addStorage := map[string]string{}
-	fs.Func("storage", "add a custom storage for remote copies: name=file:///dir or name=s3://bucket?endpoint=… (repeatable)", func(v string) error {
+// projectCLI holds the project commands. A setting flag left out keeps the
+// project's current value (update) or the default (create).
+type projectCLI struct {
+	Create     projectCreate `cmd:"" help:"Create a project and print its keys."`
+	List       projectList   `cmd:"" help:"List projects."`
+	Update     projectUpdate `cmd:"" help:"Change a project's settings."`
+	RotateKeys projectRotate `cmd:"" name:"rotate-keys" help:"Issue new keys for a project and print them."`
+}
+
+// projectSettings are what create and update may set.
+type projectSettings struct {
+	Name             string   `name:"name" help:"project name"`
+	Autostore        *bool    `name:"autostore" placeholder:"true|false" help:"what UPLOADCARE_STORE=auto means"`
+	SignedUploads    *bool    `name:"signed-uploads" placeholder:"true|false" help:"require signed uploads"`
+	MaxFileSize      *Size    `name:"max-file-size" placeholder:"SIZE" help:"largest file, such as 100MB (0: the server's limit)"`
+	AllowedTypes     *string  `name:"allowed-types" placeholder:"PATTERNS" help:"comma-separated MIME patterns such as \"image/*,application/pdf\" (empty: all)"`
+	Storage          []string `name:"storage" sep:"none" placeholder:"NAME=URL" help:"add a custom storage for remote copies: name=file:///dir or name=s3://bucket?endpoint=… (repeatable)"`
+	SecureDelivery   string   `name:"secure-delivery" placeholder:"SECRET" help:"require signed CDN tokens: a hex secret, \"generate\" for a new one, or \"off\""`
+	AnonymousUploads *bool    `name:"anonymous-uploads" placeholder:"true|false" help:"let the JSON:API v1 dialect create files and groups without credentials"`
+	Conversion       *bool    `name:"conversion" placeholder:"true|false" help:"allow document and video conversion (a new project allows it)"`
+}
+
+// check reports the mistakes the tags cannot express.
+func (s *projectSettings) check() []error {
+	var errs []error
+	for _, v := range s.Storage {
 		name, u, ok := strings.Cut(v, "=")
 		if !ok || name == "" || !(strings.HasPrefix(u, "file:///") || strings.HasPrefix(u, "s3://")) {
-			return fmt.Errorf("want name=file:///dir or name=s3://bucket?…")
+			errs = append(errs, fmt.Errorf("--storage: %q: want name=file:///dir or name=s3://bucket?…", v))
 		}
-		addStorage[name] = u
-		return nil
-	})
-	secure := fs.String("secure-delivery", "", `require signed CDN tokens: a hex secret, "generate" for a new one, or "off"`)
-	var dropStorage []string
-	fs.Func("remove-storage", "remove a custom storage by name (repeatable)", func(v string) error {
-		dropStorage = append(dropStorage, v)
-		return nil
-	})
-	if err := fs.Parse(args); err != nil {
-		return errUsage
 	}
-	store, err := server.OpenStore(ctx, *dataDir, env("SATCHEL_DATABASE_URL", ""))
+	switch s.SecureDelivery {
+	case "", "off", "generate":
+	default:
+		if _, err := hex.DecodeString(s.SecureDelivery); err != nil || len(s.SecureDelivery) < 32 {
+			errs = append(errs, errors.New("--secure-delivery: want a hex secret of at least 16 bytes, \"generate\" or \"off\""))
+		}
+	}
+	return errs
+}
+
+// apply sets the given settings on p, printing a generated secret to out.
+func (s *projectSettings) apply(p *satchel.Project, out io.Writer) {
+	if s.Name != "" {
+		p.Name = s.Name
+	}
+	if s.Autostore != nil {
+		p.Autostore = *s.Autostore
+	}
+	if s.SignedUploads != nil {
+		p.SignedUploads = *s.SignedUploads
+	}
+	if s.MaxFileSize != nil {
+		p.MaxFileSize = int64(*s.MaxFileSize)
+	}
+	if s.Conversion != nil {
+		p.NoConversion = !*s.Conversion
+	}
+	if s.AnonymousUploads != nil {
+		p.AnonymousUploads = *s.AnonymousUploads
+	}
+	if p.Storages == nil {
+		p.Storages = map[string]string{}
+	}
+	for _, v := range s.Storage {
+		name, u, _ := strings.Cut(v, "=")
+		p.Storages[name] = u
+	}
+	switch s.SecureDelivery {
+	case "":
+	case "off":
+		p.SecureDeliverySecret = ""
+	case "generate":
+		p.SecureDeliverySecret = server.RandomKey() + server.RandomKey() + server.RandomKey()
+		fmt.Fprintf(out, "secure delivery secret: %s\n", p.SecureDeliverySecret)
+	default:
+		p.SecureDeliverySecret = s.SecureDelivery
+	}
+	if s.AllowedTypes != nil {
+		p.AllowedTypes = []string{}
+		for _, t := range strings.Split(*s.AllowedTypes, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				p.AllowedTypes = append(p.AllowedTypes, t)
+			}
+		}
+	}
+}
+
+type projectCreate struct {
+	storeConfig     `embed:""`
+	PublicKey       string `name:"public-key" help:"public key (random when empty)"`
+	SecretKey       string `name:"secret-key" help:"secret key (random when empty)"`
+	projectSettings `embed:""`
+}
+
+type projectList struct {
+	storeConfig `embed:""`
+}
+
+type projectUpdate struct {
+	storeConfig     `embed:""`
+	PublicKey       string `name:"public-key" required:"" help:"public key of the project to change"`
+	projectSettings `embed:""`
+	RemoveStorage   []string `name:"remove-storage" sep:"none" placeholder:"NAME" help:"remove a custom storage by name (repeatable)"`
+}
+
+type projectRotate struct {
+	storeConfig `embed:""`
+	PublicKey   string `name:"public-key" required:"" help:"public key of the project to re-key"`
+	SecretOnly  bool   `name:"secret-only" help:"keep the public key"`
+}
+
+// cmdProject runs the project command sub ("create", "list", …) with the
+// parsed flags in pc.
+func cmdProject(ctx context.Context, pc *projectCLI, sub string, decodeErrs decodeErrors, out io.Writer) error {
+	var flags any
+	var store *storeConfig
+	var extra []error
+	switch sub {
+	case "create":
+		flags, store, extra = &pc.Create, &pc.Create.storeConfig, pc.Create.check()
+	case "list":
+		flags, store = &pc.List, &pc.List.storeConfig
+	case "update":
+		flags, store, extra = &pc.Update, &pc.Update.storeConfig, pc.Update.check()
+	case "rotate-keys":
+		flags, store = &pc.RotateKeys, &pc.RotateKeys.storeConfig
+	default:
+		return fmt.Errorf("unknown project command %q", sub)
+	}
+	if err := validateSettings(flags, decodeErrs, extra...); err != nil {
+		return err
+	}
+	db, err := server.OpenStore(ctx, store.DataDir, store.DatabaseURL)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer db.Close()
 
-	apply := func(p *satchel.Project) error {
-		if *name != "" {
-			p.Name = *name
-		}
-		for _, b := range []struct {
-			v   string
-			dst *bool
-		}{{*autostore, &p.Autostore}, {*signed, &p.SignedUploads}} {
-			switch b.v {
-			case "":
-			case "true", "1", "yes":
-				*b.dst = true
-			case "false", "0", "no":
-				*b.dst = false
-			default:
-				return fmt.Errorf("want true or false, got %q", b.v)
-			}
-		}
-		if *maxSize >= 0 {
-			p.MaxFileSize = *maxSize
-		}
-		if p.Storages == nil {
-			p.Storages = map[string]string{}
-		}
-		for k, v := range addStorage {
-			p.Storages[k] = v
-		}
-		for _, k := range dropStorage {
-			delete(p.Storages, k)
-		}
-		switch *secure {
-		case "":
-		case "off":
-			p.SecureDeliverySecret = ""
-		case "generate":
-			p.SecureDeliverySecret = server.RandomKey() + server.RandomKey() + server.RandomKey()
-			fmt.Printf("secure delivery secret: %s\n", p.SecureDeliverySecret)
-		default:
-			if _, err := hex.DecodeString(*secure); err != nil || len(*secure) < 32 {
-				return fmt.Errorf("--secure-delivery wants a hex secret of at least 16 bytes")
-			}
-			p.SecureDeliverySecret = *secure
-		}
-		if *types != "\x00" {
-			p.AllowedTypes = []string{}
-			for _, t := range strings.Split(*types, ",") {
-				if t = strings.TrimSpace(t); t != "" {
-					p.AllowedTypes = append(p.AllowedTypes, t)
-				}
-			}
-		}
-		return nil
-	}
-	find := func() (*satchel.Project, error) {
-		if *pub == "" {
-			return nil, fmt.Errorf("--public-key names the project")
-		}
-		p, err := store.ProjectByPublicKey(ctx, *pub)
+	find := func(pub string) (*satchel.Project, error) {
+		p, err := db.ProjectByPublicKey(ctx, pub)
 		if err != nil {
-			return nil, fmt.Errorf("project %s: %w", *pub, err)
+			return nil, fmt.Errorf("project %s: %w", pub, err)
 		}
 		return p, nil
 	}
 	switch sub {
 	case "create":
-		p := &satchel.Project{Name: "project", PublicKey: *pub, SecretKey: *secret, Autostore: true}
-		if err := apply(p); err != nil {
-			return err
-		}
+		c := &pc.Create
+		p := &satchel.Project{Name: "project", PublicKey: c.PublicKey, SecretKey: c.SecretKey, Autostore: true}
+		c.apply(p, out)
 		if p.PublicKey == "" {
 			p.PublicKey = server.RandomKey()
 		}
 		if p.SecretKey == "" {
 			p.SecretKey = server.RandomKey()
 		}
-		if err := store.CreateProject(ctx, p); err != nil {
+		if err := db.CreateProject(ctx, p); err != nil {
 			return err
 		}
-		fmt.Printf("public key: %s\nsecret key: %s\n", p.PublicKey, p.SecretKey)
+		fmt.Fprintf(out, "public key: %s\nsecret key: %s\n", p.PublicKey, p.SecretKey)
 	case "list":
-		ps, err := store.Projects(ctx)
+		ps, err := db.Projects(ctx)
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tPUBLIC KEY\tAUTOSTORE\tSIGNED UPLOADS\tMAX FILE SIZE\tALLOWED TYPES\tSTORAGES")
 		for _, p := range ps {
 			var st []string
@@ -150,30 +192,30 @@ func cmdProject(ctx context.Context, args []string) error {
 		}
 		return tw.Flush()
 	case "update":
-		p, err := find()
+		u := &pc.Update
+		p, err := find(u.PublicKey)
 		if err != nil {
 			return err
 		}
-		if err := apply(p); err != nil {
-			return err
+		u.apply(p, out)
+		for _, k := range u.RemoveStorage {
+			delete(p.Storages, k)
 		}
-		return store.UpdateProject(ctx, p)
+		return db.UpdateProject(ctx, p)
 	case "rotate-keys":
-		p, err := find()
+		r := &pc.RotateKeys
+		p, err := find(r.PublicKey)
 		if err != nil {
 			return err
 		}
-		if !*secretOnly {
+		if !r.SecretOnly {
 			p.PublicKey = server.RandomKey()
 		}
 		p.SecretKey = server.RandomKey()
-		if err := store.UpdateProject(ctx, p); err != nil {
+		if err := db.UpdateProject(ctx, p); err != nil {
 			return err
 		}
-		fmt.Printf("public key: %s\nsecret key: %s\n", p.PublicKey, p.SecretKey)
-	default:
-		fmt.Fprintf(os.Stderr, "satchel project: unknown subcommand %q\n", sub)
-		return errUsage
+		fmt.Fprintf(out, "public key: %s\nsecret key: %s\n", p.PublicKey, p.SecretKey)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,48 +16,44 @@ import (
 	"github.com/satchel-project/satchel/server"
 )
 
-func newLogger(level string) *slog.Logger {
+// newLogger writes text records of level and above to w ("info" when level
+// is not one of debug, info, warn, error; Validate refuses that).
+func newLogger(level string, w io.Writer) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func cmdServe(ctx context.Context, args []string) error {
-	cfg, err := parseServe(args)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.LogLevel)
+// cmdServe runs the server with validated settings until a signal stops it.
+func cmdServe(ctx context.Context, cfg *serveConfig, log *slog.Logger) error {
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	srv, err := server.New(ctx, server.Config{
-		DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, StorageURL: cfg.StorageURL, PublicURL: cfg.PublicURL, FetchAllowPrivate: cfg.FetchAllowPrivate,
-		MaxFileSize: cfg.MaxFileSize, MaxDirectUpload: cfg.MaxDirectUpload,
-		TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL, RateLimit: cfg.RateLimit,
-		FetchWorkers: int(cfg.FetchWorkers), FetchMaxBytes: cfg.FetchMaxBytes, FetchTimeout: cfg.FetchTimeout,
-		FetchPerProject: int(cfg.FetchPerProject), WebhookPerProject: int(cfg.WebhookPerProject), WebhookTimeout: cfg.WebhookTimeout, Retention: cfg.Retention, JobRescueAfter: cfg.JobRescueAfter, FetchDeny: cfg.FetchDeny, Addons: cfg.Addons, SimpleAuthOverHTTP: cfg.SimpleAuth, TrustedProxies: cfg.TrustedProxies,
-		ListenURL:      "http://" + cfg.Addr,
-		MaxImagePixels: cfg.MaxImagePixels, ImageWorkers: int(cfg.ImageWorkers), ImageQueue: int(cfg.ImageQueue), ImageTimeout: cfg.ImageTimeout, VariantCacheSize: cfg.VariantCacheSize, CDNMetaCacheSize: int(cfg.CDNMetaCache),
-		BodyMinRate: cfg.BodyMinRate, BodyIdleTimeout: cfg.BodyIdleTimeout, MaxConcurrentUploads: int(cfg.MaxUploads), MaxProjectUploads: int(cfg.MaxProjectUploads),
-		DemoPublicKey: cfg.DemoPublicKey, DemoSecretKey: cfg.DemoSecretKey, Log: log,
-	})
+	srv, err := server.New(ctx, cfg.serverConfig(log))
 	if err != nil {
 		return err
 	}
 	if srv.Demo != nil {
-		fmt.Printf("Created the demo project.\n  public key: %s\n  secret key: %s\n", srv.Demo.PublicKey, srv.Demo.SecretKey)
+		// A generated secret is shown once; one the operator supplied never is.
+		secret := srv.Demo.SecretKey
+		if cfg.DemoSecretKey != "" {
+			secret = "(from SATCHEL_DEMO_SECRET_KEY)"
+		}
+		fmt.Printf("Created the demo project.\n  public key: %s\n  secret key: %s\n", srv.Demo.PublicKey, secret)
 	}
-	if addr := os.Getenv("SATCHEL_PPROF_ADDR"); addr != "" {
+	if addr := cfg.PprofAddr; addr != "" {
 		// Profiling endpoints on a separate listener, for benchmarks only.
 		go func() {
 			if err := http.ListenAndServe(addr, pprofMux()); err != nil {
 				log.Warn("pprof listener", "err", err)
 			}
 		}()
+	}
+	if cfg.MetricsAddr != "" {
+		go serveMetrics(cfg.MetricsAddr, srv, log)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -82,6 +79,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	// A second signal stops the process at once.
 	stop()
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	srv.SetDraining()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	// Stop accepting and let the requests in progress finish; past the
@@ -100,6 +98,17 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics alone on its own listener.
+func serveMetrics(addr string, srv *server.Server, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.MetricsHandler())
+	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("metrics listening", "addr", addr)
+	if err := hs.ListenAndServe(); err != nil {
+		log.Error("metrics listener", "err", err)
+	}
 }
 
 // pprofMux serves the runtime profiles.

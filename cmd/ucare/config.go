@@ -22,9 +22,6 @@ type settings struct {
 	Sources map[string]string
 }
 
-// settingKeys are the keys of the [ucare] section (pyuploadcare's, plus cdn_base).
-var settingKeys = []string{"pub_key", "secret", "api_base", "upload_base", "cdn_base", "api_version", "verify_api_ssl", "verify_upload_ssl"}
-
 func defaultSettings() *settings {
 	return &settings{VerifyAPI: true, VerifyUpload: true, Sources: map[string]string{}}
 }

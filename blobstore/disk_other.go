@@ -1,0 +1,49 @@
+//go:build !linux || blobstore_portable
+
+package blobstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file holds the portable versions of the system calls disk_linux.go
+// makes (macOS and the BSDs; the blobstore_portable tag selects them on
+// Linux too, so that their tests run there).
+
+// startWriteback does nothing: without sync_file_range the final fsync
+// writes everything.
+func startWriteback(f *os.File, off, n int64) {}
+
+// openBlob opens the blob file at p for reading. Errors are *fs.PathError.
+func openBlob(p string) (*os.File, error) {
+	return os.Open(p)
+}
+
+// datasync flushes f to stable storage (on macOS a full flush of the drive's
+// cache, F_FULLFSYNC).
+func datasync(f *os.File) error {
+	return f.Sync()
+}
+
+// lockRange takes an exclusive lock on f without waiting; it reports false
+// when another descriptor holds one. Without open-file-description range
+// locks it locks the whole file with flock(2), whatever off and length say:
+// writers of different parts of one upload take turns instead of writing
+// at once, and the exclusion is the same. flock locks belong to the open
+// file, so they exclude each other within one process too, and go away when
+// it is closed.
+func lockRange(f *os.File, off, length int64) (bool, error) {
+	err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.EWOULDBLOCK), errors.Is(err, unix.EAGAIN):
+		return false, nil
+	default:
+		return false, fmt.Errorf("blobstore: lock multipart: %w", err)
+	}
+}

@@ -1,0 +1,61 @@
+// Package httpx holds the HTTP request helpers the API surfaces share: who
+// the client is and how it reached the server, given the proxies the
+// operator trusts.
+package httpx
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// RemoteIP is the address of the peer of r's connection (not of any client
+// behind a proxy), IPv4-mapped addresses unmapped. It reports false when
+// r.RemoteAddr is not an address.
+func RemoteIP(r *http.Request) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap(), true
+}
+
+// Secure reports whether the client reached us over TLS, directly or through
+// a trusted proxy that says so in X-Forwarded-Proto.
+func Secure(r *http.Request, trusted []netip.Prefix) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if len(trusted) == 0 || !strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return false
+	}
+	ip, ok := RemoteIP(r)
+	if !ok {
+		return false
+	}
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// PublicBase is the configured public URL (without trailing slashes), or one
+// derived from the request: its Host, and https when the connection is TLS or
+// a trusted proxy says so.
+func PublicBase(configured string, r *http.Request, trusted []netip.Prefix) string {
+	if configured != "" {
+		return strings.TrimRight(configured, "/")
+	}
+	scheme := "http"
+	if Secure(r, trusted) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,79 @@
+// Package sniff detects the MIME type of uploaded content from its first
+// bytes, in pure Go, so that the services that accept uploads build without
+// cgo. Describing images and videos (libvips, ffprobe) is package inspect's.
+package sniff
+
+import (
+	"strings"
+
+	"github.com/gabriel-vasile/mimetype"
+)
+
+// Len is how many leading bytes Sniff wants.
+const Len = 3072
+
+// Sniff detects the MIME type from the first bytes of the content (up to
+// Len of them are used). name is the original filename, consulted only to
+// tell apart text formats that the content alone leaves as plain text, such
+// as CSV. The result has no parameters ("text/plain", not "text/plain;
+// charset=utf-8") and is never empty: unknown content is
+// "application/octet-stream".
+func Sniff(head []byte, name string) string {
+	if len(head) > Len {
+		head = head[:Len]
+	}
+	m := Normalize(mimetype.Detect(head).String())
+	if m == "text/plain" {
+		if t, ok := textTypes[extension(name)]; ok {
+			return t
+		}
+	}
+	return m
+}
+
+// textTypes are the text formats Sniff recognises by extension when the
+// content is plain text.
+var textTypes = map[string]string{
+	".csv":      "text/csv",
+	".tsv":      "text/tab-separated-values",
+	".md":       "text/markdown",
+	".markdown": "text/markdown",
+	".json":     "application/json",
+	".xml":      "text/xml",
+	".html":     "text/html",
+	".htm":      "text/html",
+	".css":      "text/css",
+	".js":       "text/javascript",
+	".mjs":      "text/javascript",
+	".ics":      "text/calendar",
+	".vcf":      "text/vcard",
+	".srt":      "application/x-subrip",
+	".vtt":      "text/vtt",
+	".yaml":     "application/yaml",
+	".yml":      "application/yaml",
+	".rtf":      "text/rtf",
+}
+
+// extension returns the lower-cased extension of a file name, "" if none.
+func extension(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	i := strings.LastIndexByte(name, '.')
+	if i <= 0 {
+		return ""
+	}
+	return strings.ToLower(name[i:])
+}
+
+// Normalize drops parameters and case from a MIME type; an empty or
+// malformed type becomes application/octet-stream.
+func Normalize(m string) string {
+	m, _, _ = strings.Cut(m, ";")
+	m = strings.ToLower(strings.TrimSpace(m))
+	typ, sub, ok := strings.Cut(m, "/")
+	if !ok || typ == "" || sub == "" {
+		return "application/octet-stream"
+	}
+	return m
+}

@@ -1,0 +1,48 @@
+package satchel
+
+import (
+	"context"
+	"time"
+)
+
+// Resource kinds of the JSON:API v1 dialect.
+const (
+	ResourceFile    = "file"
+	ResourceGroup   = "group"
+	ResourceWebhook = "webhook"
+)
+
+// Resource is the record an API dialect with its own identifiers keeps for
+// one of its resources (the JSON:API v1 "f-…", "g-…" ids): what it maps to
+// and the hash of its access token.
+type Resource struct {
+	// ID is the dialect's id ("f-…", "g-…", "w-…").
+	ID        string
+	ProjectID int64
+	// Kind is ResourceFile, ResourceGroup or ResourceWebhook.
+	Kind string
+	// TokenHash is the hex SHA-256 of the resource's access token ("" if none).
+	TokenHash string
+	// Target is the file UUID or group id the resource stands for, once known.
+	Target string
+	// State is the dialect's own JSON (pending fetch, chunking, webhooks…).
+	State   string
+	Created time.Time
+	Removed *time.Time
+}
+
+// ResourceStore keeps the dialect resources.
+type ResourceStore interface {
+	CreateResource(ctx context.Context, r *Resource) error
+	// Resource returns a resource of a project by id (removed ones too).
+	Resource(ctx context.Context, projectID int64, id string) (*Resource, error)
+	// ResourceByToken finds the live resource whose token hashes to tokenHash.
+	ResourceByToken(ctx context.Context, tokenHash string) (*Resource, error)
+	// ResourceByTarget finds the live resource of a kind standing for target.
+	ResourceByTarget(ctx context.Context, projectID int64, kind, target string) (*Resource, error)
+	// UpdateResource saves Target, State and Removed.
+	UpdateResource(ctx context.Context, r *Resource) error
+	// ListResources pages through a project's live resources of a kind,
+	// newest first, and counts them all.
+	ListResources(ctx context.Context, projectID int64, kind string, offset, limit int) ([]*Resource, int64, error)
+}

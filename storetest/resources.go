@@ -1,0 +1,126 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/satchel-project/satchel"
+)
+
+// testResources covers the dialect resources: creation, lookups by id,
+// token hash and target, updates, removal and paging.
+func testResources(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	p, other := newProject(t, s), newProject(t, s)
+	base := time.Now().UTC().Truncate(time.Microsecond)
+	var made []*satchel.Resource
+	for i := 0; i < 3; i++ {
+		r := &satchel.Resource{ID: "f-" + uuid.NewString()[:22], ProjectID: p.ID, Kind: satchel.ResourceFile,
+			TokenHash: uuid.NewString(), Target: uuid.NewString(), State: `{"n":1}`, Created: base.Add(time.Duration(i) * time.Second)}
+		if err := s.CreateResource(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, r)
+	}
+	if err := s.CreateResource(ctx, &satchel.Resource{ID: made[0].ID, ProjectID: p.ID, Kind: satchel.ResourceFile}); !errors.Is(err, satchel.ErrConflict) {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	if err := s.CreateResource(ctx, &satchel.Resource{ID: "w-1", ProjectID: p.ID, Kind: satchel.ResourceWebhook}); err != nil {
+		t.Fatalf("a resource without token: %v", err)
+	}
+	if err := s.CreateResource(ctx, &satchel.Resource{ID: "w-2", ProjectID: p.ID, Kind: satchel.ResourceWebhook}); err != nil {
+		t.Fatalf("a second resource without token: %v", err)
+	}
+	r0 := made[0]
+	got, err := s.Resource(ctx, p.ID, r0.ID)
+	if err != nil || got.TokenHash != r0.TokenHash || got.Target != r0.Target || got.State != r0.State || !got.Created.Equal(r0.Created) || got.Removed != nil {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	if _, err := s.Resource(ctx, other.ID, r0.ID); !satchel.IsNotFound(err) {
+		t.Fatalf("visible to another project: %v", err)
+	}
+	if got, err := s.ResourceByToken(ctx, r0.TokenHash); err != nil || got.ID != r0.ID {
+		t.Fatalf("by token: %v", err)
+	}
+	if _, err := s.ResourceByToken(ctx, ""); !satchel.IsNotFound(err) {
+		t.Fatalf("empty token: %v", err)
+	}
+	if got, err := s.ResourceByTarget(ctx, p.ID, satchel.ResourceFile, made[1].Target); err != nil || got.ID != made[1].ID {
+		t.Fatalf("by target: %v", err)
+	}
+	list, n, err := s.ListResources(ctx, p.ID, satchel.ResourceFile, 1, 1)
+	if err != nil || n != 3 || len(list) != 1 || list[0].ID != made[1].ID {
+		t.Fatalf("page: %d %v %v", n, list, err)
+	}
+	gone := base.Add(time.Minute)
+	r0.Target, r0.State, r0.Removed = "new", `{"n":2}`, &gone
+	if err := s.UpdateResource(ctx, r0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Resource(ctx, p.ID, r0.ID); err != nil || got.Target != "new" || got.State != `{"n":2}` || got.Removed == nil || !got.Removed.Equal(gone) {
+		t.Fatalf("after update: %+v %v", got, err)
+	}
+	if _, err := s.ResourceByToken(ctx, r0.TokenHash); !satchel.IsNotFound(err) {
+		t.Fatalf("removed resource by token: %v", err)
+	}
+	if _, n, _ := s.ListResources(ctx, p.ID, satchel.ResourceFile, 0, 10); n != 2 {
+		t.Fatalf("count after removal: %d", n)
+	}
+	if err := s.UpdateResource(ctx, &satchel.Resource{ID: "f-none"}); !satchel.IsNotFound(err) {
+		t.Fatalf("update of a missing resource: %v", err)
+	}
+}
+
+// testExpiry covers the file expiry and protection flags, the session
+// fields that carry them and the anonymous uploads setting.
+func testExpiry(t *testing.T, s satchel.Store) {
+	ctx := context.Background()
+	p := newProject(t, s)
+	p.AnonymousUploads = true
+	if err := s.UpdateProject(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ProjectByID(ctx, p.ID); err != nil || !got.AnonymousUploads {
+		t.Fatalf("anonymous uploads: %+v %v", got, err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	past, future := now.Add(-time.Hour), now.Add(time.Hour)
+	a, b, c := newFile(p, now, true), newFile(p, now, true), newFile(p, now, true)
+	a.Expires, a.OriginalProtected = &past, true
+	b.Expires = &future
+	if err := s.CreateFiles(ctx, []*satchel.File{a, b, c}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.File(ctx, p.ID, a.UUID); err != nil || got.Expires == nil || !got.Expires.Equal(past) || !got.OriginalProtected {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	due, err := s.ExpiredFiles(ctx, now, 10)
+	if err != nil || len(due) != 1 || due[0].UUID != a.UUID {
+		t.Fatalf("expired: %v %v", due, err)
+	}
+	// Updates carry both fields; removed files are no longer due.
+	if _, err := s.UpdateFile(ctx, p.ID, b.UUID, func(f *satchel.File) ([]*satchel.Event, error) {
+		f.Expires, f.OriginalProtected = &past, true
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveFile(ctx, a.UUID, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	due, err = s.ExpiredFiles(ctx, now, 10)
+	if err != nil || len(due) != 1 || due[0].UUID != b.UUID || !due[0].OriginalProtected {
+		t.Fatalf("expired after update: %v %v", due, err)
+	}
+	sess := &satchel.UploadSession{UUID: uuid.NewString(), ProjectID: p.ID, Size: 10, PartSize: 5, FileExpires: &future, OriginalProtected: true,
+		Created: now, Expires: now.Add(time.Hour), Upload: "u"}
+	if err := s.CreateUploadSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UploadSession(ctx, sess.UUID); err != nil || got.FileExpires == nil || !got.FileExpires.Equal(future) || !got.OriginalProtected {
+		t.Fatalf("session: %+v %v", got, err)
+	}
+}

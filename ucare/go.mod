@@ -1,0 +1,3 @@
+module github.com/satchel-project/satchel/ucare
+
+go 1.23
