@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
+# clamd with the repository's test signatures, for the virus-scan add-on tests.
+eval "$(bash scripts/clamd.sh)"
 go vet ./...
 # The Go SDK is its own module (ucare/go.mod), which ./... does not enter;
 # its tests that need a real server are in sdktest/, in this module.
