@@ -102,6 +102,7 @@ func EncodeEventData(ed *EventData) ([]byte, error) {
 	in := ed.Initiator
 	b, err := json.Marshal(EventPayloadV1{
 		Version: EventPayloadVersion, File: SnapshotV1(ed.File), PreviousValues: ed.PreviousValues,
+		//lint:ignore S1016 spelled out on purpose: Initiator may change, InitiatorV1 may not
 		Initiator: InitiatorV1{Type: in.Type, RequestID: in.RequestID, AddonName: in.AddonName, SourceFileUUID: in.SourceFileUUID},
 	})
 	if err != nil {
@@ -126,6 +127,7 @@ func DecodeEventData(b []byte) (*EventData, error) {
 		}
 		in := p.Initiator
 		return &EventData{File: p.File.File(), PreviousValues: p.PreviousValues,
+			//lint:ignore S1016 spelled out on purpose: Initiator may change, InitiatorV1 may not
 			Initiator: Initiator{Type: in.Type, RequestID: in.RequestID, AddonName: in.AddonName, SourceFileUUID: in.SourceFileUUID}}, nil
 	}
 	return nil, fmt.Errorf("satchel: event payload version %d: %w", head.Version, errUnknownVersion)

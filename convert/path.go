@@ -124,7 +124,7 @@ func (r *Request) apply(parts []string) error {
 	if m := thumbsRe.FindStringSubmatch(name); m != nil && r.Kind == "video" && len(args) == 0 {
 		n, _ := strconv.Atoi(m[1])
 		if n < 1 || n > 50 {
-			return fmt.Errorf("thumbs~N takes 1 to 50 thumbnails.")
+			return problemf("thumbs~N takes 1 to 50 thumbnails.")
 		}
 		r.Thumbs = n
 		return nil
@@ -134,57 +134,57 @@ func (r *Request) apply(parts []string) error {
 		r.Format = strings.ToLower(args[0])
 		args[0] = r.Format // normalised in Path too
 		if r.Kind == "video" && r.Format != "mp4" && r.Format != "webm" && r.Format != "ogg" {
-			return fmt.Errorf("Video format %q is not mp4, webm or ogg.", args[0])
+			return problemf("Video format %q is not mp4, webm or ogg.", args[0])
 		}
 		if r.Kind == "document" && !outFormats[r.Format] {
-			return fmt.Errorf("Document format %q is not supported.", args[0])
+			return problemf("Document format %q is not supported.", args[0])
 		}
 	case name == "page" && len(args) == 1 && r.Kind == "document":
 		n, err := strconv.Atoi(args[0])
 		if err != nil || n < 1 {
-			return fmt.Errorf("Page %q is not a page number.", args[0])
+			return problemf("Page %q is not a page number.", args[0])
 		}
 		r.Page = n
 	case name == "size" && (len(args) == 1 || len(args) == 2) && r.Kind == "video":
 		m := sizeRe.FindStringSubmatch(args[0])
 		if m == nil || m[1]+m[2] == "" {
-			return fmt.Errorf("Size %q is not WIDTHxHEIGHT.", args[0])
+			return problemf("Size %q is not WIDTHxHEIGHT.", args[0])
 		}
 		r.Width, _ = strconv.Atoi(m[1])
 		r.Height, _ = strconv.Atoi(m[2])
 		if (m[1] != "" && r.Width < 2) || (m[2] != "" && r.Height < 2) || r.Width > 7680 || r.Height > 7680 {
-			return fmt.Errorf("Size %q is out of range.", args[0])
+			return problemf("Size %q is out of range.", args[0])
 		}
 		if len(args) == 2 {
 			switch args[1] {
 			case "preserve_ratio", "change_ratio", "scale_crop", "add_padding":
 				r.ResizeMode = args[1]
 			default:
-				return fmt.Errorf("Resize mode %q is not supported.", args[1])
+				return problemf("Resize mode %q is not supported.", args[1])
 			}
 			if args[1] != "preserve_ratio" && (r.Width == 0 || r.Height == 0) {
-				return fmt.Errorf("Resize mode %s needs both width and height.", args[1])
+				return problemf("Resize mode %s needs both width and height.", args[1])
 			}
 		}
 	case name == "quality" && len(args) == 1 && r.Kind == "video":
 		if _, ok := qualities[args[0]]; !ok {
-			return fmt.Errorf("Quality %q is not supported.", args[0])
+			return problemf("Quality %q is not supported.", args[0])
 		}
 		r.Quality = args[0]
 	case name == "cut" && len(args) == 2 && r.Kind == "video":
 		s, ok := parseTime(args[0])
 		if !ok {
-			return fmt.Errorf("Cut start %q is not a time.", args[0])
+			return problemf("Cut start %q is not a time.", args[0])
 		}
 		l := -1.0
 		if args[1] != "end" {
 			if l, ok = parseTime(args[1]); !ok || l <= 0 {
-				return fmt.Errorf("Cut length %q is not a time.", args[1])
+				return problemf("Cut length %q is not a time.", args[1])
 			}
 		}
 		r.Cut, r.CutStart, r.CutLength = true, s, l
 	default:
-		return fmt.Errorf("Operation %q is not supported.", strings.Join(parts, "/"))
+		return problemf("Operation %q is not supported.", strings.Join(parts, "/"))
 	}
 	return nil
 }
@@ -213,3 +213,11 @@ func parseTime(s string) (float64, bool) {
 	}
 	return t, true
 }
+
+// problem is a sentence shown to API clients among a request's problems,
+// keyed by the path that caused it.
+type problem string
+
+func (p problem) Error() string { return string(p) }
+
+func problemf(format string, args ...any) error { return problem(fmt.Sprintf(format, args...)) }
