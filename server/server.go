@@ -277,6 +277,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
+	m.JobQueue(jc.Depth)
 	s := &Server{App: a, Store: store, Bucket: bucket, Jobs: jc, log: log, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close,
 		Metrics: m, metrics: m.Handler(cfg.MetricsToken), ping: rawStore.Ping}
 	if s.Demo, err = ensureDemoProject(ctx, store, cfg); err != nil {
