@@ -289,12 +289,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	// Jobs queued before this start (by this node or one that died) run now.
-	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
-		jc.Close()
-		store.Close()
-		return nil, err
-	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -351,6 +345,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	legacy := http.NewServeMux() // the oldest REST dialect, told apart by its Authentication header
 	legacyapi.New(a, legacyapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(legacy)
 	s.handler = s.inflight.track(guardBodies(cleanPath(legacyapi.Dispatch(observe(legacy, m, log), observe(mux, m, log))), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
+	// Jobs queued before this start (by this node or one that died) run now,
+	// once every service they call is wired.
+	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
