@@ -3,6 +3,7 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/satchel-project/satchel/internal/reqctx"
 )
 
 // Config sets up a node's job client.
@@ -91,6 +94,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		// Status the APIs report lives in the store's rows (fetch tasks,
 		// deliveries); finished jobs are only kept for operators.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
+		Middleware:                  []rivertype.Middleware{river.WorkerMiddlewareFunc(traceJob(cfg.Log))},
 	}
 	if cfg.Workers != nil {
 		rc.Queues = map[string]river.QueueConfig{}
@@ -117,6 +121,39 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("jobs: client: %w", err)
 	}
 	return c, nil
+}
+
+// metaRequestID is the key of a job's metadata holding the id of the
+// request that queued it.
+const metaRequestID = "request_id"
+
+// traceJob returns the worker middleware that runs each job with the id of
+// the request that queued it in its context (reqctx), so the job's log
+// lines carry it, and logs one line per run: at debug level when it
+// succeeds or waits its turn, as a warning when it fails.
+func traceJob(log *slog.Logger) func(context.Context, *rivertype.JobRow, func(context.Context) error) error {
+	return func(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+		var md struct {
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal(job.Metadata, &md) == nil && md.RequestID != "" {
+			ctx = reqctx.With(ctx, &reqctx.Info{ID: md.RequestID})
+		}
+		start := time.Now()
+		err := doInner(ctx)
+		attrs := []slog.Attr{
+			slog.String("kind", job.Kind), slog.Int64("job", job.ID), slog.Int("attempt", job.Attempt),
+			slog.Duration("duration", time.Since(start)),
+		}
+		var snooze *river.JobSnoozeError
+		switch {
+		case err == nil || errors.As(err, &snooze):
+			log.LogAttrs(ctx, slog.LevelDebug, "job", attrs...)
+		default:
+			log.LogAttrs(ctx, slog.LevelWarn, "job", append(attrs, slog.String("err", err.Error()))...)
+		}
+		return err
+	}
 }
 
 // Start runs the workers (and, on the leader, the periodic jobs and River's

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/satchel-project/satchel/internal/reqctx"
 )
 
 // DB is the metadata database the jobs live in, next to the store's tables.
@@ -118,9 +121,18 @@ func Insert(ctx context.Context, ins Inserter, tx *sql.Tx, args ...river.JobArgs
 	if len(args) == 0 {
 		return nil
 	}
+	var opts *river.InsertOpts
+	if info := reqctx.From(ctx); info != nil {
+		// Workers log with the id of the request that queued the job.
+		md, err := json.Marshal(map[string]string{metaRequestID: info.ID})
+		if err != nil {
+			return fmt.Errorf("jobs: insert %s: %w", args[0].Kind(), err)
+		}
+		opts = &river.InsertOpts{Metadata: md}
+	}
 	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
-		params[i] = river.InsertManyParams{Args: a}
+		params[i] = river.InsertManyParams{Args: a, InsertOpts: opts}
 	}
 	if _, err := ins.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("jobs: insert %s: %w", args[0].Kind(), err)

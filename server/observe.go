@@ -145,12 +145,13 @@ func (s observedStore) CreateFiles(ctx context.Context, files []*satchel.File, e
 }
 
 // createKind tells how files being created arrived: in a direct upload, a
-// copy made through the REST API, or (outside any request) a from-URL
-// download finished by the fetch workers.
+// copy made through the REST API, or (outside any request, in a job that
+// carries at most the id of the request that queued it) a from-URL download
+// finished by the fetch workers.
 func createKind(ctx context.Context) string {
 	info := reqctx.From(ctx)
 	switch {
-	case info == nil:
+	case info == nil || info.Route == "":
 		return metrics.KindFromURL
 	case surfaceOf(info.Route) == surfaceUpload:
 		return metrics.KindDirect
