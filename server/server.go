@@ -211,12 +211,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var store satchel.Store = observedStore{rawStore, m}
+	var store satchel.Store = newObservedStore(rawStore, m)
 	bucket, err := OpenBucket(ctx, cfg.DataDir, cfg.StorageURL)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
+	bucket = newObservedBucket(bucket, m)
 	// Short-lived local copies live in tmp/, emptied at every start.
 	tmpDir := filepath.Join(cfg.DataDir, "tmp")
 	if err := os.RemoveAll(tmpDir); err != nil {
@@ -305,10 +306,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if !cfg.MetricsElsewhere {
 		mux.Handle("GET /metrics", s.metrics)
 	}
-	uploadapi.New(a, uploadapi.Config{
+	uploads := uploadapi.New(a, uploadapi.Config{
 		PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies,
 		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
-	}, log).Register(mux)
+	}, log)
+	uploads.Register(mux)
+	m.Gauge("satchel_uploads_in_progress", "Direct uploads and multipart part writes being received by this node.",
+		func() float64 { return float64(uploads.InProgress()) })
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	dialect := jsonapi.New(a, jsonapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log)
 	dialect.Register(mux)
