@@ -22,9 +22,12 @@ func TestStorageLatencyMetrics(t *testing.T) {
 	if code, _, body := rawREST(t, "DELETE", s.URL+"/files/"+direct+"/storage/", v7, "", ""); code != 200 {
 		t.Fatalf("delete: %d %s", code, body)
 	}
-	within(t, "the deleted file's bytes to go", func() bool { return blobGone(t, s.Bucket, direct) })
-
-	ss := scrape(t, s.URL+"/metrics", "")
+	// The removal job's delete is timed as it returns.
+	var ss []series
+	within(t, "the removal job's blob delete", func() bool {
+		ss = scrape(t, s.URL+"/metrics", "")
+		return value(ss, "satchel_blob_operation_seconds_count", map[string]string{"op": "delete", "outcome": "ok"}) > 0
+	})
 	for _, c := range []struct{ name, op string }{
 		{"satchel_db_operation_seconds_count", "project_by_public_key"},
 		{"satchel_db_operation_seconds_count", "create_files"},
