@@ -16,6 +16,8 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/satchel-project/satchel/internal/reqctx"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DB is the metadata database the jobs live in, next to the store's tables.
@@ -121,14 +123,22 @@ func Insert(ctx context.Context, ins Inserter, tx *sql.Tx, args ...river.JobArgs
 	if len(args) == 0 {
 		return nil
 	}
-	var opts *river.InsertOpts
+	// Workers log with the id of the request that queued the job, and
+	// link their spans to its.
+	md := map[string]string{}
 	if info := reqctx.From(ctx); info != nil {
-		// Workers log with the id of the request that queued the job.
-		md, err := json.Marshal(map[string]string{metaRequestID: info.ID})
+		md[metaRequestID] = info.ID
+	}
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		propagation.TraceContext{}.Inject(ctx, propagation.MapCarrier(md))
+	}
+	var opts *river.InsertOpts
+	if len(md) > 0 {
+		b, err := json.Marshal(md)
 		if err != nil {
 			return fmt.Errorf("jobs: insert %s: %w", args[0].Kind(), err)
 		}
-		opts = &river.InsertOpts{Metadata: md}
+		opts = &river.InsertOpts{Metadata: b}
 	}
 	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {

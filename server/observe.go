@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/internal/reqctx"
 	"github.com/satchel-project/satchel/metrics"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Surfaces a request may belong to (a metrics label).
@@ -54,6 +57,10 @@ func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger) http.Hand
 		_, route := mux.Handler(r)
 		info := &reqctx.Info{ID: reqctx.CleanID(r.Header.Get("X-Request-Id")), Route: route}
 		w.Header().Set("X-Request-Id", info.ID)
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+			span.SetName(cmp.Or(route, "unmatched"))
+			span.SetAttributes(attribute.String("http.route", route), attribute.String("request_id", info.ID))
+		}
 		rw := &countingWriter{ResponseWriter: w}
 		mux.ServeHTTP(rw, r.WithContext(reqctx.With(r.Context(), info)))
 		if rw.status == 0 {
