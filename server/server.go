@@ -204,7 +204,7 @@ func OpenBucket(ctx context.Context, dataDir, storageURL string) (blobstore.Buck
 
 // New opens storage, recovers from an unclean stop, creates the demo project
 // on first start and starts background work.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
@@ -214,6 +214,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	tp, err := newTracing(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if tp != nil {
+		defer func() {
+			if err != nil {
+				tp.Shutdown(context.WithoutCancel(ctx))
+			}
+		}()
 	}
 	var tracer trace.TracerProvider // nil: tracing off
 	if tp != nil {
