@@ -140,11 +140,11 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[jobs.FetchArgs]) 
 				return
 			case <-tick.C:
 				if err := a.Jobs.Touch(ctx, job.ID, job.Attempt); errors.Is(err, jobs.ErrTakenOver) {
-					a.Log.Warn("fetch job taken over by another attempt", "token", t.Token)
+					a.Log.WarnContext(ctx, "fetch job taken over by another attempt", "token", t.Token)
 					cancel()
 					return
 				} else if err != nil && ctx.Err() == nil {
-					a.Log.Warn("fetch job heartbeat", "token", t.Token, "err", err)
+					a.Log.WarnContext(ctx, "fetch job heartbeat", "token", t.Token, "err", err)
 				}
 			}
 		}

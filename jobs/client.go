@@ -3,6 +3,7 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,12 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/satchel-project/satchel/internal/reqctx"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config sets up a node's job client.
@@ -38,6 +45,9 @@ type Config struct {
 	// OnCancel, when set, is called when Stop gives up waiting and cancels
 	// the running jobs (for jobs that outlive River's job timeout).
 	OnCancel func()
+	// Tracer, when set, makes each job run a span, linked to the request
+	// that queued the job.
+	Tracer trace.TracerProvider
 }
 
 // DefaultRescueAfter is Config.RescueAfter's default.
@@ -91,6 +101,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		// Status the APIs report lives in the store's rows (fetch tasks,
 		// deliveries); finished jobs are only kept for operators.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
+		Middleware:                  []rivertype.Middleware{river.WorkerMiddlewareFunc(traceJob(cfg.Log, cfg.Tracer))},
 	}
 	if cfg.Workers != nil {
 		rc.Queues = map[string]river.QueueConfig{}
@@ -117,6 +128,68 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("jobs: client: %w", err)
 	}
 	return c, nil
+}
+
+// metaRequestID is the key of a job's metadata holding the id of the
+// request that queued it.
+const metaRequestID = "request_id"
+
+// metaTraceParent is the key of a job's metadata holding the W3C trace
+// context of the request that queued it (when it was traced).
+const metaTraceParent = "traceparent"
+
+// traceJob returns the worker middleware that runs each job with the id of
+// the request that queued it in its context (reqctx), so the job's log
+// lines carry it, and logs one line per run: at debug level when it
+// succeeds or waits its turn, as a warning when it fails. With a tracer
+// each run is a span too, linked to the request's.
+func traceJob(log *slog.Logger, tp trace.TracerProvider) func(context.Context, *rivertype.JobRow, func(context.Context) error) error {
+	var tracer trace.Tracer
+	if tp != nil {
+		tracer = tp.Tracer("github.com/satchel-project/satchel/jobs")
+	}
+	return func(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+		var md map[string]any
+		json.Unmarshal(job.Metadata, &md)
+		id, _ := md[metaRequestID].(string)
+		if id != "" {
+			ctx = reqctx.With(ctx, &reqctx.Info{ID: id})
+		}
+		var span trace.Span
+		if tracer != nil {
+			opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
+				attribute.String("job.kind", job.Kind), attribute.Int64("job.id", job.ID),
+				attribute.Int("job.attempt", job.Attempt), attribute.String("job.queue", job.Queue))}
+			if id != "" {
+				opts = append(opts, trace.WithAttributes(attribute.String("request_id", id)))
+			}
+			if tparent, _ := md[metaTraceParent].(string); tparent != "" {
+				carrier := propagation.MapCarrier{metaTraceParent: tparent}
+				if sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrier)); sc.IsValid() {
+					opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+				}
+			}
+			ctx, span = tracer.Start(ctx, "job "+job.Kind, opts...)
+			defer span.End()
+		}
+		start := time.Now()
+		err := doInner(ctx)
+		if span != nil && err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		attrs := []slog.Attr{
+			slog.String("kind", job.Kind), slog.Int64("job", job.ID), slog.Int("attempt", job.Attempt),
+			slog.Duration("duration", time.Since(start)),
+		}
+		var snooze *river.JobSnoozeError
+		switch {
+		case err == nil || errors.As(err, &snooze):
+			log.LogAttrs(ctx, slog.LevelDebug, "job", attrs...)
+		default:
+			log.LogAttrs(ctx, slog.LevelWarn, "job", append(attrs, slog.String("err", err.Error()))...)
+		}
+		return err
+	}
 }
 
 // Start runs the workers (and, on the leader, the periodic jobs and River's

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,10 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/satchel-project/satchel/internal/reqctx"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DB is the metadata database the jobs live in, next to the store's tables.
@@ -118,9 +123,26 @@ func Insert(ctx context.Context, ins Inserter, tx *sql.Tx, args ...river.JobArgs
 	if len(args) == 0 {
 		return nil
 	}
+	// Workers log with the id of the request that queued the job, and
+	// link their spans to its.
+	md := map[string]string{}
+	if info := reqctx.From(ctx); info != nil {
+		md[metaRequestID] = info.ID
+	}
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		propagation.TraceContext{}.Inject(ctx, propagation.MapCarrier(md))
+	}
+	var opts *river.InsertOpts
+	if len(md) > 0 {
+		b, err := json.Marshal(md)
+		if err != nil {
+			return fmt.Errorf("jobs: insert %s: %w", args[0].Kind(), err)
+		}
+		opts = &river.InsertOpts{Metadata: b}
+	}
 	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
-		params[i] = river.InsertManyParams{Args: a}
+		params[i] = river.InsertManyParams{Args: a, InsertOpts: opts}
 	}
 	if _, err := ins.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("jobs: insert %s: %w", args[0].Kind(), err)

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,8 +11,11 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/internal/reqctx"
 	"github.com/satchel-project/satchel/metrics"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Surfaces a request may belong to (a metrics label).
@@ -52,6 +57,10 @@ func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger) http.Hand
 		_, route := mux.Handler(r)
 		info := &reqctx.Info{ID: reqctx.CleanID(r.Header.Get("X-Request-Id")), Route: route}
 		w.Header().Set("X-Request-Id", info.ID)
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+			span.SetName(cmp.Or(route, "unmatched"))
+			span.SetAttributes(attribute.String("http.route", route), attribute.String("request_id", info.ID))
+		}
 		rw := &countingWriter{ResponseWriter: w}
 		mux.ServeHTTP(rw, r.WithContext(reqctx.With(r.Context(), info)))
 		if rw.status == 0 {
@@ -126,14 +135,113 @@ func (c *countingWriter) Flush() {
 }
 
 // observedStore counts the files the store creates by upload kind and the
-// webhook delivery attempts it records.
+// webhook delivery attempts it records, and times the store calls of the
+// hot paths (satchel_db_operation_seconds, op: the method's name in snake
+// case).
 type observedStore struct {
 	satchel.Store
-	m *metrics.Metrics
+	m  *metrics.Metrics
+	db *metrics.Operations
+}
+
+func newObservedStore(s satchel.Store, m *metrics.Metrics) observedStore {
+	return observedStore{Store: s, m: m, db: m.Operations("satchel_db_operation_seconds",
+		"Time the metadata database calls of the hot paths took, by store operation and outcome (ok, not_found, error).")}
+}
+
+// done records a store call begun at start.
+func (s observedStore) done(op string, start time.Time, err error) {
+	outcome := metrics.OutcomeOK
+	switch {
+	case satchel.IsNotFound(err):
+		outcome = metrics.OutcomeNotFound
+	case err != nil:
+		outcome = metrics.OutcomeError
+	}
+	s.db.Observe(op, outcome, start)
+}
+
+func (s observedStore) ProjectByPublicKey(ctx context.Context, key string) (*satchel.Project, error) {
+	start := time.Now()
+	p, err := s.Store.ProjectByPublicKey(ctx, key)
+	s.done("project_by_public_key", start, err)
+	return p, err
+}
+
+func (s observedStore) ProjectByID(ctx context.Context, id int64) (*satchel.Project, error) {
+	start := time.Now()
+	p, err := s.Store.ProjectByID(ctx, id)
+	s.done("project_by_id", start, err)
+	return p, err
+}
+
+func (s observedStore) File(ctx context.Context, projectID int64, uuid string) (*satchel.File, error) {
+	start := time.Now()
+	f, err := s.Store.File(ctx, projectID, uuid)
+	s.done("file", start, err)
+	return f, err
+}
+
+func (s observedStore) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.File, error) {
+	start := time.Now()
+	fs, err := s.Store.ListFiles(ctx, q)
+	s.done("list_files", start, err)
+	return fs, err
+}
+
+func (s observedStore) UpdateFile(ctx context.Context, projectID int64, uuid string, mutate func(f *satchel.File) ([]*satchel.Event, error)) (*satchel.File, error) {
+	start := time.Now()
+	f, err := s.Store.UpdateFile(ctx, projectID, uuid, mutate)
+	s.done("update_file", start, err)
+	return f, err
+}
+
+func (s observedStore) RemoveFile(ctx context.Context, uuid string, t time.Time, events []*satchel.Event) error {
+	start := time.Now()
+	err := s.Store.RemoveFile(ctx, uuid, t, events)
+	s.done("remove_file", start, err)
+	return err
+}
+
+func (s observedStore) CreateUploadSession(ctx context.Context, us *satchel.UploadSession) error {
+	start := time.Now()
+	err := s.Store.CreateUploadSession(ctx, us)
+	s.done("create_upload_session", start, err)
+	return err
+}
+
+func (s observedStore) UploadSession(ctx context.Context, uuid string) (*satchel.UploadSession, error) {
+	start := time.Now()
+	us, err := s.Store.UploadSession(ctx, uuid)
+	s.done("upload_session", start, err)
+	return us, err
+}
+
+func (s observedStore) CreateFetchTask(ctx context.Context, t *satchel.FetchTask) error {
+	start := time.Now()
+	err := s.Store.CreateFetchTask(ctx, t)
+	s.done("create_fetch_task", start, err)
+	return err
+}
+
+func (s observedStore) FetchTask(ctx context.Context, token string) (*satchel.FetchTask, error) {
+	start := time.Now()
+	t, err := s.Store.FetchTask(ctx, token)
+	s.done("fetch_task", start, err)
+	return t, err
+}
+
+func (s observedStore) UpdateFetchTask(ctx context.Context, t *satchel.FetchTask) error {
+	start := time.Now()
+	err := s.Store.UpdateFetchTask(ctx, t)
+	s.done("update_fetch_task", start, err)
+	return err
 }
 
 func (s observedStore) CreateFiles(ctx context.Context, files []*satchel.File, events []*satchel.Event) error {
+	start := time.Now()
 	err := s.Store.CreateFiles(ctx, files, events)
+	s.done("create_files", start, err)
 	if err == nil {
 		var n int64
 		for _, f := range files {
@@ -145,12 +253,13 @@ func (s observedStore) CreateFiles(ctx context.Context, files []*satchel.File, e
 }
 
 // createKind tells how files being created arrived: in a direct upload, a
-// copy made through the REST API, or (outside any request) a from-URL
-// download finished by the fetch workers.
+// copy made through the REST API, or (outside any request, in a job that
+// carries at most the id of the request that queued it) a from-URL download
+// finished by the fetch workers.
 func createKind(ctx context.Context) string {
 	info := reqctx.From(ctx)
 	switch {
-	case info == nil:
+	case info == nil || info.Route == "":
 		return metrics.KindFromURL
 	case surfaceOf(info.Route) == surfaceUpload:
 		return metrics.KindDirect
@@ -159,7 +268,9 @@ func createKind(ctx context.Context) string {
 }
 
 func (s observedStore) CompleteUploadSession(ctx context.Context, uuid string, f *satchel.File, events []*satchel.Event) error {
+	start := time.Now()
 	err := s.Store.CompleteUploadSession(ctx, uuid, f, events)
+	s.done("complete_upload_session", start, err)
 	if err == nil {
 		s.m.Upload(metrics.KindMultipart, 1, f.Size)
 	}
@@ -167,7 +278,9 @@ func (s observedStore) CompleteUploadSession(ctx context.Context, uuid string, f
 }
 
 func (s observedStore) FinishDelivery(ctx context.Context, d *satchel.Delivery) error {
+	start := time.Now()
 	err := s.Store.FinishDelivery(ctx, d)
+	s.done("finish_delivery", start, err)
 	if err == nil {
 		switch d.Status {
 		case satchel.DeliveryDelivered:
@@ -178,5 +291,111 @@ func (s observedStore) FinishDelivery(ctx context.Context, d *satchel.Delivery) 
 			s.m.WebhookDelivery("retry")
 		}
 	}
+	return err
+}
+
+// observedBucket times the blob store's calls
+// (satchel_blob_operation_seconds, op: the method's name in snake case;
+// "commit" is a new blob's final write). It keeps the optional abilities
+// of the bucket it wraps (exclusive to the node, least part size).
+type observedBucket struct {
+	blobstore.Bucket
+	ops *metrics.Operations
+}
+
+func newObservedBucket(b blobstore.Bucket, m *metrics.Metrics) blobstore.Bucket {
+	ob := observedBucket{Bucket: b, ops: m.Operations("satchel_blob_operation_seconds",
+		"Time blob store calls took, by operation and outcome (ok, not_found, error).")}
+	if mp, ok := b.(interface{ MinPartSize() int64 }); ok {
+		return minPartBucket{ob, mp.MinPartSize}
+	}
+	return ob
+}
+
+// minPartBucket is an observedBucket of a backend with a least part size.
+type minPartBucket struct {
+	observedBucket
+	minPart func() int64
+}
+
+// MinPartSize is the wrapped bucket's.
+func (b minPartBucket) MinPartSize() int64 { return b.minPart() }
+
+// ExclusiveToNode tells whether the wrapped bucket belongs to this node alone.
+func (b observedBucket) ExclusiveToNode() bool { return blobstore.IsExclusive(b.Bucket) }
+
+func (b observedBucket) done(op string, start time.Time, err error) {
+	outcome := metrics.OutcomeOK
+	switch {
+	case errors.Is(err, blobstore.ErrNotFound):
+		outcome = metrics.OutcomeNotFound
+	case err != nil:
+		outcome = metrics.OutcomeError
+	}
+	b.ops.Observe(op, outcome, start)
+}
+
+func (b observedBucket) NewWriter(ctx context.Context, key string) (blobstore.Writer, error) {
+	start := time.Now()
+	w, err := b.Bucket.NewWriter(ctx, key)
+	b.done("new_writer", start, err)
+	if err != nil {
+		return nil, err
+	}
+	return observedWriter{w, b}, nil
+}
+
+func (b observedBucket) Open(ctx context.Context, key string) (blobstore.Reader, error) {
+	start := time.Now()
+	r, err := b.Bucket.Open(ctx, key)
+	b.done("open", start, err)
+	return r, err
+}
+
+func (b observedBucket) Delete(ctx context.Context, key string) error {
+	start := time.Now()
+	err := b.Bucket.Delete(ctx, key)
+	b.done("delete", start, err)
+	return err
+}
+
+func (b observedBucket) StartMultipart(ctx context.Context, key string, size int64) (string, error) {
+	start := time.Now()
+	id, err := b.Bucket.StartMultipart(ctx, key, size)
+	b.done("start_multipart", start, err)
+	return id, err
+}
+
+func (b observedBucket) WritePart(ctx context.Context, uploadID string, w blobstore.PartWrite, r io.Reader) error {
+	start := time.Now()
+	err := b.Bucket.WritePart(ctx, uploadID, w, r)
+	b.done("write_part", start, err)
+	return err
+}
+
+func (b observedBucket) CompleteMultipart(ctx context.Context, uploadID, key string) error {
+	start := time.Now()
+	err := b.Bucket.CompleteMultipart(ctx, uploadID, key)
+	b.done("complete_multipart", start, err)
+	return err
+}
+
+func (b observedBucket) AbortMultipart(ctx context.Context, uploadID string) error {
+	start := time.Now()
+	err := b.Bucket.AbortMultipart(ctx, uploadID)
+	b.done("abort_multipart", start, err)
+	return err
+}
+
+// observedWriter times a new blob's Commit.
+type observedWriter struct {
+	blobstore.Writer
+	b observedBucket
+}
+
+func (w observedWriter) Commit() error {
+	start := time.Now()
+	err := w.Writer.Commit()
+	w.b.done("commit", start, err)
 	return err
 }

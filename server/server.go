@@ -42,6 +42,8 @@ import (
 	"github.com/satchel-project/satchel/uploaderpage"
 	"github.com/satchel-project/satchel/variantcache"
 	"github.com/satchel-project/satchel/webhook"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config is everything a Satchel node can be told.
@@ -176,6 +178,8 @@ type Server struct {
 	ping       func(context.Context) error
 	draining   atomic.Bool
 	variants   *variantcache.Cache
+	// tracing exports spans (nil: off); Close flushes it.
+	tracing *sdktrace.TracerProvider
 }
 
 // OpenStore opens the metadata store: PostgreSQL when databaseURL is set,
@@ -200,23 +204,39 @@ func OpenBucket(ctx context.Context, dataDir, storageURL string) (blobstore.Buck
 
 // New opens storage, recovers from an unclean stop, creates the demo project
 // on first start and starts background work.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
 	}
 	log = slog.New(reqctx.LogHandler(log.Handler()))
 	m := metrics.New()
+	tp, err := newTracing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if tp != nil {
+		defer func() {
+			if err != nil {
+				tp.Shutdown(context.WithoutCancel(ctx))
+			}
+		}()
+	}
+	var tracer trace.TracerProvider // nil: tracing off
+	if tp != nil {
+		tracer = tp
+	}
 	rawStore, err := OpenStore(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	var store satchel.Store = observedStore{rawStore, m}
+	var store satchel.Store = newObservedStore(rawStore, m)
 	bucket, err := OpenBucket(ctx, cfg.DataDir, cfg.StorageURL)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
+	bucket = newObservedBucket(bucket, m)
 	// Short-lived local copies live in tmp/, emptied at every start.
 	tmpDir := filepath.Join(cfg.DataDir, "tmp")
 	if err := os.RemoveAll(tmpDir); err != nil {
@@ -271,14 +291,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			jobs.QueueFetch: a.Config().FetchWorkers, jobs.QueueWebhook: worker.Options().Concurrency, jobs.QueueMaintenance: 4, jobs.QueueAddon: 4,
 			convert.QueueDocument: cfg.DocumentWorkers, convert.QueueVideo: cfg.VideoWorkers,
 		},
-		RescueAfter: cfg.JobRescueAfter, OnCancel: a.Halt,
+		RescueAfter: cfg.JobRescueAfter, OnCancel: a.Halt, Tracer: tracer,
 	})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	m.JobQueue(jc.Depth)
-	s := &Server{App: a, Store: store, Bucket: bucket, Jobs: jc, log: log, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close,
+	s := &Server{App: a, Store: store, Bucket: bucket, Jobs: jc, log: log, tracing: tp, marker: filepath.Join(cfg.DataDir, "running"), closeStore: rawStore.Close,
 		Metrics: m, metrics: m.Handler(cfg.MetricsToken), ping: rawStore.Ping}
 	if s.Demo, err = ensureDemoProject(ctx, store, cfg); err != nil {
 		store.Close()
@@ -299,10 +319,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if !cfg.MetricsElsewhere {
 		mux.Handle("GET /metrics", s.metrics)
 	}
-	uploadapi.New(a, uploadapi.Config{
+	uploads := uploadapi.New(a, uploadapi.Config{
 		PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies,
 		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
-	}, log).Register(mux)
+	}, log)
+	uploads.Register(mux)
+	m.Gauge("satchel_uploads_in_progress", "Direct uploads and multipart part writes being received by this node.",
+		func() float64 { return float64(uploads.InProgress()) })
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	dialect := jsonapi.New(a, jsonapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log)
 	dialect.Register(mux)
@@ -344,7 +367,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	dashboard.New(a, dashboard.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	legacy := http.NewServeMux() // the oldest REST dialect, told apart by its Authentication header
 	legacyapi.New(a, legacyapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(legacy)
-	s.handler = s.inflight.track(guardBodies(cleanPath(legacyapi.Dispatch(observe(legacy, m, log), observe(mux, m, log))), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
+	s.handler = s.inflight.track(guardBodies(cleanPath(traced(legacyapi.Dispatch(observe(legacy, m, log), observe(mux, m, log)), tracer)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
 	// Jobs queued before this start (by this node or one that died) run now,
 	// once every service they call is wired.
 	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
@@ -414,6 +437,13 @@ func (s *Server) Close() error {
 		s.variants.Close() // pending saves to the shared bucket use the store
 	}
 	err := s.closeStore()
+	if s.tracing != nil {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if terr := s.tracing.Shutdown(tctx); terr != nil {
+			s.log.Warn("flush traces", "err", terr)
+		}
+		cancel()
+	}
 	if err == nil && !s.unclean.Load() {
 		os.Remove(s.marker)
 	}

@@ -27,14 +27,12 @@ type uploadSlots struct {
 	project map[int64]int
 }
 
-// acquire takes a server-wide slot; release gives it back.
+// acquire takes a server-wide slot; release gives it back. Slots are
+// counted (InProgress) even without a cap.
 func (s *uploadSlots) acquire() (release func(), err error) {
-	if s.maxTotal <= 0 {
-		return func() {}, nil
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.total >= s.maxTotal {
+	if s.maxTotal > 0 && s.total >= s.maxTotal {
 		return nil, errServerBusy
 	}
 	s.total++
@@ -66,4 +64,12 @@ func (s *uploadSlots) acquireProject(id int64) (release func(), err error) {
 		}
 		s.mu.Unlock()
 	}), nil
+}
+
+// InProgress counts the uploads being received: direct uploads and
+// multipart part writes.
+func (h *Handler) InProgress() int {
+	h.slots.mu.Lock()
+	defer h.slots.mu.Unlock()
+	return h.slots.total
 }

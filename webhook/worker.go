@@ -205,7 +205,7 @@ func (wk *Worker) process(ctx context.Context, d *satchel.Delivery) error {
 	out, err := wk.attempt(ctx, d)
 	if err != nil {
 		// The store failed us: River retries.
-		wk.log.Error("webhook: prepare delivery", "delivery", d.ID, "err", err)
+		wk.log.ErrorContext(ctx, "webhook: prepare delivery", "delivery", d.ID, "err", err)
 		return err
 	}
 	now := time.Now().UTC()
@@ -215,26 +215,26 @@ func (wk *Worker) process(ctx context.Context, d *satchel.Delivery) error {
 	switch {
 	case out.ok:
 		d.Status, d.NextAttempt = satchel.DeliveryDelivered, now
-		log.Debug("webhook: delivered")
+		log.DebugContext(ctx, "webhook: delivered")
 	case out.final || d.Attempts >= wk.opts.MaxAttempts:
 		d.Status, d.NextAttempt = satchel.DeliveryFailed, now
-		log.Warn("webhook: delivery failed", "err", out.err)
+		log.WarnContext(ctx, "webhook: delivery failed", "err", out.err)
 	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// Cut short by a shutdown: River runs the job again.
 		return ctx.Err()
 	default:
 		wait := max(backoff(d.Attempts, wk.opts.BaseBackoff, wk.opts.MaxBackoff), min(out.retryAfter, wk.opts.MaxBackoff))
 		d.Status, d.NextAttempt = satchel.DeliveryPending, now.Add(wait)
-		log.Info("webhook: attempt failed", "err", out.err, "retry_in", wait)
+		log.InfoContext(ctx, "webhook: attempt failed", "err", out.err, "retry_in", wait)
 		result = fmt.Errorf("%w: %s", errRetry, out.err)
 	}
 	if err := wk.store.FinishDelivery(context.WithoutCancel(ctx), d); err != nil {
 		if satchel.IsNotFound(err) {
 			// Deleted with its subscription, or recorded by a later attempt.
-			log.Info("webhook: delivery gone or taken over")
+			log.InfoContext(ctx, "webhook: delivery gone or taken over")
 			return nil
 		}
-		log.Error("webhook: record delivery", "err", err)
+		log.ErrorContext(ctx, "webhook: record delivery", "err", err)
 		return err
 	}
 	return result
