@@ -12,7 +12,7 @@ import (
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/addons"
 	"github.com/satchel-project/satchel/jobs"
-	"github.com/satchel-project/satchel/securetoken"
+	"github.com/satchel-project/satchel/ucare/akamai"
 )
 
 // AddonTimeout bounds one run of an add-on execution.
@@ -224,7 +224,7 @@ func (a *App) finishAddon(ctx context.Context, p *satchel.Project, r *satchel.Ad
 func (a *App) addonFileURL(p *satchel.Project, f *satchel.File) string {
 	u := a.CDNBase + "/" + f.UUID + "/"
 	if p.SecureDeliverySecret != "" {
-		tok, err := securetoken.ACLToken(p.SecureDeliverySecret, "/"+f.UUID+"/", time.Now().Add(addonURLTTL).Unix(), true)
+		tok, err := akamai.ACLToken(p.SecureDeliverySecret, "/"+f.UUID+"/", time.Now().Add(addonURLTTL).Unix(), true)
 		if err == nil {
 			u += "?token=" + tok
 		}

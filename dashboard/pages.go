@@ -10,7 +10,7 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/app"
-	"github.com/satchel-project/satchel/securetoken"
+	"github.com/satchel-project/satchel/ucare/akamai"
 )
 
 func (h *Handler) funcs() template.FuncMap {
@@ -50,7 +50,7 @@ func (h *Handler) cdnURL(p *satchel.Project, id, ops string) string {
 	if p != nil && p.SecureDeliverySecret != "" {
 		// Tokens last an hour past the hour, so pages cache-friendly URLs.
 		exp := time.Now().Truncate(time.Hour).Add(2 * time.Hour).Unix()
-		if tok, err := securetoken.URLToken(p.SecureDeliverySecret, path, exp); err == nil {
+		if tok, err := akamai.URLToken(p.SecureDeliverySecret, path, exp); err == nil {
 			u += "?token=" + url.QueryEscape(tok)
 		}
 	}

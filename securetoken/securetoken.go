@@ -1,15 +1,7 @@
-// Package securetoken builds and verifies the Akamai-style delivery tokens
-// that pyuploadcare's AkamaiSecureUrlBuilderWithAclToken and
-// AkamaiSecureUrlBuilderWithUrlToken put in the "token" query parameter of
-// CDN URLs (HMAC-SHA256, key = hex-decoded project secret).
-//
-// ACL token:  exp=<exp>~acl=<acl>~hmac=<hex>, signing "exp=<exp>~acl=<acl>",
-// where acl = "/" + path without leading/trailing "/" (and "~" written
-// "%7e") + "/" (or "/*" for a wildcard).
-//
-// URL token: exp=<exp>~hmac=<hex>, signing "exp=<exp>~url=<escaped path>",
-// the path escaped like Python's quote_plus(path, safe=",") with lowercase
-// %xx and "~" as "%7e".
+// Package securetoken verifies the Akamai-style delivery tokens the CDN
+// accepts in the "token" query parameter. The tokens are built (and their
+// format described) by the SDK's akamai package, which the verifier shares
+// for the key, the HMAC and the URL escaping.
 package securetoken
 
 import (
@@ -21,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/satchel-project/satchel/ucare/akamai"
 )
 
 // Verification errors; Verify wraps them with detail, test with errors.Is.
@@ -38,118 +32,6 @@ var (
 
 // MaxTokenLen bounds the token length Verify accepts.
 const MaxTokenLen = 4096
-
-func key(secretHex string) ([]byte, error) {
-	k, err := hex.DecodeString(secretHex)
-	if err != nil || len(k) == 0 {
-		return nil, errors.New("securetoken: secret must be a non-empty hex string")
-	}
-	return k, nil
-}
-
-func sign(k []byte, msg string) []byte {
-	m := hmac.New(sha256.New, k)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
-}
-
-// handlePath returns the path of a handle: the path of a full URL
-// ("https://host/p?q" → "/p"), else the handle itself, without query or
-// fragment.
-func handlePath(h string) string {
-	if i := strings.Index(h, "://"); i >= 0 {
-		rest := h[i+3:]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			h = rest[j:]
-		} else {
-			h = ""
-		}
-	}
-	if i := strings.IndexAny(h, "?#"); i >= 0 {
-		h = h[:i]
-	}
-	return h
-}
-
-// ACL returns the ACL a token for path carries: "/" + path trimmed of
-// slashes with "~" as "%7e" + "/" (or "/*" when wildcard).
-func ACL(path string, wildcard bool) string {
-	p := strings.ReplaceAll(strings.Trim(handlePath(path), "/"), "~", "%7e")
-	if wildcard {
-		return "/" + p + "/*"
-	}
-	return "/" + p + "/"
-}
-
-// ACLToken returns an ACL token for path (a path such as
-// "/<uuid>/-/resize/640x/", a bare "<uuid>" or a full CDN URL) valid until
-// the Unix time exp. With wildcard the ACL is "/<path>/*", covering every
-// path below it.
-func ACLToken(secretHex string, path string, exp int64, wildcard bool) (string, error) {
-	k, err := key(secretHex)
-	if err != nil {
-		return "", err
-	}
-	if strings.Trim(handlePath(path), "/") == "" {
-		return "", errors.New("securetoken: empty path")
-	}
-	if exp <= 0 {
-		return "", errors.New("securetoken: exp must be positive")
-	}
-	msg := "exp=" + strconv.FormatInt(exp, 10) + "~acl=" + ACL(path, wildcard)
-	return msg + "~hmac=" + hex.EncodeToString(sign(k, msg)), nil
-}
-
-// EscapeURL escapes a path for the URL-token message: Python's
-// quote_plus(path, safe=",") (letters, digits, "_.-," kept, space → "+",
-// everything else %xx) with lowercase hex, "~" included as "%7e".
-func EscapeURL(path string) string {
-	const hexLower = "0123456789abcdef"
-	var b strings.Builder
-	for i := 0; i < len(path); i++ {
-		c := path[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
-			c == '_', c == '.', c == '-', c == ',':
-			b.WriteByte(c)
-		case c == ' ':
-			b.WriteByte('+')
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hexLower[c>>4])
-			b.WriteByte(hexLower[c&15])
-		}
-	}
-	return b.String()
-}
-
-// urlPath is the path a URL token signs: the handle's path with a leading "/".
-func urlPath(path string) string {
-	p := handlePath(path)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p
-	}
-	return p
-}
-
-// URLToken returns a URL token for exactly path (a leading "/" is added when
-// missing; pass the path as it will be requested, e.g. "/<uuid>/") valid
-// until the Unix time exp.
-func URLToken(secretHex string, path string, exp int64) (string, error) {
-	k, err := key(secretHex)
-	if err != nil {
-		return "", err
-	}
-	p := urlPath(path)
-	if p == "/" {
-		return "", errors.New("securetoken: empty path")
-	}
-	if exp <= 0 {
-		return "", errors.New("securetoken: exp must be positive")
-	}
-	e := strconv.FormatInt(exp, 10)
-	return "exp=" + e + "~hmac=" + hex.EncodeToString(sign(k, "exp="+e+"~url="+EscapeURL(p))), nil
-}
 
 type field struct{ k, v string }
 
@@ -173,11 +55,12 @@ func hasDotSegment(p string) bool {
 
 // Verify checks a token (the "token" query parameter) for requestPath, the
 // escaped URL path of the request (http.Request.URL.EscapedPath(), no
-// query), at time now. It accepts the tokens ACLToken and URLToken build:
+// query), at time now. It accepts the tokens akamai.ACLToken and
+// akamai.URLToken build:
 //
 //   - fields split on "~" as k=v; exp and hmac are required, hmac last, an
 //     optional st (start time) is honoured; other fields are refused.
-//   - the HMAC-SHA256 over the other fields (plus "url=<EscapeURL(path)>"
+//   - the HMAC-SHA256 over the other fields (plus "url=<akamai.EscapeURL(path)>"
 //     for URL tokens) is compared in constant time → ErrSignature.
 //   - now after exp (or before st) → ErrExpired.
 //   - ACL tokens: the path, "~" written "%7e", must equal the ACL or, when
@@ -189,7 +72,7 @@ func hasDotSegment(p string) bool {
 //
 // Errors wrap ErrMalformed, ErrSignature, ErrExpired or ErrPathNotAllowed.
 func Verify(secretHex, token, requestPath string, now time.Time) error {
-	k, err := key(secretHex)
+	k, err := akamai.Key(secretHex)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -253,13 +136,13 @@ func Verify(secretHex, token, requestPath string, now time.Time) error {
 	}
 	msg := strings.Join(parts, "~")
 	if seen["acl"] {
-		if !hmac.Equal(sign(k, msg), got) {
+		if !hmac.Equal(akamai.Sign(k, msg), got) {
 			return ErrSignature
 		}
 	} else {
 		ok := false
 		for _, p := range urlCandidates(requestPath) {
-			ok = hmac.Equal(sign(k, msg+"~url="+EscapeURL(p)), got) || ok
+			ok = hmac.Equal(akamai.Sign(k, akamai.URLMessage(msg, p)), got) || ok
 		}
 		if !ok {
 			return ErrSignature

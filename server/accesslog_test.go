@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel/app"
-	"github.com/satchel-project/satchel/securetoken"
 	"github.com/satchel-project/satchel/server"
+	"github.com/satchel-project/satchel/ucare/akamai"
 	ucfile "github.com/uploadcare/uploadcare-go/file"
 	"github.com/uploadcare/uploadcare-go/ucare"
 )
@@ -189,7 +189,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		t.Fatal("upload with a wrong signature accepted")
 	}
 
-	acl, _ := securetoken.ACLToken(cdnSecret, "/"+id+"/", expire, true)
+	acl, _ := akamai.ACLToken(cdnSecret, "/"+id+"/", expire, true)
 	if resp, _ := get(t, s.URL+"/"+id+"/?token="+acl, nil); resp.StatusCode != 200 {
 		t.Fatalf("secure delivery: %d", resp.StatusCode)
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/satchel-project/satchel/securetoken"
+	"github.com/satchel-project/satchel/ucare/akamai"
 )
 
 func get(t *testing.T, url string, hdr map[string]string) (*http.Response, []byte) {
@@ -217,18 +217,18 @@ func TestCDNSecureDelivery(t *testing.T) {
 		t.Fatalf("no token: %d", resp.StatusCode)
 	}
 	exp := time.Now().Add(5 * time.Minute).Unix()
-	acl, _ := securetoken.ACLToken(secret, "/"+id+"/", exp, true)
+	acl, _ := akamai.ACLToken(secret, "/"+id+"/", exp, true)
 	if resp, _ := get(t, s.URL+"/"+id+"/-/resize/10x/?token="+acl, nil); resp.StatusCode != 200 {
 		t.Fatalf("wildcard ACL token: %d", resp.StatusCode)
 	}
-	urlTok, _ := securetoken.URLToken(secret, "/"+id+"/", exp)
+	urlTok, _ := akamai.URLToken(secret, "/"+id+"/", exp)
 	if resp, _ := get(t, s.URL+"/"+id+"/?token="+urlTok, nil); resp.StatusCode != 200 {
 		t.Fatalf("URL token: %d", resp.StatusCode)
 	}
 	if resp, _ := get(t, s.URL+"/"+id+"/-/resize/10x/?token="+urlTok, nil); resp.StatusCode != 403 {
 		t.Fatalf("URL token on another path: %d", resp.StatusCode)
 	}
-	old, _ := securetoken.ACLToken(secret, "/"+id+"/", time.Now().Add(-time.Minute).Unix(), true)
+	old, _ := akamai.ACLToken(secret, "/"+id+"/", time.Now().Add(-time.Minute).Unix(), true)
 	if resp, _ := get(t, s.URL+"/"+id+"/?token="+old, nil); resp.StatusCode != 403 {
 		t.Fatalf("expired token: %d", resp.StatusCode)
 	}

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
-	"github.com/satchel-project/satchel/securetoken"
 	"github.com/satchel-project/satchel/server"
+	"github.com/satchel-project/satchel/ucare/akamai"
 )
 
 // newProject adds a project to a test server.
@@ -311,7 +311,7 @@ func TestJSONAPIProtectedOriginal(t *testing.T) {
 	r = jaMultipart(t, "POST", jaBase(s, pubC)+"/files.json", "secretc", png, "c.png")
 	wantStatus(t, r, http.StatusCreated)
 	uc := r.attr(t, "uuid").(string)
-	tok, _ := securetoken.URLToken(secret, "/"+uc+"/", time.Now().Add(time.Minute).Unix())
+	tok, _ := akamai.URLToken(secret, "/"+uc+"/", time.Now().Add(time.Minute).Unix())
 	if resp, _ := get(t, s.URL+"/"+uc+"/?token="+tok, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("secure delivery token: %d", resp.StatusCode)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/satchel-project/satchel/ucare/akamai"
 	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
@@ -133,7 +134,7 @@ type AkamaiACLURLBuilder struct {
 // SecureURL returns a signed URL for handle.
 func (b *AkamaiACLURLBuilder) SecureURL(handle string) (string, error) {
 	base, path, exp := secureParts(b.CDNBase, handle, b.Window, b.Now)
-	tok, err := aclToken(b.Secret, path, exp, b.Wildcard)
+	tok, err := akamai.ACLToken(b.Secret, path, exp, b.Wildcard)
 	if err != nil {
 		return "", &InvalidParamError{"handle", err.Error()}
 	}
@@ -152,7 +153,7 @@ type AkamaiURLTokenBuilder struct {
 // SecureURL returns a signed URL for handle.
 func (b *AkamaiURLTokenBuilder) SecureURL(handle string) (string, error) {
 	base, path, exp := secureParts(b.CDNBase, handle, b.Window, b.Now)
-	tok, err := urlToken(b.Secret, path, exp)
+	tok, err := akamai.URLToken(b.Secret, path, exp)
 	if err != nil {
 		return "", &InvalidParamError{"handle", err.Error()}
 	}
@@ -171,17 +172,6 @@ func secureParts(base, handle string, window time.Duration, now func() time.Time
 	if now == nil {
 		now = time.Now
 	}
-	p := handle
-	if i := strings.Index(p, "://"); i >= 0 {
-		rest := p[i+3:]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			p = rest[j:]
-		} else {
-			p = ""
-		}
-	}
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		p = p[:i]
-	}
+	p := akamai.Path(handle)
 	return strings.TrimRight(base, "/"), "/" + strings.Trim(p, "/") + "/", now().Add(window).Unix()
 }
