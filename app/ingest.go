@@ -29,7 +29,7 @@ type UploadOptions struct {
 	Metadata map[string]string `json:"Metadata"`
 	Tags     []string          `json:"Tags"`
 	Source   string            `json:"Source"`
-	// Expires schedules the file's removal (see App.ExpireDue).
+	// Expires schedules the file's removal (see App.ExpireFiles).
 	Expires *time.Time `json:"Expires,omitempty"`
 	// OriginalProtected keeps the CDN from serving the original publicly.
 	OriginalProtected bool `json:"OriginalProtected,omitempty"`

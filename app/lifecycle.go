@@ -20,30 +20,44 @@ func (a *App) Sweep(ctx context.Context, now time.Time) error {
 	if err := a.ExpireFiles(ctx, now); err != nil {
 		return err
 	}
-	if err := a.ExpireDue(ctx, now); err != nil {
-		return err
-	}
 	if err := a.ExpireSessions(ctx, now); err != nil {
 		return err
 	}
 	return a.Retain(ctx, now)
 }
 
-// ExpireFiles removes unstored files uploaded more than TemporaryTTL before
-// now. Each removal queues the removal of the file's bytes with it.
+// ExpireFiles removes the files whose time is up at now: unstored files
+// uploaded more than TemporaryTTL before now, and files whose expiry time
+// (File.Expires) is at or before now. Each removal writes the file's
+// file.deleted event (initiated by the system) and queues the removal of
+// its bytes with it.
 func (a *App) ExpireFiles(ctx context.Context, now time.Time) error {
+	if err := a.expire(ctx, now, a.Store.ExpiredTemporaryFiles, now.Add(-a.cfg.TemporaryTTL)); err != nil {
+		return fmt.Errorf("app: expiring temporary files: %w", err)
+	}
+	if err := a.expire(ctx, now, a.Store.ExpiredFiles, now); err != nil {
+		return fmt.Errorf("app: expiring files: %w", err)
+	}
+	return nil
+}
+
+// expire removes, in batches, the files list returns for t.
+func (a *App) expire(ctx context.Context, now time.Time, list func(context.Context, time.Time, int) ([]*satchel.File, error), t time.Time) error {
+	const batch = 500
 	for {
-		files, err := a.Store.ExpiredTemporaryFiles(ctx, now.Add(-a.cfg.TemporaryTTL), 500)
+		files, err := list(ctx, t, batch)
 		if err != nil {
 			return err
 		}
 		for _, f := range files {
-			if err := a.Store.RemoveFile(ctx, f.UUID, now.UTC(), []*satchel.Event{fileEvent(f, satchel.EventFileDeleted)}); err != nil && !satchel.IsNotFound(err) {
-				return fmt.Errorf("app: expire file %s: %w", f.UUID, err)
+			gone := now.UTC()
+			f.Removed, f.Stored = &gone, nil
+			if err := a.Store.RemoveFile(ctx, f.UUID, gone, []*satchel.Event{FileEvent(f, satchel.EventFileDeleted, satchel.Initiator{Type: "system"}, nil)}); err != nil && !satchel.IsNotFound(err) {
+				return fmt.Errorf("file %s: %w", f.UUID, err)
 			}
 			a.purged(f.UUID)
 		}
-		if len(files) < 500 {
+		if len(files) < batch {
 			return nil
 		}
 	}
@@ -122,11 +136,7 @@ type expireFilesWorker struct {
 }
 
 func (w *expireFilesWorker) Work(ctx context.Context, _ *river.Job[jobs.ExpireFilesArgs]) error {
-	now := time.Now()
-	if err := w.a.ExpireFiles(ctx, now); err != nil {
-		return err
-	}
-	return w.a.ExpireDue(ctx, now)
+	return w.a.ExpireFiles(ctx, time.Now())
 }
 
 func (w *expireFilesWorker) Timeout(*river.Job[jobs.ExpireFilesArgs]) time.Duration {
@@ -179,29 +189,6 @@ func (a *App) PeriodicJobs() []*river.PeriodicJob {
 		jobs.Periodic(jobs.ExpireFilesArgs{}, a.cfg.SweepEvery),
 		jobs.Periodic(jobs.ExpireSessionsArgs{}, a.cfg.SweepEvery),
 		jobs.Periodic(jobs.RetentionArgs{}, max(a.cfg.SweepEvery, time.Hour)),
-	}
-}
-
-// ExpireDue removes the files whose expiry time (File.Expires) is at or
-// before now, with their file.deleted events; each removal queues the
-// removal of the file's bytes with it.
-func (a *App) ExpireDue(ctx context.Context, now time.Time) error {
-	for {
-		files, err := a.Store.ExpiredFiles(ctx, now, 500)
-		if err != nil {
-			return fmt.Errorf("app: expiring files: %w", err)
-		}
-		for _, f := range files {
-			gone := now.UTC()
-			f.Removed, f.Stored = &gone, nil
-			if err := a.Store.RemoveFile(ctx, f.UUID, gone, []*satchel.Event{FileEvent(f, satchel.EventFileDeleted, satchel.Initiator{Type: "system"}, nil)}); err != nil && !satchel.IsNotFound(err) {
-				return fmt.Errorf("app: expire file %s: %w", f.UUID, err)
-			}
-			a.purged(f.UUID)
-		}
-		if len(files) < 500 {
-			return nil
-		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -87,5 +88,32 @@ func TestLifecycleSweep(t *testing.T) {
 	within(t, "the expired file's bytes to go", func() bool { return countFiles("blobs") == 1 })
 	if countFiles("blobs") != 1 || countFiles("multipart") != 0 {
 		t.Fatalf("after sweep: %d blobs, %d uploads", countFiles("blobs"), countFiles("multipart"))
+	}
+}
+
+// TestTemporaryExpiryEvent: a temporary file past its lifetime is removed
+// by the system, and its file.deleted event says so.
+func TestTemporaryExpiryEvent(t *testing.T) {
+	rc := &receiver{t: t, secret: "whsecret", ids: map[string]int{}}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+	s := startServer(t, func(c *server.Config) { c.SweepEvery = time.Hour })
+	if code, _, body := rawREST(t, "POST", s.URL+"/webhooks/", v7, "application/json", `{"target_url":"`+hook.URL+`","event":"file.deleted","signing_secret":"whsecret"}`); code != 201 {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	temp, kept := uploadN(t, s.URL, 1, "0")[0], uploadN(t, s.URL, 1, "1")[0]
+	if err := s.App.ExpireFiles(context.Background(), time.Now().Add(25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	e := rc.waitFor(1)[0]
+	d := e["data"].(map[string]any)
+	if d["uuid"] != temp || d["datetime_removed"] == nil {
+		t.Fatalf("deleted event data: %v", d)
+	}
+	if in := e["initiator"].(map[string]any); in["type"] != "system" {
+		t.Fatalf("initiator %v", in)
+	}
+	if code, _, _ := do(t, "GET", s.URL+"/"+kept+"/", nil, ""); code != 200 {
+		t.Fatalf("stored file removed: %d", code)
 	}
 }
