@@ -15,7 +15,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/convert"
-	"github.com/satchel-project/satchel/jobs"
 )
 
 // ErrConverterUnavailable is returned when a conversion's program is not
@@ -221,23 +220,8 @@ func (a *App) runConversionJob(ctx context.Context, jobID int64, attempt int, to
 	if err != nil {
 		return err
 	}
-	go func() {
-		tick := time.NewTicker(jobs.HeartbeatEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if err := a.Jobs.Touch(ctx, jobID, attempt); errors.Is(err, jobs.ErrTakenOver) {
-					cancel()
-					return
-				} else if err != nil && ctx.Err() == nil {
-					a.Log.Warn("conversion job heartbeat", "token", token, "err", err)
-				}
-			}
-		}
-	}()
+	ctx, stop := a.Jobs.Heartbeat(ctx, a.Log, jobID, attempt, "token", token)
+	defer stop()
 	return a.runConversion(ctx, c, attempt)
 }
 

@@ -131,24 +131,8 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[jobs.FetchArgs]) 
 	if t.Status == satchel.FetchSuccess || t.Status == satchel.FetchError {
 		return nil // finished by an earlier run before River recorded it
 	}
-	go func() {
-		tick := time.NewTicker(jobs.HeartbeatEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if err := a.Jobs.Touch(ctx, job.ID, job.Attempt); errors.Is(err, jobs.ErrTakenOver) {
-					a.Log.WarnContext(ctx, "fetch job taken over by another attempt", "token", t.Token)
-					cancel()
-					return
-				} else if err != nil && ctx.Err() == nil {
-					a.Log.WarnContext(ctx, "fetch job heartbeat", "token", t.Token, "err", err)
-				}
-			}
-		}
-	}()
+	ctx, stop := a.Jobs.Heartbeat(ctx, a.Log, job.ID, job.Attempt, "token", t.Token)
+	defer stop()
 	return a.runFetch(ctx, t, job.Attempt)
 }
 

@@ -242,3 +242,34 @@ func (db DB) Touch(ctx context.Context, jobID int64, attempt int) error {
 	}
 	return nil
 }
+
+// heartbeatEvery is HeartbeatEvery; tests shorten it.
+var heartbeatEvery = HeartbeatEvery
+
+// Heartbeat keeps a long job's attempt alive past River's job timeout: it
+// touches the attempt (see Touch) every HeartbeatEvery until stop is
+// called or ctx ends. The returned context ends with cause ErrTakenOver
+// once another attempt has taken the job over, so this one stops writing;
+// other heartbeat errors are logged with attrs and the beats go on.
+func (db DB) Heartbeat(ctx context.Context, log *slog.Logger, jobID int64, attempt int, attrs ...any) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		tick := time.NewTicker(heartbeatEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := db.Touch(ctx, jobID, attempt); errors.Is(err, ErrTakenOver) {
+					log.WarnContext(ctx, "job taken over by another attempt", append([]any{"job_id", jobID, "attempt", attempt}, attrs...)...)
+					cancel(err)
+					return
+				} else if err != nil && ctx.Err() == nil {
+					log.WarnContext(ctx, "job heartbeat", append([]any{"job_id", jobID, "attempt", attempt, "err", err}, attrs...)...)
+				}
+			}
+		}
+	}()
+	return ctx, func() { cancel(context.Canceled) }
+}
