@@ -24,6 +24,7 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/app"
+	"github.com/satchel-project/satchel/internal/httpx"
 )
 
 //go:embed templates/*.html
@@ -249,31 +250,13 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	w.Write([]byte(b.String()))
 }
 
-// statusOf is the dashboard's table of domain error kinds to HTTP statuses.
+// statusOf is the dashboard's status for a kind of error: the usual one,
+// but 410 for an expired link (the page is gone, not forbidden).
 func statusOf(k satchel.Kind) int {
-	switch k {
-	case satchel.KindInvalid:
-		return http.StatusBadRequest
-	case satchel.KindNotFound:
-		return http.StatusNotFound
-	case satchel.KindConflict:
-		return http.StatusConflict
-	case satchel.KindForbidden:
-		return http.StatusForbidden
-	case satchel.KindUnauthorized:
-		return http.StatusUnauthorized
-	case satchel.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case satchel.KindThrottled:
-		return http.StatusTooManyRequests
-	case satchel.KindUnavailable:
-		return http.StatusServiceUnavailable
-	case satchel.KindExpired:
+	if k == satchel.KindExpired {
 		return http.StatusGone
-	case satchel.KindTimeout:
-		return http.StatusRequestTimeout
 	}
-	return http.StatusInternalServerError
+	return httpx.Status(k)
 }
 
 // fail shows an error page with the error's status; unexpected errors are

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/internal/httpx"
 	"github.com/satchel-project/satchel/internal/signing"
 )
 
@@ -19,19 +20,13 @@ type errorRow struct {
 	message string
 }
 
-// kindRows is the dialect's answer to each kind of error.
-var kindRows = map[satchel.Kind]errorRow{
-	satchel.KindInternal:     {http.StatusInternalServerError, "Internal error."},
-	satchel.KindInvalid:      {http.StatusBadRequest, ""},
-	satchel.KindNotFound:     {http.StatusNotFound, "Not found."},
-	satchel.KindConflict:     {http.StatusConflict, ""},
-	satchel.KindForbidden:    {http.StatusForbidden, ""},
-	satchel.KindUnauthorized: {http.StatusUnauthorized, ""},
-	satchel.KindTooLarge:     {http.StatusRequestEntityTooLarge, ""},
-	satchel.KindThrottled:    {http.StatusTooManyRequests, "Request was throttled. Expected available in {retry_after} seconds."},
-	satchel.KindUnavailable:  {http.StatusServiceUnavailable, "Service unavailable."},
-	satchel.KindExpired:      {http.StatusForbidden, ""},
-	satchel.KindTimeout:      {http.StatusRequestTimeout, ""},
+// kindWording is the dialect's wording of the kinds of error whose own
+// sentence it does not show; every kind gets its usual status (httpx.Status).
+var kindWording = map[satchel.Kind]string{
+	satchel.KindInternal:    "Internal error.",
+	satchel.KindNotFound:    "Not found.",
+	satchel.KindThrottled:   "Request was throttled. Expected available in {retry_after} seconds.",
+	satchel.KindUnavailable: "Service unavailable.",
 }
 
 // reasonRows words the reasons the dialect answers otherwise than their kind.
@@ -54,10 +49,7 @@ func (h *Handler) writeError(r *request, err error) {
 	e := satchel.AsError(err)
 	row, ok := reasonRows[e.Reason]
 	if !ok {
-		row, ok = kindRows[e.Kind]
-	}
-	if !ok {
-		row = kindRows[satchel.KindInternal]
+		row = errorRow{httpx.Status(e.Kind), kindWording[e.Kind]}
 	}
 	msg := e.Message
 	if row.message != "" {
