@@ -15,6 +15,8 @@ import (
 
 // needTools skips without the converter programs, except in CI (CI=true),
 // where they are installed (scripts/deps.sh) and missing ones fail.
+func ptr[T any](v T) *T { return &v }
+
 func needTools(t *testing.T, names ...string) {
 	t.Helper()
 	for _, n := range names {

@@ -18,8 +18,8 @@ import (
 
 // TestTransformationRoundTrip checks that what the builder makes is what the
 // SDK's grammar (package cdnurl) reads back: the same typed operations, and
-// the expected text. The server module's sdktest package checks the same
-// chains against the CDN's own parser.
+// the expected text. The CDN reads URLs with the same package; the server
+// module's sdktest package fetches a few chains from the real CDN.
 func TestTransformationRoundTrip(t *testing.T) {
 	half := 50.0
 	pad := 4
@@ -118,7 +118,8 @@ func TestTransformationErrors(t *testing.T) {
 }
 
 // TestSecureURLs checks the builders against pyuploadcare's vectors (cdn.md §7);
-// sdktest.TestSecureURLsVerify checks them against the CDN's verifier.
+// the server module's TestCDNSecureDeliveryTokenForms requests their URLs
+// from the real CDN.
 func TestSecureURLs(t *testing.T) {
 	const secret = "73636b61519adede42191efe1e73f02a67c7b692e3765f90c250c230be095211"
 	const id = "52da3bfc-7cd8-4861-8b05-126fef7a6994"
