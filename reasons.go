@@ -93,6 +93,7 @@ const (
 	ReasonSessionEnded Reason = "session_ended"
 	ReasonFormInvalid  Reason = "form_invalid"
 	ReasonFormForged   Reason = "form_forged"
+	ReasonSigninLimit  Reason = "signin_limit" // too many failed sign-ins from the address; RetryAfter
 	ReasonPageNotFound Reason = "page_not_found"
 
 	// Conversions.

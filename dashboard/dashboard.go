@@ -45,6 +45,11 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// SessionTTL is how long a sign-in lasts (default 12 h).
 	SessionTTL time.Duration
+	// SigninFailures failed sign-ins from one address (an IPv6 /64) within
+	// SigninWindow make the dashboard refuse its sign-ins (429) until the
+	// window ends (defaults: 10 in 15 minutes, counted per node).
+	SigninFailures int
+	SigninWindow   time.Duration
 }
 
 // Handler serves the dashboard.
@@ -58,6 +63,8 @@ type Handler struct {
 
 	keyMu sync.Mutex
 	key   []byte
+
+	signinLimit *failureLimit
 }
 
 // New builds the dashboard.
@@ -65,10 +72,17 @@ func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
+	if cfg.SigninFailures <= 0 {
+		cfg.SigninFailures = 10
+	}
+	if cfg.SigninWindow <= 0 {
+		cfg.SigninWindow = 15 * time.Minute
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Handler{app: a, cfg: cfg, log: log, pages: map[string]*template.Template{}}
+	h := &Handler{app: a, cfg: cfg, log: log, pages: map[string]*template.Template{},
+		signinLimit: newFailureLimit(cfg.SigninFailures, cfg.SigninWindow)}
 	h.cdn = strings.TrimRight(cfg.PublicURL, "/")
 	if u, err := url.Parse(h.cdn); err == nil && u.Scheme != "" && u.Host != "" {
 		h.imgs = u.Scheme + "://" + u.Host
@@ -266,6 +280,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, rq *request, err 
 	status, msg := http.StatusInternalServerError, "Something went wrong. Try again later."
 	if errors.As(err, &se) {
 		status, msg = statusOf(se.Kind), se.Message
+		if se.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(se.RetryAfter))
+		}
 	} else {
 		h.log.ErrorContext(r.Context(), "dashboard", "path", r.URL.Path, "err", err)
 	}
@@ -363,6 +380,17 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, nil, satchel.Errorf(satchel.KindForbidden, satchel.ReasonFormForged, "The sign-in form is out of date. Reload the page and try again."))
 		return
 	}
+	ip, _ := httpx.ClientIP(r, h.cfg.TrustedProxies)
+	if left, ok := h.signinLimit.blocked(ip); ok {
+		h.fail(w, r, nil, &satchel.Error{Kind: satchel.KindThrottled, Reason: satchel.ReasonSigninLimit,
+			Message: "Too many failed sign-ins from your address. Try again later.", RetryAfter: int((left + time.Second - 1) / time.Second)})
+		return
+	}
+	failed := func() {
+		if h.signinLimit.fail(ip) {
+			h.log.WarnContext(r.Context(), "dashboard: sign-ins refused after repeated failures", "client", ip, "window", h.cfg.SigninWindow)
+		}
+	}
 	key, err := h.sessionKey(r.Context())
 	if err != nil {
 		h.fail(w, r, nil, err)
@@ -371,7 +399,8 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostForm.Get("next"))
 	if admin := r.PostForm.Get("admin_token"); admin != "" || r.PostForm.Get("kind") == "admin" {
 		if h.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(admin), []byte(h.cfg.AdminToken)) != 1 {
-			h.log.WarnContext(r.Context(), "dashboard: refused administrator sign-in", "remote", r.RemoteAddr)
+			h.log.WarnContext(r.Context(), "dashboard: refused administrator sign-in", "client", ip)
+			failed()
 			h.showSignin(w, r, http.StatusUnauthorized, "", "The administrator token is not valid.", "")
 			return
 		}
@@ -384,6 +413,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	pub, secret := strings.TrimSpace(r.PostForm.Get("public_key")), r.PostForm.Get("secret_key")
 	refuse := func() {
+		failed()
 		h.showSignin(w, r, http.StatusUnauthorized, pub, "The public key and secret key do not match a project.", "")
 	}
 	if pub == "" || secret == "" {

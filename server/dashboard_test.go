@@ -639,3 +639,55 @@ func TestDashboardSecureCookie(t *testing.T) {
 		t.Fatalf("session cookie over TLS: %d %+v", resp.StatusCode, sc)
 	}
 }
+
+// TestDashboardSigninLimit: after ten failed sign-ins from one address its
+// sign-ins are refused with 429 on the dashboard's error page, even with
+// the right keys, while another client (behind a trusted proxy) still
+// signs in.
+func TestDashboardSigninLimit(t *testing.T) {
+	s := startServer(t, func(c *server.Config) {
+		c.AdminToken = "admin-token-for-tests"
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
+	b := newBrowser(t, s.URL)
+	attempt := func(b *browser, xff string, f url.Values) (*http.Response, string) {
+		t.Helper()
+		f.Set("csrf", csrfOf(t, b.page("/dashboard/signin")))
+		req, _ := http.NewRequest("POST", s.URL+"/dashboard/signin", strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	const attacker = "198.51.100.7"
+	for i := range 10 {
+		f := url.Values{"public_key": {testPub}, "secret_key": {fmt.Sprintf("guess%d", i)}}
+		if i%2 == 1 {
+			f = url.Values{"kind": {"admin"}, "admin_token": {fmt.Sprintf("guess%d", i)}}
+		}
+		if resp, _ := attempt(b, attacker, f); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := attempt(b, attacker, url.Values{"public_key": {testPub}, "secret_key": {testSecret}})
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many failed sign-ins") || !strings.Contains(body, `role="alert"`) {
+		t.Fatalf("11th attempt: %d %.300s", resp.StatusCode, body)
+	}
+	if ra := resp.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After %q", ra)
+	}
+	if code, _ := b.get("/dashboard/p/1/"); code != http.StatusSeeOther {
+		t.Fatal("a refused sign-in opened a session")
+	}
+	other := newBrowser(t, s.URL)
+	if resp, _ := attempt(other, "203.0.113.9", url.Values{"public_key": {testPub}, "secret_key": {testSecret}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("another client: %d", resp.StatusCode)
+	}
+}

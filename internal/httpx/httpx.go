@@ -25,6 +25,40 @@ func RemoteIP(r *http.Request) (netip.Addr, bool) {
 	return ip.Unmap(), true
 }
 
+// ClientIP is the address of the client: the peer of r's connection or,
+// when that peer is a trusted proxy, the nearest address in
+// X-Forwarded-For that is not a trusted proxy (each proxy appends the
+// address it was reached from, so the entries right of it are proxies we
+// trust and the rest may be made up). It reports false when r.RemoteAddr
+// is not an address.
+func ClientIP(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
+	ip, ok := RemoteIP(r)
+	if !ok || !isTrusted(ip, trusted) {
+		return ip, ok
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // unreadable: the last address we could trust stands
+		}
+		ip = hop.Unmap()
+		if !isTrusted(ip, trusted) {
+			break
+		}
+	}
+	return ip, true
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 // Secure reports whether the client reached us over TLS, directly or through
 // a trusted proxy that says so in X-Forwarded-Proto.
 func Secure(r *http.Request, trusted []netip.Prefix) bool {
@@ -35,15 +69,7 @@ func Secure(r *http.Request, trusted []netip.Prefix) bool {
 		return false
 	}
 	ip, ok := RemoteIP(r)
-	if !ok {
-		return false
-	}
-	for _, p := range trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return ok && isTrusted(ip, trusted)
 }
 
 // PublicBase is the configured public URL (without trailing slashes), or one

@@ -66,3 +66,35 @@ func TestRemoteIP(t *testing.T) {
 		t.Error("RemoteIP of a non-address reported ok")
 	}
 }
+
+func TestClientIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for _, c := range []struct {
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"203.0.113.7:1234", nil, "203.0.113.7"},
+		// An untrusted peer's header is ignored.
+		{"203.0.113.7:1234", []string{"198.51.100.1"}, "203.0.113.7"},
+		// Through a trusted proxy: the client it saw.
+		{"10.0.0.2:80", []string{"198.51.100.1"}, "198.51.100.1"},
+		// A made-up entry left of the real client does not count.
+		{"10.0.0.2:80", []string{"1.2.3.4, 198.51.100.1"}, "198.51.100.1"},
+		// Two trusted proxies, several header lines.
+		{"10.0.0.2:80", []string{"1.2.3.4", "198.51.100.1, 10.0.0.3"}, "198.51.100.1"},
+		// An unreadable entry: the last trusted hop stands.
+		{"10.0.0.2:80", []string{"198.51.100.1, junk, 10.0.0.3"}, "10.0.0.3"},
+		{"10.0.0.2:80", nil, "10.0.0.2"},
+		{"10.0.0.2:80", []string{"::ffff:198.51.100.1"}, "198.51.100.1"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.remote
+		for _, v := range c.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if ip, ok := ClientIP(r, trusted); !ok || ip != netip.MustParseAddr(c.want) {
+			t.Errorf("ClientIP(%s, %q) = %v %v, want %s", c.remote, c.xff, ip, ok, c.want)
+		}
+	}
+}
