@@ -2,7 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -229,24 +232,45 @@ func (db *DB) Redeliver(ctx context.Context, id string) error {
 	})
 }
 
-// PruneHistory implements satchel.WebhookStore.
+// pruneBatch is about how many rows one retention transaction goes
+// through, so that a large backlog does not hold SQLite's one writer for
+// long (a variable for the tests).
+var pruneBatch = 1000
+
+// PruneHistory implements satchel.WebhookStore, a batch per transaction.
 func (db *DB) PruneHistory(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := db.tx(ctx, func(tx execer) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE status <> 'pending' AND updated < ?`, micros(before))
-		if err != nil {
-			return fmt.Errorf("sqlstore: prune deliveries: %w", err)
+	n, err := db.pruneRange(ctx, "deliveries", "updated", `status <> 'pending'`, micros(before))
+	if err != nil {
+		return n, err
+	}
+	m, err := db.pruneRange(ctx, "events", "created", `NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`, micros(before))
+	return n + m, err
+}
+
+// pruneRange deletes the rows of table whose time col (indexed, in
+// micros) is before before and that cond allows, walking the time range in
+// slices of about pruneBatch rows, one transaction each. Rows cond keeps
+// are passed once, not again in every batch.
+func (db *DB) pruneRange(ctx context.Context, table, col, cond string, before int64) (int64, error) {
+	var total int64
+	for lo := int64(math.MinInt64); lo < before; {
+		hi := before
+		err := db.w.QueryRowContext(ctx, `SELECT `+col+` FROM `+table+` WHERE `+col+` >= ? AND `+col+` < ? ORDER BY `+col+` LIMIT 1 OFFSET ?`, lo, before, pruneBatch).Scan(&hi)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return total, fmt.Errorf("sqlstore: prune %s: %w", table, err)
 		}
-		n, _ = res.RowsAffected()
-		res, err = tx.ExecContext(ctx, `DELETE FROM events WHERE created < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`, micros(before))
-		if err != nil {
-			return fmt.Errorf("sqlstore: prune events: %w", err)
+		if hi == lo { // more than a batch at one instant: that instant alone
+			hi = lo + 1
 		}
-		m, _ := res.RowsAffected()
-		n += m
-		return nil
-	})
-	return n, err
+		res, err := db.w.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+col+` >= ? AND `+col+` < ? AND `+cond, lo, hi)
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: prune %s: %w", table, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		lo = hi
+	}
+	return total, nil
 }
 
 // cleanText makes s storable as TEXT on every database (valid UTF-8, no NUL)
