@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/satchel-project/satchel/internal/testenv"
 	"github.com/satchel-project/satchel/jobs"
-	"github.com/satchel-project/satchel/sqlstore"
 )
 
 // beatArgs is a job that runs a heartbeat, for attempt+Offset, until it
@@ -72,20 +69,7 @@ func testHeartbeat(t *testing.T, db jobs.DB) {
 	out := make(chan beatResult, 2)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &beatWorker{db: db, out: out})
-	c, err := jobs.New(context.Background(), jobs.Config{DB: db, Workers: workers,
-		Queues: map[string]int{jobs.QueueMaintenance: 2}, FetchPollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c.Stop(ctx)
-		c.Close()
-	})
+	start(t, jobs.Config{DB: db, Workers: workers})
 	ins, err := jobs.NewInserter(db)
 	if err != nil {
 		t.Fatal(err)
@@ -119,20 +103,6 @@ func testHeartbeat(t *testing.T, db jobs.DB) {
 	}
 }
 
-func TestHeartbeatSQLite(t *testing.T) {
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "satchel.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	testHeartbeat(t, s.JobsDB())
-}
+func TestHeartbeatSQLite(t *testing.T) { testHeartbeat(t, sqliteDB(t)) }
 
-func TestHeartbeatPostgres(t *testing.T) {
-	s, err := sqlstore.OpenPostgres(context.Background(), testenv.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	testHeartbeat(t, s.JobsDB())
-}
+func TestHeartbeatPostgres(t *testing.T) { testHeartbeat(t, postgresDB(t)) }

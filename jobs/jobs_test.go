@@ -33,9 +33,15 @@ func node(t *testing.T, db jobs.DB, every time.Duration, runs *atomic.Int32) {
 	t.Helper()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &tickWorker{runs: runs})
-	c, err := jobs.New(context.Background(), jobs.Config{DB: db, Workers: workers,
-		Queues: map[string]int{jobs.QueueMaintenance: 2}, Periodic: []*river.PeriodicJob{jobs.Periodic(tickArgs{}, every)},
-		FetchPollInterval: 50 * time.Millisecond})
+	start(t, jobs.Config{DB: db, Workers: workers, Periodic: []*river.PeriodicJob{jobs.Periodic(tickArgs{}, every)}})
+}
+
+// start runs a job client with cfg, working the maintenance queue, until
+// the test ends.
+func start(t *testing.T, cfg jobs.Config) {
+	t.Helper()
+	cfg.Queues, cfg.FetchPollInterval = map[string]int{jobs.QueueMaintenance: 2}, 50*time.Millisecond
+	c, err := jobs.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +54,25 @@ func node(t *testing.T, db jobs.DB, every time.Duration, runs *atomic.Int32) {
 		c.Stop(ctx)
 		c.Close()
 	})
+}
+
+// sqliteDB and postgresDB open a store of each kind for its jobs database.
+func sqliteDB(t *testing.T) jobs.DB {
+	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "satchel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.JobsDB()
+}
+
+func postgresDB(t *testing.T) jobs.DB {
+	s, err := sqlstore.OpenPostgres(context.Background(), testenv.PostgresDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.JobsDB()
 }
 
 // testPeriodicOnce runs two nodes on one database for a few periods and
@@ -76,21 +101,6 @@ func testPeriodicOnce(t *testing.T, db jobs.DB) {
 	}
 }
 
-func TestPeriodicOnceSQLite(t *testing.T) {
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "satchel.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	testPeriodicOnce(t, s.JobsDB())
-}
+func TestPeriodicOnceSQLite(t *testing.T) { testPeriodicOnce(t, sqliteDB(t)) }
 
-func TestPeriodicOncePostgres(t *testing.T) {
-	dsn := testenv.PostgresDSN(t)
-	s, err := sqlstore.OpenPostgres(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	testPeriodicOnce(t, s.JobsDB())
-}
+func TestPeriodicOncePostgres(t *testing.T) { testPeriodicOnce(t, postgresDB(t)) }

@@ -26,6 +26,8 @@ type browser struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	// header is added to every request.
+	header http.Header
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -45,6 +47,9 @@ func (b *browser) do(method, path string, form url.Values) (*http.Response, stri
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range b.header {
+		req.Header[k] = v
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
@@ -649,23 +654,13 @@ func TestDashboardSigninLimit(t *testing.T) {
 		c.AdminToken = "admin-token-for-tests"
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	})
-	b := newBrowser(t, s.URL)
 	attempt := func(b *browser, xff string, f url.Values) (*http.Response, string) {
 		t.Helper()
+		b.header = http.Header{"X-Forwarded-For": {xff}}
 		f.Set("csrf", csrfOf(t, b.page("/dashboard/signin")))
-		req, _ := http.NewRequest("POST", s.URL+"/dashboard/signin", strings.NewReader(f.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if xff != "" {
-			req.Header.Set("X-Forwarded-For", xff)
-		}
-		resp, err := b.c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp, string(body)
+		return b.do("POST", "/dashboard/signin", f)
 	}
+	b := newBrowser(t, s.URL)
 	const attacker = "198.51.100.7"
 	for i := range 10 {
 		f := url.Values{"public_key": {testPub}, "secret_key": {fmt.Sprintf("guess%d", i)}}
