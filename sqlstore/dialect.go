@@ -70,13 +70,18 @@ func (e execer) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	if e.tx == nil {
-		return e.sc.prepare(ctx, query)
+		s := e.sc.prepare(ctx, query)
+		if s != nil {
+			e.sc.hits.Add(1)
+		}
+		return s
 	}
 	s := e.sc.get(query)
 	if s == nil {
 		e.sc.wantLater(query)
 		return nil
 	}
+	e.sc.hits.Add(1)
 	return e.tx.StmtContext(ctx, s)
 }
 

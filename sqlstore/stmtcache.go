@@ -35,6 +35,8 @@ type stmtCache struct {
 	db *sql.DB
 	m  sync.Map // query → *sql.Stmt
 	n  atomic.Int32
+	// hits counts the queries run on a prepared statement.
+	hits atomic.Int64
 
 	mu      sync.Mutex
 	want    map[string]struct{} // met in a transaction, not prepared yet
