@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,6 +37,8 @@ type DB struct {
 
 	batch     chan *createReq
 	batchDone chan struct{}
+	// batchCommits counts the group commits (transactions of CreateFiles).
+	batchCommits atomic.Int64
 	// closeMu guards sends on batch against Close: senders hold it shared.
 	closeMu sync.RWMutex
 	closed  bool
