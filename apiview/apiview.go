@@ -282,6 +282,10 @@ func (o object) marshal() json.RawMessage {
 		k, _ := json.Marshal(f.k)
 		buf = append(buf, k...)
 		buf = append(buf, ':')
+		if c, ok := f.v.(compact); ok {
+			buf = append(buf, c...)
+			continue
+		}
 		v, err := json.Marshal(f.v)
 		if err != nil {
 			v = []byte("null")
@@ -289,6 +293,25 @@ func (o object) marshal() json.RawMessage {
 		buf = append(buf, v...)
 	}
 	return append(buf, '}')
+}
+
+// compact is JSON this package rendered with encoding/json, so valid and
+// compact already: an object embeds it as it is, where a json.RawMessage is
+// scanned and compacted again (the whole of every file, for a page of them).
+type compact []byte
+
+// Files renders a list of files (a JSON array of File objects) for a value
+// of Object.
+func Files(files []*satchel.File, v string, b Bases, o FileOptions) any {
+	buf := make([]byte, 0, 1024*len(files)+2)
+	buf = append(buf, '[')
+	for i, f := range files {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, File(f, v, b, o)...)
+	}
+	return compact(append(buf, ']'))
 }
 
 // Object builds an ordered JSON object from key/value pairs.

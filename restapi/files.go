@@ -220,15 +220,10 @@ func (h *Handler) listFiles(r *request) error {
 	default:
 		total = counts.Unstored
 	}
-	opts := fileOptions(r)
-	results := make([]json.RawMessage, len(files))
-	for i, f := range files {
-		results[i] = apiview.File(f, r.version, r.bases, opts)
-	}
 	return r.reply(http.StatusOK, apiview.Object(
 		"next", next, "previous", prev, "total", total,
 		"totals", map[string]int64{"removed": counts.Removed, "stored": counts.Stored, "unstored": counts.Unstored},
-		"per_page", limit, "results", results,
+		"per_page", limit, "results", apiview.Files(files, r.version, r.bases, fileOptions(r)),
 	))
 }
 

@@ -64,6 +64,7 @@ func (db *DB) commitBatch(reqs []*createReq) {
 		return nil
 	})
 	if err == nil {
+		db.batchCommits.Add(1)
 		for _, r := range live {
 			r.done <- nil
 		}

@@ -25,6 +25,9 @@ type execer struct {
 	// in it.
 	tx  *sql.Tx
 	ins jobs.Inserter
+	// sc holds the prepared statements of the pool c is (or tx runs on);
+	// nil runs every query as text.
+	sc *stmtCache
 }
 
 // insertJobs queues jobs in e's transaction: they commit with the change
@@ -59,16 +62,51 @@ func (e execer) q(query string) string {
 	return b.String()
 }
 
+// stmt returns the prepared statement for query to run on e, or nil to run
+// the query as text: in a transaction, the pool's statement bound to the
+// transaction's connection (see stmtCache).
+func (e execer) stmt(ctx context.Context, query string) *sql.Stmt {
+	if e.sc == nil {
+		return nil
+	}
+	if e.tx == nil {
+		s := e.sc.prepare(ctx, query)
+		if s != nil {
+			e.sc.hits.Add(1)
+		}
+		return s
+	}
+	s := e.sc.get(query)
+	if s == nil {
+		e.sc.wantLater(query)
+		return nil
+	}
+	e.sc.hits.Add(1)
+	return e.tx.StmtContext(ctx, s)
+}
+
 func (e execer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return e.c.ExecContext(ctx, e.q(query), args...)
+	query = e.q(query)
+	if s := e.stmt(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return e.c.ExecContext(ctx, query, args...)
 }
 
 func (e execer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return e.c.QueryContext(ctx, e.q(query), args...)
+	query = e.q(query)
+	if s := e.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return e.c.QueryContext(ctx, query, args...)
 }
 
 func (e execer) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return e.c.QueryRowContext(ctx, e.q(query), args...)
+	query = e.q(query)
+	if s := e.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return e.c.QueryRowContext(ctx, query, args...)
 }
 
 // rowScanner is a *sql.Row or *sql.Rows.

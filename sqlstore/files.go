@@ -67,6 +67,15 @@ func (db *DB) FileSizes(ctx context.Context, projectID int64) (satchel.FileSizes
 
 // ListFiles implements satchel.Store.
 func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.File, error) {
+	query, args := listFilesQuery(q)
+	return queryAll(ctx, db.r, "list files", scanFile, query, args...)
+}
+
+// listFilesQuery is the query of a file list. Its WHERE clause names the
+// state exactly as the partial index of that state does (files_list_*, see
+// migration 00005), so the planner reads one index range in the list's
+// order: no sort, no rows of other states stepped over.
+func listFilesQuery(q satchel.FileQuery) (string, []any) {
 	var where []string
 	args := []any{q.ProjectID}
 	where = append(where, "project_id = ?")
@@ -100,8 +109,8 @@ func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.Fi
 		limit = 100
 	}
 	args = append(args, limit)
-	return queryAll(ctx, db.r, "list files", scanFile, `SELECT `+fileCols+` FROM files WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+col+` `+dir+`, uuid `+dir+` LIMIT ?`, args...)
+	return `SELECT ` + fileCols + ` FROM files WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + col + ` ` + dir + `, uuid ` + dir + ` LIMIT ?`, args
 }
 
 // keysetAfter adds the condition of a keyset cursor: rows strictly beyond

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,6 +27,9 @@ type DB struct {
 	// writer); rdb serves reads concurrently. w and r run queries on them.
 	wdb, rdb *sql.DB
 	w, r     execer
+	// wsc and rsc are the prepared statements of wdb and rdb (nil on
+	// PostgreSQL, whose driver caches statements itself).
+	wsc, rsc *stmtCache
 	pg       bool
 	dsn      string
 	// jobs inserts River jobs in the store's transactions.
@@ -33,6 +37,8 @@ type DB struct {
 
 	batch     chan *createReq
 	batchDone chan struct{}
+	// batchCommits counts the group commits (transactions of CreateFiles).
+	batchCommits atomic.Int64
 	// closeMu guards sends on batch against Close: senders hold it shared.
 	closeMu sync.RWMutex
 	closed  bool
@@ -61,7 +67,11 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 }
 
 func open(ctx context.Context, w, r *sql.DB, pg bool, dsn string) (*DB, error) {
-	db := &DB{wdb: w, rdb: r, w: execer{c: w, pg: pg}, r: execer{c: r, pg: pg}, pg: pg, dsn: dsn}
+	db := &DB{wdb: w, rdb: r, pg: pg, dsn: dsn}
+	if !pg {
+		db.wsc, db.rsc = newStmtCache(w), newStmtCache(r)
+	}
+	db.w, db.r = execer{c: w, pg: pg, sc: db.wsc}, execer{c: r, pg: pg, sc: db.rsc}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		r.Close()
@@ -97,6 +107,10 @@ func (db *DB) Close() error {
 	close(db.batch)
 	db.closeMu.Unlock()
 	<-db.batchDone
+	if !db.pg {
+		db.wsc.close()
+		db.rsc.close()
+	}
 	err1 := db.wdb.Close()
 	var err2 error
 	if db.rdb != db.wdb {
@@ -163,7 +177,12 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	if err := fn(execer{c: tx, pg: db.pg, tx: tx, ins: db.jobs}); err != nil {
+	if db.wsc != nil {
+		// Statements first met in fn are prepared once the connection is
+		// back in the pool.
+		defer db.wsc.prepareWanted(ctx)
+	}
+	if err := fn(execer{c: tx, pg: db.pg, tx: tx, ins: db.jobs, sc: db.wsc}); err != nil {
 		tx.Rollback()
 		return err
 	}

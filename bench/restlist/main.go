@@ -1,9 +1,11 @@
 // Command restlist measures REST file listing at scale: it fills a project
-// with N files (SQLite, through the store), starts `satchel serve` on that
-// data dir, and times GET /files/?limit=100 for the first page and a deep
-// page, plus a batch store of 100 files.
+// with N files (through the store: SQLite in the data dir, or PostgreSQL
+// with -database-url), starts `satchel serve` on that data, and times
+// GET /files/?limit=100 in every ordering and filter, from the first page
+// and from a cursor in the middle, plus a batch store of 100 files.
 //
 //	go run ./bench/restlist -n 1000000 -satchel /tmp/satchel
+//	go run ./bench/restlist -n 1000000 -database-url postgres://… -dir /tmp/rl-pg
 package main
 
 import (
@@ -38,6 +40,7 @@ func main() {
 	bin := flag.String("satchel", "", "satchel binary (built from ./cmd/satchel when empty)")
 	dir := flag.String("dir", "", "data dir (kept between runs when given: filling is skipped if full)")
 	reqs := flag.Int("requests", 2000, "requests per measurement")
+	dbURL := flag.String("database-url", "", "PostgreSQL DSN (SQLite in the data dir when empty)")
 	flag.Parse()
 	ctx := context.Background()
 	if *dir == "" {
@@ -54,12 +57,17 @@ func main() {
 			log.Fatalf("build: %v\n%s", err, out)
 		}
 	}
+	dbDSN = *dbURL
 	fill(ctx, *dir, *n)
 
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(*bin, "serve", "--addr", addr, "--data-dir", *dir, "--rate-limit", "0", "--log-level", "warn")
+	args := []string{"serve", "--addr", addr, "--data-dir", *dir, "--rate-limit", "0", "--log-level", "warn"}
+	if dbDSN != "" {
+		args = append(args, "--database-url", dbDSN)
+	}
+	cmd := exec.Command(*bin, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
@@ -78,8 +86,12 @@ func main() {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	get := func(path string) []byte {
+		version := "0.7"
+		if p, ok := strings.CutSuffix(path, "&v=0.6"); ok {
+			path, version = p, "0.6"
+		}
 		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Accept", "application/vnd.uploadcare-v0.7+json")
+		req.Header.Set("Accept", "application/vnd.uploadcare-v"+version+"+json")
 		req.Header.Set("Authorization", "Uploadcare.Simple "+pub+":"+secret)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -98,7 +110,7 @@ func main() {
 		Total int    `json:"total"`
 	}
 	json.Unmarshal(get("/files/?limit=100"), &first)
-	mid := midCursor(ctx, *dir, *n)
+	mid, midSize := midCursor(ctx, *dir, *n)
 	fmt.Printf("files in project: %d (total reported %d)\n\n", *n, first.Total)
 	fmt.Println("| request | median | p99 |")
 	fmt.Println("|---|---|---|")
@@ -106,7 +118,12 @@ func main() {
 		{"GET /files/?limit=100 (first page)", "/files/?limit=100"},
 		{"GET /files/?limit=100&from=<middle> (deep page)", "/files/?limit=100&from=" + url.QueryEscape(mid)},
 		{"GET /files/?limit=100&ordering=-datetime_uploaded", "/files/?limit=100&ordering=-datetime_uploaded"},
+		{"GET /files/?limit=100&ordering=-datetime_uploaded&from=<middle>", "/files/?limit=100&ordering=-datetime_uploaded&from=" + url.QueryEscape(mid)},
 		{"GET /files/?limit=100&stored=true&from=<middle>", "/files/?limit=100&stored=true&from=" + url.QueryEscape(mid)},
+		{"GET /files/?limit=100&stored=false&ordering=-datetime_uploaded", "/files/?limit=100&stored=false&ordering=-datetime_uploaded"},
+		{"GET /files/?limit=100&removed=true (few removed files)", "/files/?limit=100&removed=true"},
+		{"GET /files/?limit=100&ordering=size&from=<middle> (v0.6)", "/files/?limit=100&ordering=size&from=" + url.QueryEscape(midSize) + "&v=0.6"},
+		{"GET /files/?limit=100&ordering=-size&stored=true (v0.6)", "/files/?limit=100&ordering=-size&stored=true&v=0.6"},
 	} {
 		d := measure(*reqs, func() { get(c.path) })
 		fmt.Printf("| %s | %s | %s |\n", c.name, pct(d, 50), pct(d, 99))
@@ -153,15 +170,25 @@ func pct(d []time.Duration, p int) string {
 	return fmt.Sprintf("%.2f ms", float64(d[i].Microseconds())/1000)
 }
 
+// dbDSN is the PostgreSQL database of the run ("": SQLite in the data dir).
+var dbDSN string
+
 func open(ctx context.Context, dir string) *sqlstore.DB {
-	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "satchel.db"))
+	var db *sqlstore.DB
+	var err error
+	if dbDSN != "" {
+		db, err = sqlstore.OpenPostgres(ctx, dbDSN)
+	} else {
+		db, err = sqlstore.OpenSQLite(ctx, filepath.Join(dir, "satchel.db"))
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
 	return db
 }
 
-// fill creates the project and n files (half stored), unless already there.
+// fill creates the project and n files (half stored; one in 10,000
+// removed), unless already there.
 func fill(ctx context.Context, dir string, n int) {
 	db := open(ctx, dir)
 	defer db.Close()
@@ -175,7 +202,7 @@ func fill(ctx context.Context, dir string, n int) {
 		log.Fatal(err)
 	}
 	c, _ := db.FileCounts(ctx, p.ID)
-	have := int(c.Stored + c.Unstored)
+	have := int(c.Stored + c.Unstored + c.Removed)
 	start := time.Now().Add(-time.Duration(n) * time.Millisecond)
 	t0 := time.Now()
 	for have < n {
@@ -186,7 +213,10 @@ func fill(ctx context.Context, dir string, n int) {
 			f := &satchel.File{UUID: id, ProjectID: p.ID, Size: int64(1000 + have%5000), MimeType: "image/jpeg", OriginalFilename: "photo.jpg", Filename: "photo.jpg",
 				BlobKey: id, Checksum: "sha256:00", IsImage: true, IsReady: true, Uploaded: up,
 				ContentInfo: &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "image/jpeg", Type: "image", Subtype: "jpeg"}, Image: &satchel.ImageInfo{Width: 640, Height: 480, Format: "JPEG", ColorMode: "RGB"}}}
-			if have%2 == 0 {
+			switch {
+			case have%10000 == 5000:
+				f.Removed = &up
+			case have%2 == 0:
 				f.Stored = &up
 			}
 			batch = append(batch, f)
@@ -201,7 +231,9 @@ func fill(ctx context.Context, dir string, n int) {
 	}
 }
 
-func midCursor(ctx context.Context, dir string, n int) string {
+// midCursor is the cursor of the file in the middle of the upload order,
+// and of the size order.
+func midCursor(ctx context.Context, dir string, n int) (string, string) {
 	db := open(ctx, dir)
 	defer db.Close()
 	p, _ := db.ProjectByPublicKey(ctx, pub)
@@ -211,7 +243,8 @@ func midCursor(ctx context.Context, dir string, n int) string {
 		log.Fatal("no files")
 	}
 	mid := files[0].Uploaded.Add(-time.Duration(n/2) * time.Millisecond)
-	return mid.Format("2006-01-02T15:04:05.000000Z")
+	// Sizes run from 1000 to 5999: 3500 is in the middle.
+	return mid.Format("2006-01-02T15:04:05.000000Z"), "3500_" + files[0].UUID
 }
 
 func someIDs(ctx context.Context, dir string, k int) []string {
