@@ -6,6 +6,8 @@ const (
 	// Requests.
 	ReasonBodyTimeout    Reason = "body_timeout"     // the request body arrived too slowly
 	ReasonThrottled      Reason = "throttled"        // the project's rate limit is spent
+	ReasonServerBusy     Reason = "server_busy"      // the node's cap of uploads in progress is reached
+	ReasonProjectBusy    Reason = "project_busy"     // the project's cap of uploads in progress is reached
 	ReasonStoreInvalid   Reason = "store_invalid"    // the store flag is not 0, 1 or auto
 	ReasonFetchRefused   Reason = "fetch_refused"    // the source URL was refused (the cause is a *fetch.Error)
 	ReasonSourceRequired Reason = "source_required"  // no source URL

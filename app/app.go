@@ -64,6 +64,12 @@ type Config struct {
 	// (0: no cap beyond MaxFileSize).
 	MaxDocumentSize int64
 	MaxVideoSize    int64
+	// MaxConcurrentUploads caps the uploads being received by this node
+	// (Receive, PutPart), whatever the dialect: KindUnavailable beyond.
+	// MaxProjectUploads caps them per project: KindThrottled beyond. 0 is
+	// unlimited.
+	MaxConcurrentUploads int
+	MaxProjectUploads    int
 }
 
 // Defaults of Config fields left zero.
@@ -140,6 +146,7 @@ type App struct {
 	projects sync.Map // public key → *cachedProject
 	limiters sync.Map // project id → *rate.Limiter
 	locks    keyedMutex
+	slots    uploadSlots
 
 	// halt ends the jobs that outlive River's job timeout (see Halt).
 	halt    context.Context
@@ -168,6 +175,7 @@ func New(ctx context.Context, store satchel.Store, bucket blobstore.Bucket, insp
 	return &App{
 		Store: store, Bucket: bucket, Inspect: insp, Fetch: fc, Log: log, cfg: cfg,
 		partKey: pk,
+		slots:   uploadSlots{maxTotal: cfg.MaxConcurrentUploads, maxProject: cfg.MaxProjectUploads},
 		halt:    halt, haltNow: haltNow,
 	}, nil
 }

@@ -299,7 +299,7 @@ func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, 
 		return nil, err
 	}
 	defer r.Close()
-	in, err := a.Receive(ctx, "", name, src.MimeType, r, 0)
+	in, err := a.receive(ctx, "", name, src.MimeType, r, 0)
 	if err != nil {
 		return nil, err
 	}

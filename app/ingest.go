@@ -113,7 +113,28 @@ var ErrTooLarge = errors.New("file too large")
 
 // Receive streams r into a new temporary blob of at most limit bytes. The
 // caller commits the result with Commit or discards it with Abort.
-func (a *App) Receive(ctx context.Context, field, filename, contentType string, r io.Reader, limit int64) (*Incoming, error) {
+//
+// While the bytes arrive the upload holds one of the node's upload slots
+// and, when p is known (it may be nil), one of the project's: beyond either
+// cap it is refused (KindUnavailable, KindThrottled) before any blob is made.
+func (a *App) Receive(ctx context.Context, p *satchel.Project, field, filename, contentType string, r io.Reader, limit int64) (*Incoming, error) {
+	release, err := a.slots.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if p != nil {
+		releaseProject, err := a.slots.acquireProject(p.ID)
+		if err != nil {
+			return nil, err
+		}
+		defer releaseProject()
+	}
+	return a.receive(ctx, field, filename, contentType, r, limit)
+}
+
+// receive is Receive without the upload slots (copies made by the server).
+func (a *App) receive(ctx context.Context, field, filename, contentType string, r io.Reader, limit int64) (*Incoming, error) {
 	id := newUUID()
 	w, err := a.Bucket.NewWriter(ctx, id)
 	if err != nil {

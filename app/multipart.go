@@ -172,7 +172,15 @@ type PartRequest struct {
 // placed, and the part is recorded again. A write that fails forgets the
 // part, so completing refuses until it is sent again; a write that loses
 // to the completion of the upload fails and changes nothing.
+//
+// The write holds one of the node's upload slots from the start and, once
+// its session is known, one of its project's (see Receive).
 func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) error {
+	release, err := a.slots.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
 	forbidden := newError(satchel.KindForbidden, satchel.ReasonPartURLInvalid, "Part URL is invalid or expired.")
 	n, err := strconv.Atoi(req.PartNumber)
 	if err != nil || n < 1 || !satchel.ValidUUID(req.UUID) {
@@ -189,6 +197,11 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 	if err != nil {
 		return a.partRefused(ctx, req.UUID, err)
 	}
+	releaseProject, err := a.slots.acquireProject(s.ProjectID)
+	if err != nil {
+		return err
+	}
+	defer releaseProject()
 	if n > s.Parts() {
 		return forbidden
 	}

@@ -271,7 +271,7 @@ func (h *Handler) createFile(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	b, err := h.readBody(r, h.app.MaxFileSize(c.p))
+	b, err := h.readBody(r, c.p, h.app.MaxFileSize(c.p))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -441,7 +441,7 @@ func (h *Handler) updateFile(w http.ResponseWriter, r *http.Request) {
 // update finalizes a chunked upload and applies the changes of a PUT.
 func (h *Handler) update(r *http.Request, c *caller, v *fileView) error {
 	ctx := r.Context()
-	b, err := h.readBody(r, 0)
+	b, err := h.readBody(r, nil, 0)
 	if err != nil {
 		return err
 	}

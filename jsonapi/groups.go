@@ -57,7 +57,7 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	b, err := h.readBody(r, 0)
+	b, err := h.readBody(r, nil, 0)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -92,7 +92,7 @@ type serveConfig struct {
 	VariantCacheSize  Size           `name:"variant-cache-size" env:"SATCHEL_VARIANT_CACHE_SIZE" default:"${variantCacheSize}" nonzero:"" help:"transformed images kept on each node's local disk"`
 	BodyMinRate       Size           `name:"body-min-rate" env:"SATCHEL_BODY_MIN_RATE" default:"1KiB" help:"slowest request body per second, averaged over each --body-idle-timeout window (408 and the connection closed below; 0 = any rate)"`
 	BodyIdleTimeout   time.Duration  `name:"body-idle-timeout" env:"SATCHEL_BODY_IDLE_TIMEOUT" default:"30s" help:"longest wait for request body bytes, and the window of --body-min-rate (0 = no limit)"`
-	MaxUploads        int64          `name:"max-concurrent-uploads" env:"SATCHEL_MAX_CONCURRENT_UPLOADS" default:"256" help:"/base/ uploads and multipart part PUTs in progress on a node (503 and Retry-After beyond; 0 = unlimited)"`
+	MaxUploads        int64          `name:"max-concurrent-uploads" env:"SATCHEL_MAX_CONCURRENT_UPLOADS" default:"256" help:"files being received on a node, of every API (direct uploads, multipart parts, JSON:API chunks; 503 and Retry-After beyond; 0 = unlimited)"`
 	MaxProjectUploads int64          `name:"max-project-uploads" env:"SATCHEL_MAX_PROJECT_UPLOADS" default:"64" help:"the same per project and node (429 and Retry-After beyond; 0 = unlimited)"`
 	ShutdownTimeout   time.Duration  `name:"shutdown-timeout" env:"SATCHEL_SHUTDOWN_TIMEOUT" default:"30s" help:"how long SIGTERM/SIGINT waits for requests in progress before cutting them (the next start then recovers)"`
 	LogLevel          string         `name:"log-level" env:"SATCHEL_LOG_LEVEL" default:"info" oneof:"debug,info,warn,error" help:"least severe log records written"`

@@ -1,4 +1,4 @@
-package uploadapi
+package app
 
 import (
 	"sync"
@@ -11,14 +11,14 @@ import (
 const retryAfterBusy = 5
 
 var (
-	errServerBusy = &satchel.Error{Kind: satchel.KindUnavailable, Reason: reasonServerBusy,
+	errServerBusy = &satchel.Error{Kind: satchel.KindUnavailable, Reason: satchel.ReasonServerBusy,
 		Message: "Too many uploads are in progress; try again later.", RetryAfter: retryAfterBusy}
-	errProjectBusy = &satchel.Error{Kind: satchel.KindThrottled, Reason: reasonProjectBusy,
+	errProjectBusy = &satchel.Error{Kind: satchel.KindThrottled, Reason: satchel.ReasonProjectBusy,
 		Message: "Too many uploads are in progress for this project; try again later.", RetryAfter: retryAfterBusy}
 )
 
-// uploadSlots caps the uploads in progress: on the whole server and per
-// project. Zero caps are unlimited.
+// uploadSlots caps the uploads being received (Receive and PutPart, whatever
+// the dialect): on the whole node and per project. Zero caps are unlimited.
 type uploadSlots struct {
 	maxTotal, maxProject int
 
@@ -27,8 +27,8 @@ type uploadSlots struct {
 	project map[int64]int
 }
 
-// acquire takes a server-wide slot; release gives it back. Slots are
-// counted (InProgress) even without a cap.
+// acquire takes a node-wide slot; release gives it back. Slots are
+// counted (UploadsInProgress) even without a cap.
 func (s *uploadSlots) acquire() (release func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -66,10 +66,10 @@ func (s *uploadSlots) acquireProject(id int64) (release func(), err error) {
 	}), nil
 }
 
-// InProgress counts the uploads being received: direct uploads and
-// multipart part writes.
-func (h *Handler) InProgress() int {
-	h.slots.mu.Lock()
-	defer h.slots.mu.Unlock()
-	return h.slots.total
+// UploadsInProgress counts the uploads being received by this node: direct
+// uploads and multipart part writes, of every dialect.
+func (a *App) UploadsInProgress() int {
+	a.slots.mu.Lock()
+	defer a.slots.mu.Unlock()
+	return a.slots.total
 }
