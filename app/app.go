@@ -147,6 +147,8 @@ type App struct {
 	limiters sync.Map // project id → *rate.Limiter
 	locks    keyedMutex
 	slots    uploadSlots
+	// anonymous holds the anonymous rate limits (ThrottleAnonymous).
+	anonymous anonymousLimiters
 
 	// halt ends the jobs that outlive River's job timeout (see Halt).
 	halt    context.Context

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/satchel-project/satchel"
+	"golang.org/x/time/rate"
 )
 
 // retryAfterBusy is the Retry-After, in seconds, of an upload refused for
@@ -72,4 +75,78 @@ func (a *App) UploadsInProgress() int {
 	a.slots.mu.Lock()
 	defer a.slots.mu.Unlock()
 	return a.slots.total
+}
+
+// maxAnonymousClients bounds the anonymous rate limiters a node keeps.
+const maxAnonymousClients = 100_000
+
+// anonymousLimiters hold the anonymous creates of each project and client
+// address: token buckets of the project's per-minute rate.
+type anonymousLimiters struct {
+	mu sync.Mutex
+	m  map[anonymousClient]*anonymousBucket
+}
+
+type anonymousClient struct {
+	project int64
+	addr    netip.Prefix
+}
+
+type anonymousBucket struct {
+	perMinute int
+	lim       *rate.Limiter
+	used      time.Time
+}
+
+// ThrottleAnonymous charges one anonymous create of a client address to
+// the project's anonymous rate (see satchel.Project.AnonymousRate) and
+// returns a KindThrottled error when it is spent. IPv6 clients are counted
+// by /64, the block one subscriber usually holds.
+func (a *App) ThrottleAnonymous(p *satchel.Project, client netip.Addr) error {
+	perMinute := p.AnonymousRate()
+	if perMinute <= 0 {
+		return nil
+	}
+	bits := 32
+	if client.Is6() {
+		bits = 64
+	}
+	addr, _ := client.Prefix(bits)
+	key := anonymousClient{project: p.ID, addr: addr}
+	now := time.Now()
+	l := &a.anonymous
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.m[key]
+	if b == nil || b.perMinute != perMinute {
+		if len(l.m) >= maxAnonymousClients {
+			l.prune(now)
+		}
+		if l.m == nil {
+			l.m = map[anonymousClient]*anonymousBucket{}
+		}
+		b = &anonymousBucket{perMinute: perMinute, lim: rate.NewLimiter(rate.Limit(float64(perMinute)/60), perMinute)}
+		l.m[key] = b
+	}
+	b.used = now
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return &satchel.Error{Kind: satchel.KindThrottled, Reason: satchel.ReasonAnonymousThrottled,
+			Message: "Too many anonymous uploads from this address.", RetryAfter: int(d/time.Second) + 1}
+	}
+	return nil
+}
+
+// prune forgets the buckets unused for a minute (full again: a new one is
+// the same), and every bucket if that is not enough.
+func (l *anonymousLimiters) prune(now time.Time) {
+	for k, b := range l.m {
+		if now.Sub(b.used) >= time.Minute {
+			delete(l.m, k)
+		}
+	}
+	if len(l.m) >= maxAnonymousClients {
+		clear(l.m)
+	}
 }

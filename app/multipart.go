@@ -65,8 +65,8 @@ func (a *App) StartChunked(ctx context.Context, p *satchel.Project, opts UploadO
 // startSession opens a multipart upload session with parts of partSize
 // (at least minPart) bytes.
 func (a *App) startSession(ctx context.Context, p *satchel.Project, opts UploadOptions, filename, contentType string, size, partSize, minPart int64) (*satchel.UploadSession, error) {
-	if size > a.maxFileSize(p) {
-		return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonMultipartTooLarge, "File size exceeds project limit."), a.maxFileSize(p))
+	if limit := a.MaxUploadSize(p, opts.Anonymous); size > limit {
+		return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonMultipartTooLarge, "File size exceeds project limit."), limit)
 	}
 	if partSize == 0 {
 		partSize = DefaultPartSize
@@ -83,7 +83,7 @@ func (a *App) startSession(ctx context.Context, p *satchel.Project, opts UploadO
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if t := declaredType(contentType, filename); t != "" && !satchel.MimeAllowed(p.AllowedTypes, t) {
+	if t := declaredType(contentType, filename); t != "" && !TypeAllowed(p, opts.Anonymous, t) {
 		return nil, errTypeForbidden()
 	}
 	now := time.Now().UTC()

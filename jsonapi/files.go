@@ -26,6 +26,9 @@ type fileState struct {
 	Metadata   map[string]string `json:"metadata,omitempty"`
 	Expires    *time.Time        `json:"expires,omitempty"`
 	Protected  bool              `json:"protected"`
+	// Anonymous is set on files created without credentials: a chunked
+	// upload is held to the project's anonymous types once complete.
+	Anonymous bool `json:"anonymous,omitempty"`
 }
 
 // fileView is a file resource with its file, once the file exists.
@@ -70,6 +73,9 @@ func (h *Handler) loadFile(ctx context.Context, p *satchel.Project, res *satchel
 			if v.st.Chunked && !v.st.Complete {
 				// Completed meanwhile (through the Upload API, say).
 				v.st.Complete, changed = true, true
+				if err := h.checkAnonymousType(ctx, p, v); err != nil && satchel.AsError(err).Reason != satchel.ReasonFileTypeForbidden {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -79,6 +85,23 @@ func (h *Handler) loadFile(ctx context.Context, p *satchel.Project, res *satchel
 		}
 	}
 	return v, nil
+}
+
+// checkAnonymousType removes the file a chunked anonymous upload completed
+// with when its type is not one the project accepts from anonymous callers
+// (the session knew only the declared type), and says so.
+func (h *Handler) checkAnonymousType(ctx context.Context, p *satchel.Project, v *fileView) error {
+	if !v.st.Anonymous || v.f == nil || v.f.Removed != nil || app.TypeAllowed(p, true, v.f.MimeType) {
+		return nil
+	}
+	f, err := h.app.DeleteFile(ctx, p, v.f.UUID)
+	if err != nil && !satchel.IsNotFound(err) {
+		return err
+	}
+	if f != nil {
+		v.f = f
+	}
+	return satchel.Errorf(satchel.KindForbidden, satchel.ReasonFileTypeForbidden, "Uploading of these file types is not allowed.")
 }
 
 func (h *Handler) saveFile(ctx context.Context, v *fileView) error {
@@ -265,13 +288,13 @@ func createInput(m map[string]any) (app.UploadOptions, error) {
 func (h *Handler) createFile(w http.ResponseWriter, r *http.Request) {
 	c, err := h.authenticate(r)
 	if err == nil {
-		err = c.mayCreate()
+		err = h.mayCreate(r, c)
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	b, err := h.readBody(r, c.p, h.app.MaxFileSize(c.p))
+	b, err := h.readBody(r, c.p, h.app.MaxUploadSize(c.p, !c.secret))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -288,6 +311,7 @@ func (h *Handler) create(r *http.Request, c *caller, b *body) (fileDoc, error) {
 	ctx := r.Context()
 	m := b.member("file")
 	opts, err := createInput(m)
+	opts.Anonymous = !c.secret
 	if err != nil {
 		if b.content != nil {
 			b.content.Abort()
@@ -342,7 +366,7 @@ func (h *Handler) create(r *http.Request, c *caller, b *body) (fileDoc, error) {
 		if err != nil {
 			return fileDoc{}, err
 		}
-		st := fileState{Chunked: true, ChunkSize: chunkSize, Name: s.OriginalFilename, Size: size, Metadata: opts.Metadata, Expires: opts.Expires, Protected: opts.OriginalProtected}
+		st := fileState{Chunked: true, ChunkSize: chunkSize, Name: s.OriginalFilename, Size: size, Metadata: opts.Metadata, Expires: opts.Expires, Protected: opts.OriginalProtected, Anonymous: opts.Anonymous}
 		res, token, err := h.newResource(ctx, c.p, satchel.ResourceFile, s.UUID, st)
 		if err != nil {
 			return fileDoc{}, err
@@ -483,6 +507,9 @@ func (h *Handler) update(r *http.Request, c *caller, v *fileView) error {
 				}
 			}
 			v.f = f
+			if err := h.checkAnonymousType(ctx, c.p, v); err != nil {
+				return err
+			}
 		}
 		if !v.st.Complete {
 			v.st.Complete = true

@@ -51,7 +51,7 @@ func groupStateOf(res *satchel.Resource) groupState {
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) {
 	c, err := h.authenticate(r)
 	if err == nil {
-		err = c.mayCreate()
+		err = h.mayCreate(r, c)
 	}
 	if err != nil {
 		h.fail(w, r, err)

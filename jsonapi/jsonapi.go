@@ -205,12 +205,17 @@ func (h *Handler) resource(r *http.Request, c *caller, kind, prefix string) (*sa
 }
 
 // mayCreate checks that the caller may create resources: the secret, or
-// anyone when the project accepts anonymous uploads.
-func (c *caller) mayCreate() error {
-	if c.secret || c.p.AnonymousUploads {
+// anyone when the project accepts anonymous uploads, within the project's
+// anonymous rate for the client's address.
+func (h *Handler) mayCreate(r *http.Request, c *caller) error {
+	if c.secret {
 		return nil
 	}
-	return errSecretRequired
+	if !c.p.AnonymousUploads {
+		return errSecretRequired
+	}
+	ip, _ := httpx.ClientIP(r, h.cfg.TrustedProxies)
+	return h.app.ThrottleAnonymous(c.p, ip)
 }
 
 // newResource records a new resource with a fresh id and, for files and

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,11 +80,17 @@ func testResources(t *testing.T, s satchel.Store) {
 func testExpiry(t *testing.T, s satchel.Store) {
 	ctx := context.Background()
 	p := newProject(t, s)
+	if got, err := s.ProjectByID(ctx, p.ID); err != nil || got.AnonymousRateLimit != 0 || got.AnonymousMaxFileSize != 0 || len(got.AnonymousTypes) != 0 {
+		t.Fatalf("anonymous limits of a new project: %+v %v", got, err)
+	}
 	p.AnonymousUploads = true
+	p.AnonymousRateLimit, p.AnonymousMaxFileSize, p.AnonymousTypes = 7, 12345, []string{"image/*", "application/pdf"}
 	if err := s.UpdateProject(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.ProjectByID(ctx, p.ID); err != nil || !got.AnonymousUploads {
+	got, err := s.ProjectByID(ctx, p.ID)
+	if err != nil || !got.AnonymousUploads || got.AnonymousRateLimit != 7 || got.AnonymousMaxFileSize != 12345 ||
+		strings.Join(got.AnonymousTypes, ",") != "image/*,application/pdf" {
 		t.Fatalf("anonymous uploads: %+v %v", got, err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)

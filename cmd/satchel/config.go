@@ -53,7 +53,7 @@ type serveConfig struct {
 	SessionTTL        time.Duration  `name:"session-ttl" env:"SATCHEL_SESSION_TTL" default:"${sessionTTL}" nonzero:"" help:"lifetime of incomplete multipart uploads and their part URLs"`
 	RateLimit         float64        `name:"rate-limit" env:"SATCHEL_RATE_LIMIT" default:"2000" help:"requests/s per project and node (429 and Retry-After beyond; 0 = off)"`
 	SimpleAuth        string         `name:"simple-auth-over-http" env:"SATCHEL_SIMPLE_AUTH_OVER_HTTP" default:"${simpleAuth}" oneof:"loopback,always,never" help:"who may use REST Uploadcare.Simple auth without TLS"`
-	TrustedProxies    []netip.Prefix `name:"trusted-proxies" env:"SATCHEL_TRUSTED_PROXIES" placeholder:"CIDR" help:"comma-separated networks (CIDR) whose X-Forwarded-Proto is believed"`
+	TrustedProxies    []netip.Prefix `name:"trusted-proxies" env:"SATCHEL_TRUSTED_PROXIES" placeholder:"CIDR" help:"comma-separated networks (CIDR) whose X-Forwarded-Proto (and, for anonymous JSON:API limits, X-Forwarded-For) is believed"`
 	FetchWorkers      int64          `name:"fetch-workers" env:"SATCHEL_FETCH_WORKERS" default:"${fetchWorkers}" nonzero:"" help:"concurrent from-URL downloads"`
 	FetchMaxBytes     Size           `name:"fetch-max-bytes" env:"SATCHEL_FETCH_MAX_BYTES" default:"5GiB" help:"largest from-URL download (0 = unlimited)"`
 	FetchTimeout      time.Duration  `name:"fetch-timeout" env:"SATCHEL_FETCH_TIMEOUT" default:"${fetchTimeout}" nonzero:"" help:"time limit of one from-URL download"`

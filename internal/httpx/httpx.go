@@ -59,3 +59,35 @@ func PublicBase(configured string, r *http.Request, trusted []netip.Prefix) stri
 	}
 	return scheme + "://" + r.Host
 }
+
+// ClientIP is the address of the client: the peer of r's connection or,
+// when that is a trusted proxy, the nearest address in X-Forwarded-For that
+// is not one (the ones further left could be forged by the client). It
+// reports false when r.RemoteAddr is not an address.
+func ClientIP(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
+	ip, ok := RemoteIP(r)
+	if !ok || !isTrusted(ip, trusted) {
+		return ip, ok
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		ip = hop.Unmap()
+		if !isTrusted(ip, trusted) {
+			break
+		}
+	}
+	return ip, true
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

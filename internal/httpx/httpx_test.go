@@ -66,3 +66,25 @@ func TestRemoteIP(t *testing.T) {
 		t.Error("RemoteIP of a non-address reported ok")
 	}
 }
+
+func TestClientIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for _, c := range []struct {
+		peer, xff, want string
+	}{
+		{"192.0.2.1:5000", "198.51.100.7", "192.0.2.1"},                          // an untrusted peer's header is ignored
+		{"10.0.0.2:5000", "198.51.100.7", "198.51.100.7"},                        // a trusted proxy names the client
+		{"10.0.0.2:5000", "203.0.113.9, 198.51.100.7, 10.0.0.3", "198.51.100.7"}, // the nearest untrusted hop; the rest may be forged
+		{"10.0.0.2:5000", "", "10.0.0.2"},
+		{"10.0.0.2:5000", "junk", "10.0.0.2"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.peer
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if ip, ok := ClientIP(r, trusted); !ok || ip.String() != c.want {
+			t.Errorf("%s %q: %v %v, want %s", c.peer, c.xff, ip, ok, c.want)
+		}
+	}
+}
