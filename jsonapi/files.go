@@ -404,21 +404,65 @@ func (h *Handler) listFiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg, items := page(r)
-	rs, count, err := h.app.Store.ListResources(r.Context(), c.p.ID, satchel.ResourceFile, (pg-1)*items, items)
+	docs, count, err := h.listFilePage(r, c, (pg-1)*items, items)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	docs := make([]fileDoc, 0, len(rs))
-	for _, res := range rs {
-		v, err := h.loadFile(r.Context(), c.p, res)
+	h.reply(w, http.StatusOK, map[string]any{"data": docs, "pagination": newPagination(count, pg, items)})
+}
+
+// listFilePage is one page of the project's files, whatever API made them:
+// first the files still arriving through the dialect (URL fetches, chunked
+// uploads, failed fetches), newest first, then the project's live files,
+// newest first, each under its dialect id (or its derived id, see
+// derivedFileID). It returns the count of both.
+func (h *Handler) listFilePage(r *http.Request, c *caller, offset, limit int) ([]fileDoc, int64, error) {
+	ctx := r.Context()
+	pending, np, err := h.app.Store.ListPendingFiles(ctx, c.p.ID, offset, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	counts, err := h.app.Store.FileCounts(ctx, c.p.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	docs := make([]fileDoc, 0, limit)
+	for _, res := range pending {
+		v, err := h.loadFile(ctx, c.p, res)
 		if err != nil {
-			h.fail(w, r, err)
-			return
+			return nil, 0, err
 		}
 		docs = append(docs, h.fileDoc(r, c, v, nil, nil))
 	}
-	h.reply(w, http.StatusOK, map[string]any{"data": docs, "pagination": newPagination(count, pg, items)})
+	if len(pending) < limit {
+		files, err := h.app.ListFiles(ctx, c.p, satchel.FileQuery{Desc: true, Offset: max(offset-int(np), 0), Limit: limit - len(pending)})
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, f := range files {
+			v, err := h.fileView(ctx, c.p, f)
+			if err != nil {
+				return nil, 0, err
+			}
+			docs = append(docs, h.fileDoc(r, c, v, nil, nil))
+		}
+	}
+	return docs, np + counts.Stored + counts.Unstored, nil
+}
+
+// fileView is the resource view of a live file: its dialect resource, or
+// one under its derived id (recorded once the id is used).
+func (h *Handler) fileView(ctx context.Context, p *satchel.Project, f *satchel.File) (*fileView, error) {
+	res, err := h.app.Store.ResourceByTarget(ctx, p.ID, satchel.ResourceFile, f.UUID)
+	if satchel.IsNotFound(err) {
+		id, _ := derivedFileID(f.UUID)
+		return &fileView{res: &satchel.Resource{ID: id, ProjectID: p.ID, Kind: satchel.ResourceFile, Target: f.UUID, State: "{}", Created: f.Uploaded}, f: f}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jsonapi: file resource: %w", err)
+	}
+	return h.loadFile(ctx, p, res)
 }
 
 // file authenticates a request for one file resource and loads it.

@@ -93,6 +93,11 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		res, err := h.app.Store.Resource(r.Context(), c.p.ID, id)
+		if satchel.IsNotFound(err) && c.secret {
+			// Files of other APIs, by their derived ids (only the secret
+			// lists them).
+			res, err = h.fileByDerivedID(r.Context(), c.p, id)
+		}
 		if satchel.IsNotFound(err) || (err == nil && (res.Kind != satchel.ResourceFile || res.Removed != nil)) {
 			h.fail(w, r, unknown)
 			return

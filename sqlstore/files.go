@@ -99,9 +99,9 @@ func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.Fi
 	if limit <= 0 {
 		limit = 100
 	}
-	args = append(args, limit)
+	args = append(args, limit, max(q.Offset, 0))
 	return queryAll(ctx, db.r, "list files", scanFile, `SELECT `+fileCols+` FROM files WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+col+` `+dir+`, uuid `+dir+` LIMIT ?`, args...)
+		` ORDER BY `+col+` `+dir+`, uuid `+dir+` LIMIT ? OFFSET ?`, args...)
 }
 
 // keysetAfter adds the condition of a keyset cursor: rows strictly beyond

@@ -73,6 +73,32 @@ func testResources(t *testing.T, s satchel.Store) {
 	if err := s.UpdateResource(ctx, &satchel.Resource{ID: "f-none"}); !satchel.IsNotFound(err) {
 		t.Fatalf("update of a missing resource: %v", err)
 	}
+
+	// Pending files: live file resources whose target is no file of the
+	// project (yet). made[1] and made[2] are; once made[2]'s file exists
+	// (even removed), it is not.
+	pending, n, err := s.ListPendingFiles(ctx, p.ID, 0, 10)
+	if err != nil || n != 2 || len(pending) != 2 || pending[0].ID != made[2].ID || pending[1].ID != made[1].ID {
+		t.Fatalf("pending: %d %v %v", n, pending, err)
+	}
+	f := newFile(p, base, true)
+	f.UUID = made[2].Target
+	if err := s.CreateFiles(ctx, []*satchel.File{f}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveFile(ctx, f.UUID, time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	pending, n, err = s.ListPendingFiles(ctx, p.ID, 0, 10)
+	if err != nil || n != 1 || len(pending) != 1 || pending[0].ID != made[1].ID {
+		t.Fatalf("pending once a file exists: %d %v %v", n, pending, err)
+	}
+	if pending, n, _ := s.ListPendingFiles(ctx, p.ID, 1, 10); n != 1 || len(pending) != 0 {
+		t.Fatalf("pending past the end: %d %v", n, pending)
+	}
+	if _, n, _ := s.ListPendingFiles(ctx, other.ID, 0, 10); n != 0 {
+		t.Fatalf("another project's pending files: %d", n)
+	}
 }
 
 // testExpiry covers the file expiry and protection flags, the session
