@@ -49,4 +49,8 @@ type ResourceStore interface {
 	// stand for no file (removed or not) yet: URL fetches and chunked
 	// uploads still under way, or failed. Newest first, and counts them all.
 	ListPendingFiles(ctx context.Context, projectID int64, offset, limit int) ([]*Resource, int64, error)
+	// ListUntargeted pages through the live resources of a kind, of every
+	// project, that stand for nothing yet (Target ""), by id after the
+	// cursor after.
+	ListUntargeted(ctx context.Context, kind, after string, limit int) ([]*Resource, error)
 }

@@ -127,6 +127,10 @@ type App struct {
 	// PurgeVariants, when set, removes a file's derived images kept in the
 	// shared blob store; the blob removal job retries it until it succeeds.
 	PurgeVariants func(ctx context.Context, uuid string) error
+	// SettleFetches, when set, runs in every Retain before finished from-URL
+	// tasks are forgotten: the JSON:API dialect settles the files that wait
+	// on them (see jsonapi.Handler.SettleFetches).
+	SettleFetches func(ctx context.Context, now time.Time, ttl time.Duration) error
 	// Jobs is the database of the job system (fairness slots, heartbeats).
 	Jobs jobs.DB
 	// Addons are the add-ons the operator set up, by name; CDNBase is the

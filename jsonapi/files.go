@@ -16,16 +16,18 @@ import (
 // target: how the file arrives, and what a pending file shows until it
 // exists.
 type fileState struct {
-	FetchToken string            `json:"fetch_token,omitempty"`
-	FetchError string            `json:"fetch_error,omitempty"`
-	Chunked    bool              `json:"chunked,omitempty"`
-	ChunkSize  int64             `json:"chunk_size,omitempty"`
-	Complete   bool              `json:"complete,omitempty"`
-	Name       string            `json:"name,omitempty"`
-	Size       int64             `json:"size,omitempty"`
-	Metadata   map[string]string `json:"metadata,omitempty"`
-	Expires    *time.Time        `json:"expires,omitempty"`
-	Protected  bool              `json:"protected"`
+	FetchToken string `json:"fetch_token,omitempty"`
+	FetchError string `json:"fetch_error,omitempty"`
+	// FailedAt is when the fetch was known to have failed.
+	FailedAt  *time.Time        `json:"failed_at,omitempty"`
+	Chunked   bool              `json:"chunked,omitempty"`
+	ChunkSize int64             `json:"chunk_size,omitempty"`
+	Complete  bool              `json:"complete,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Size      int64             `json:"size,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	Expires   *time.Time        `json:"expires,omitempty"`
+	Protected bool              `json:"protected"`
 	// Anonymous is set on files created without credentials: a chunked
 	// upload is held to the project's anonymous types once complete.
 	Anonymous bool `json:"anonymous,omitempty"`
@@ -45,23 +47,9 @@ func (h *Handler) loadFile(ctx context.Context, p *satchel.Project, res *satchel
 	if err := json.Unmarshal([]byte(res.State), &v.st); err != nil {
 		return nil, fmt.Errorf("jsonapi: file %s state: %w", res.ID, err)
 	}
-	changed := false
-	if res.Target == "" && v.st.FetchToken != "" && v.st.FetchError == "" {
-		// The task is read directly: looking at a list of pending files
-		// must not spend the project's rate limit once per file.
-		t, err := h.app.Store.FetchTask(ctx, v.st.FetchToken)
-		switch {
-		case satchel.IsNotFound(err):
-		case err != nil:
-			return nil, fmt.Errorf("jsonapi: fetch task: %w", err)
-		case t.Status == satchel.FetchSuccess && t.FileUUID != "":
-			res.Target, changed = t.FileUUID, true
-		case t.Status == satchel.FetchError:
-			v.st.FetchError, changed = t.ErrorText, true
-			if v.st.FetchError == "" {
-				v.st.FetchError = "The file could not be fetched."
-			}
-		}
+	changed, err := h.settleFetch(ctx, v, time.Now())
+	if err != nil {
+		return nil, err
 	}
 	if res.Target != "" {
 		f, err := h.app.Store.File(ctx, p.ID, res.Target)
@@ -104,6 +92,84 @@ func (h *Handler) checkAnonymousType(ctx context.Context, p *satchel.Project, v 
 	return satchel.Errorf(satchel.KindForbidden, satchel.ReasonFileTypeForbidden, "Uploading of these file types is not allowed.")
 }
 
+// errFetchForgotten is the reason of a URL fetch whose task was forgotten
+// before its result was taken (see SettleFetches, which takes it first).
+const errFetchForgotten = "The URL fetch is no longer known: its result expired before it was collected."
+
+// settleFetch takes the result of a pending URL fetch: its file, or its
+// failure, a task that no longer exists being one. It reports whether the
+// view changed. The task is read directly: looking at a list of pending
+// files must not spend the project's rate limit once per file.
+func (h *Handler) settleFetch(ctx context.Context, v *fileView, now time.Time) (bool, error) {
+	if v.res.Target != "" || v.st.FetchToken == "" || v.st.FetchError != "" {
+		return false, nil
+	}
+	t, err := h.app.Store.FetchTask(ctx, v.st.FetchToken)
+	switch {
+	case satchel.IsNotFound(err):
+		v.st.FetchError = errFetchForgotten
+	case err != nil:
+		return false, fmt.Errorf("jsonapi: fetch task: %w", err)
+	case t.Status == satchel.FetchSuccess && t.FileUUID != "":
+		v.res.Target = t.FileUUID
+		return true, nil
+	case t.Status == satchel.FetchError:
+		v.st.FetchError = t.ErrorText
+		if v.st.FetchError == "" {
+			v.st.FetchError = "The file could not be fetched."
+		}
+	default:
+		return false, nil
+	}
+	failed := now.UTC()
+	v.st.FailedAt = &failed
+	return true, nil
+}
+
+// SettleFetches settles every file waiting on a URL fetch, in every
+// project, before finished tasks are forgotten: a fetched file gets its
+// file, a failed one its reason (status failed), whether anyone looked or
+// not. A failed file is removed ttl after it failed, like the task, and
+// then answers 404. The lifecycle sweep runs it (see app.App.SettleFetches).
+func (h *Handler) SettleFetches(ctx context.Context, now time.Time, ttl time.Duration) error {
+	after := ""
+	for {
+		rs, err := h.app.Store.ListUntargeted(ctx, satchel.ResourceFile, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, res := range rs {
+			after = res.ID
+			v := &fileView{res: res}
+			if err := json.Unmarshal([]byte(res.State), &v.st); err != nil {
+				h.log.Warn("jsonapi: settle: bad state", "id", res.ID, "err", err)
+				continue
+			}
+			changed, err := h.settleFetch(ctx, v, now)
+			if err != nil {
+				return err
+			}
+			if v.st.FetchError != "" && v.st.FailedAt == nil {
+				// Failed before failures were dated.
+				failed := now.UTC()
+				v.st.FailedAt, changed = &failed, true
+			}
+			if v.st.FailedAt != nil && !now.Before(v.st.FailedAt.Add(ttl)) {
+				gone := now.UTC()
+				v.res.Removed, changed = &gone, true
+			}
+			if changed {
+				if err := h.saveFile(ctx, v); err != nil {
+					return err
+				}
+			}
+		}
+		if len(rs) < 500 {
+			return nil
+		}
+	}
+}
+
 func (h *Handler) saveFile(ctx context.Context, v *fileView) error {
 	v.res.State = mustState(v.st)
 	if err := h.app.Store.UpdateResource(ctx, v.res); err != nil {
@@ -142,6 +208,8 @@ type fileAttributes struct {
 	UploadedAt        *string           `json:"uploaded_at"`
 	RemovedAt         *string           `json:"removed_at"`
 	ExpiresAt         *string           `json:"expires_at"`
+	// Error says why a file is failed (Satchel's own attribute).
+	Error *string `json:"error,omitempty"`
 }
 
 type chunkedAttributes struct {
@@ -217,6 +285,7 @@ func (h *Handler) fileDoc(r *http.Request, c *caller, v *fileView, token *string
 		a.Status = "pending"
 		if v.st.FetchError != "" {
 			a.Status = "failed"
+			a.Error = &v.st.FetchError
 		}
 		if v.res.Target != "" {
 			a.UUID = &v.res.Target

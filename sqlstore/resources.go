@@ -97,3 +97,9 @@ func (db *DB) ListPendingFiles(ctx context.Context, projectID int64, offset, lim
 		WHERE `+pendingFile+` ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`, projectID, limit, offset)
 	return rs, n, err
 }
+
+// ListUntargeted implements satchel.ResourceStore.
+func (db *DB) ListUntargeted(ctx context.Context, kind, after string, limit int) ([]*satchel.Resource, error) {
+	return queryAll(ctx, db.r, "list untargeted resources", scanResource, `SELECT `+resourceCols+` FROM api_resources
+		WHERE kind=? AND target='' AND removed IS NULL AND id > ? ORDER BY id LIMIT ?`, kind, after, limit)
+}
