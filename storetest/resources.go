@@ -99,6 +99,36 @@ func testResources(t *testing.T, s satchel.Store) {
 	if _, n, _ := s.ListPendingFiles(ctx, other.ID, 0, 10); n != 0 {
 		t.Fatalf("another project's pending files: %d", n)
 	}
+
+	// Untargeted resources of a kind, of every project, paged by id.
+	var waiting []string
+	for _, proj := range []*satchel.Project{p, other, p} {
+		r := &satchel.Resource{ID: "f-" + uuid.NewString()[:22], ProjectID: proj.ID, Kind: satchel.ResourceFile, State: "{}"}
+		if err := s.CreateResource(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		waiting = append(waiting, r.ID)
+	}
+	var seen []string
+	for after := ""; ; {
+		page, err := s.ListUntargeted(ctx, satchel.ResourceFile, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page {
+			if r.Target != "" || r.Removed != nil || r.Kind != satchel.ResourceFile {
+				t.Fatalf("untargeted: %+v", r)
+			}
+			seen = append(seen, r.ID)
+			after = r.ID
+		}
+		if len(page) < 2 {
+			break
+		}
+	}
+	if len(seen) != len(waiting) {
+		t.Fatalf("untargeted %v, want %v", seen, waiting)
+	}
 }
 
 // testExpiry covers the file expiry and protection flags, the session

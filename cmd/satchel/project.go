@@ -33,8 +33,8 @@ type projectSettings struct {
 	Storage          []string `name:"storage" sep:"none" placeholder:"NAME=URL" help:"add a custom storage for remote copies: name=file:///dir or name=s3://bucket?endpoint=… (repeatable)"`
 	SecureDelivery   string   `name:"secure-delivery" placeholder:"SECRET" help:"require signed CDN tokens: a hex secret, \"generate\" for a new one, or \"off\""`
 	AnonymousUploads *bool    `name:"anonymous-uploads" placeholder:"true|false" help:"let the JSON:API v1 dialect create files and groups without credentials"`
-	AnonymousRate    *int     `name:"anonymous-rate-limit" placeholder:"N" help:"anonymous creates per minute and client address (0: the default 60; -1: no limit)"`
-	AnonymousMaxSize *Size    `name:"anonymous-max-size" placeholder:"SIZE" help:"largest anonymous upload, such as 5MB (0: the default 10MiB; the project's limit applies as well)"`
+	AnonymousRate    *int     `name:"anonymous-rate-limit" placeholder:"N" help:"anonymous creates per minute and client address (0: 60; -1: no limit)"`
+	AnonymousMaxSize *Size    `name:"anonymous-max-size" placeholder:"SIZE" help:"largest anonymous upload, such as 5MB (0: 10MiB; the project's limit applies as well)"`
 	AnonymousTypes   *string  `name:"anonymous-types" placeholder:"PATTERNS" help:"comma-separated MIME patterns anonymous uploads may have, such as \"image/*,application/pdf\" (empty: any the project allows)"`
 	Conversion       *bool    `name:"conversion" placeholder:"true|false" help:"allow document and video conversion (a new project allows it)"`
 }
