@@ -4,19 +4,22 @@ package satchel
 // a reason without a row is rendered by its kind.
 const (
 	// Requests.
-	ReasonBodyTimeout    Reason = "body_timeout"     // the request body arrived too slowly
-	ReasonThrottled      Reason = "throttled"        // the project's rate limit is spent
-	ReasonStoreInvalid   Reason = "store_invalid"    // the store flag is not 0, 1 or auto
-	ReasonFetchRefused   Reason = "fetch_refused"    // the source URL was refused (the cause is a *fetch.Error)
-	ReasonSourceRequired Reason = "source_required"  // no source URL
-	ReasonTokenRequired  Reason = "token_required"   // no from-URL task token
-	ReasonKeyRequired    Reason = "key_required"     // no public key (Field names the parameter)
-	ReasonKeyInvalid     Reason = "key_invalid"      // unknown public key (Field names the parameter)
-	ReasonSigRequired    Reason = "sig_required"     // a signed upload without its signature
-	ReasonSigExpRequired Reason = "sig_exp_required" // a signed upload without its expiry
-	ReasonSigExpInvalid  Reason = "sig_exp_invalid"  // an expiry that is not a UNIX time
-	ReasonSigExpired     Reason = "sig_expired"      // a signature past its expiry
-	ReasonSigInvalid     Reason = "sig_invalid"      // a signature that does not match
+	ReasonBodyTimeout        Reason = "body_timeout"        // the request body arrived too slowly
+	ReasonThrottled          Reason = "throttled"           // the project's rate limit is spent
+	ReasonServerBusy         Reason = "server_busy"         // the node's cap of uploads in progress is reached
+	ReasonProjectBusy        Reason = "project_busy"        // the project's cap of uploads in progress is reached
+	ReasonAnonymousThrottled Reason = "anonymous_throttled" // a client's anonymous uploads are over the project's rate
+	ReasonStoreInvalid       Reason = "store_invalid"       // the store flag is not 0, 1 or auto
+	ReasonFetchRefused       Reason = "fetch_refused"       // the source URL was refused (the cause is a *fetch.Error)
+	ReasonSourceRequired     Reason = "source_required"     // no source URL
+	ReasonTokenRequired      Reason = "token_required"      // no from-URL task token
+	ReasonKeyRequired        Reason = "key_required"        // no public key (Field names the parameter)
+	ReasonKeyInvalid         Reason = "key_invalid"         // unknown public key (Field names the parameter)
+	ReasonSigRequired        Reason = "sig_required"        // a signed upload without its signature
+	ReasonSigExpRequired     Reason = "sig_exp_required"    // a signed upload without its expiry
+	ReasonSigExpInvalid      Reason = "sig_exp_invalid"     // an expiry that is not a UNIX time
+	ReasonSigExpired         Reason = "sig_expired"         // a signature past its expiry
+	ReasonSigInvalid         Reason = "sig_invalid"         // a signature that does not match
 
 	// Files, metadata and tags.
 	ReasonFileIDRequired     Reason = "file_id_required"

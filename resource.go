@@ -45,4 +45,12 @@ type ResourceStore interface {
 	// ListResources pages through a project's live resources of a kind,
 	// newest first, and counts them all.
 	ListResources(ctx context.Context, projectID int64, kind string, offset, limit int) ([]*Resource, int64, error)
+	// ListPendingFiles pages through a project's live file resources that
+	// stand for no file (removed or not) yet: URL fetches and chunked
+	// uploads still under way, or failed. Newest first, and counts them all.
+	ListPendingFiles(ctx context.Context, projectID int64, offset, limit int) ([]*Resource, int64, error)
+	// ListUntargeted pages through the live resources of a kind, of every
+	// project, that stand for nothing yet (Target ""), by id after the
+	// cursor after.
+	ListUntargeted(ctx context.Context, kind, after string, limit int) ([]*Resource, error)
 }

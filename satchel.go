@@ -34,7 +34,43 @@ type Project struct {
 	// without credentials (the answer's access token is the caller's only
 	// credential). Off by default.
 	AnonymousUploads bool
-	Created          time.Time
+	// AnonymousRateLimit caps the anonymous creates of one client address,
+	// per minute (0: DefaultAnonymousRateLimit; negative: no cap).
+	AnonymousRateLimit int
+	// AnonymousMaxFileSize caps an anonymous upload in bytes (0:
+	// DefaultAnonymousMaxFileSize); MaxFileSize applies as well.
+	AnonymousMaxFileSize int64
+	// AnonymousTypes lists the MIME patterns anonymous uploads may have
+	// (empty: any); AllowedTypes applies as well.
+	AnonymousTypes []string
+	Created        time.Time
+}
+
+// Defaults of the anonymous upload limits of a project.
+const (
+	DefaultAnonymousRateLimit   = 60
+	DefaultAnonymousMaxFileSize = 10 << 20
+)
+
+// AnonymousRate is the anonymous creates allowed per minute and client
+// address; 0 means no cap.
+func (p *Project) AnonymousRate() int {
+	switch {
+	case p.AnonymousRateLimit < 0:
+		return 0
+	case p.AnonymousRateLimit == 0:
+		return DefaultAnonymousRateLimit
+	}
+	return p.AnonymousRateLimit
+}
+
+// AnonymousMaxSize is the largest anonymous upload before the project's
+// own cap applies.
+func (p *Project) AnonymousMaxSize() int64 {
+	if p.AnonymousMaxFileSize <= 0 {
+		return DefaultAnonymousMaxFileSize
+	}
+	return p.AnonymousMaxFileSize
 }
 
 // File is one uploaded file.

@@ -221,6 +221,9 @@ type FileQuery struct {
 	FromSize *int64
 	FromUUID string
 	Limit    int
+	// Offset skips that many files first (pages by number; the cursors
+	// above are cheaper for deep pages).
+	Offset int
 }
 
 // FileCounts are a project's file counters, maintained with every change.

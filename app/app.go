@@ -64,6 +64,12 @@ type Config struct {
 	// (0: no cap beyond MaxFileSize).
 	MaxDocumentSize int64
 	MaxVideoSize    int64
+	// MaxConcurrentUploads caps the uploads being received by this node
+	// (Receive, PutPart), whatever the dialect: KindUnavailable beyond.
+	// MaxProjectUploads caps them per project: KindThrottled beyond. 0 is
+	// unlimited.
+	MaxConcurrentUploads int
+	MaxProjectUploads    int
 }
 
 // Defaults of Config fields left zero.
@@ -121,6 +127,10 @@ type App struct {
 	// PurgeVariants, when set, removes a file's derived images kept in the
 	// shared blob store; the blob removal job retries it until it succeeds.
 	PurgeVariants func(ctx context.Context, uuid string) error
+	// SettleFetches, when set, runs in every Retain before finished from-URL
+	// tasks are forgotten: the JSON:API dialect settles the files that wait
+	// on them (see jsonapi.Handler.SettleFetches).
+	SettleFetches func(ctx context.Context, now time.Time, ttl time.Duration) error
 	// Jobs is the database of the job system (fairness slots, heartbeats).
 	Jobs jobs.DB
 	// Addons are the add-ons the operator set up, by name; CDNBase is the
@@ -140,6 +150,9 @@ type App struct {
 	projects sync.Map // public key → *cachedProject
 	limiters sync.Map // project id → *rate.Limiter
 	locks    keyedMutex
+	slots    uploadSlots
+	// anonymous holds the anonymous rate limits (ThrottleAnonymous).
+	anonymous anonymousLimiters
 
 	// halt ends the jobs that outlive River's job timeout (see Halt).
 	halt    context.Context
@@ -168,6 +181,7 @@ func New(ctx context.Context, store satchel.Store, bucket blobstore.Bucket, insp
 	return &App{
 		Store: store, Bucket: bucket, Inspect: insp, Fetch: fc, Log: log, cfg: cfg,
 		partKey: pk,
+		slots:   uploadSlots{maxTotal: cfg.MaxConcurrentUploads, maxProject: cfg.MaxProjectUploads},
 		halt:    halt, haltNow: haltNow,
 	}, nil
 }

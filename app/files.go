@@ -277,6 +277,17 @@ func (a *App) Batch(ctx context.Context, p *satchel.Project, values []string, st
 	return res, nil
 }
 
+// ListFiles pages through the files of project p, whatever API made them.
+// The query's project is always p's: no listing reaches another project.
+func (a *App) ListFiles(ctx context.Context, p *satchel.Project, q satchel.FileQuery) ([]*satchel.File, error) {
+	q.ProjectID = p.ID
+	files, err := a.Store.ListFiles(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("app: list files: %w", err)
+	}
+	return files, nil
+}
+
 // LocalCopy copies a file's bytes into a new file of the same project.
 // CDN operations in the source are not supported yet and are refused.
 func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, store *bool, metadata map[string]string) (*satchel.File, error) {
@@ -299,7 +310,7 @@ func (a *App) LocalCopy(ctx context.Context, p *satchel.Project, source string, 
 		return nil, err
 	}
 	defer r.Close()
-	in, err := a.Receive(ctx, "", name, src.MimeType, r, 0)
+	in, err := a.receive(ctx, "", name, src.MimeType, r, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -229,7 +229,7 @@ func (a *App) runFetch(ctx context.Context, t *satchel.FetchTask, attempt int) e
 		return fail("DownloadFileError", "Download failed.")
 	}
 	defer resp.Body.Close()
-	limit := a.maxFileSize(p)
+	limit := a.MaxUploadSize(p, params.Anonymous)
 	if resp.Size > limit {
 		return fail("DownloadFileSizeLimitExceededError", fmt.Sprintf("Downloaded file is too big: %d > %d.", resp.Size, limit))
 	}

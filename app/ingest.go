@@ -33,6 +33,9 @@ type UploadOptions struct {
 	Expires *time.Time `json:"Expires,omitempty"`
 	// OriginalProtected keeps the CDN from serving the original publicly.
 	OriginalProtected bool `json:"OriginalProtected,omitempty"`
+	// Anonymous uploads (JSON:API v1 without credentials) are held to the
+	// project's anonymous size and type limits besides its own.
+	Anonymous bool `json:"Anonymous,omitempty"`
 }
 
 // Validate checks the options.
@@ -67,6 +70,22 @@ func (a *App) maxFileSize(p *satchel.Project) int64 {
 		return p.MaxFileSize
 	}
 	return a.cfg.MaxFileSize
+}
+
+// MaxUploadSize is the largest file an upload may bring into the project:
+// its cap, lowered for anonymous uploads.
+func (a *App) MaxUploadSize(p *satchel.Project, anonymous bool) int64 {
+	limit := a.maxFileSize(p)
+	if anonymous {
+		limit = min(limit, p.AnonymousMaxSize())
+	}
+	return limit
+}
+
+// TypeAllowed reports whether an upload of MIME type mime is accepted by
+// the project (and, for anonymous uploads, by its anonymous types).
+func TypeAllowed(p *satchel.Project, anonymous bool, mime string) bool {
+	return satchel.MimeAllowed(p.AllowedTypes, mime) && (!anonymous || satchel.MimeAllowed(p.AnonymousTypes, mime))
 }
 
 // Incoming is a file whose bytes are being received into a temporary blob.
@@ -113,7 +132,28 @@ var ErrTooLarge = errors.New("file too large")
 
 // Receive streams r into a new temporary blob of at most limit bytes. The
 // caller commits the result with Commit or discards it with Abort.
-func (a *App) Receive(ctx context.Context, field, filename, contentType string, r io.Reader, limit int64) (*Incoming, error) {
+//
+// While the bytes arrive the upload holds one of the node's upload slots
+// and, when p is known (it may be nil), one of the project's: beyond either
+// cap it is refused (KindUnavailable, KindThrottled) before any blob is made.
+func (a *App) Receive(ctx context.Context, p *satchel.Project, field, filename, contentType string, r io.Reader, limit int64) (*Incoming, error) {
+	release, err := a.slots.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if p != nil {
+		releaseProject, err := a.slots.acquireProject(p.ID)
+		if err != nil {
+			return nil, err
+		}
+		defer releaseProject()
+	}
+	return a.receive(ctx, field, filename, contentType, r, limit)
+}
+
+// receive is Receive without the upload slots (copies made by the server).
+func (a *App) receive(ctx context.Context, field, filename, contentType string, r io.Reader, limit int64) (*Incoming, error) {
 	id := newUUID()
 	w, err := a.Bucket.NewWriter(ctx, id)
 	if err != nil {
@@ -219,13 +259,13 @@ func (a *App) Commit(ctx context.Context, p *satchel.Project, opts UploadOptions
 }
 
 func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions, ins []*Incoming, sourceURL string) ([]*satchel.File, error) {
-	limit := a.maxFileSize(p)
+	limit := a.MaxUploadSize(p, opts.Anonymous)
 	for _, in := range ins {
 		if in.size > limit {
 			abortAll(ins)
 			return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonFileTooLarge, "File is too large."), limit)
 		}
-		if m := sniff.Sniff(in.head, in.Filename); !satchel.MimeAllowed(p.AllowedTypes, m) {
+		if m := sniff.Sniff(in.head, in.Filename); !TypeAllowed(p, opts.Anonymous, m) {
 			abortAll(ins)
 			return nil, errTypeForbidden()
 		}

@@ -93,6 +93,11 @@ func (a *App) Retain(ctx context.Context, now time.Time) error {
 	if _, err := a.Store.PruneHistory(ctx, now.Add(-a.cfg.Retention)); err != nil {
 		return err
 	}
+	if a.SettleFetches != nil {
+		if err := a.SettleFetches(ctx, now, a.cfg.FetchTaskTTL); err != nil {
+			return fmt.Errorf("app: settle fetches: %w", err)
+		}
+	}
 	if err := a.Store.DeleteFetchTasksBefore(ctx, now.Add(-a.cfg.FetchTaskTTL)); err != nil {
 		return err
 	}

@@ -65,8 +65,8 @@ func (a *App) StartChunked(ctx context.Context, p *satchel.Project, opts UploadO
 // startSession opens a multipart upload session with parts of partSize
 // (at least minPart) bytes.
 func (a *App) startSession(ctx context.Context, p *satchel.Project, opts UploadOptions, filename, contentType string, size, partSize, minPart int64) (*satchel.UploadSession, error) {
-	if size > a.maxFileSize(p) {
-		return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonMultipartTooLarge, "File size exceeds project limit."), a.maxFileSize(p))
+	if limit := a.MaxUploadSize(p, opts.Anonymous); size > limit {
+		return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonMultipartTooLarge, "File size exceeds project limit."), limit)
 	}
 	if partSize == 0 {
 		partSize = DefaultPartSize
@@ -83,7 +83,7 @@ func (a *App) startSession(ctx context.Context, p *satchel.Project, opts UploadO
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if t := declaredType(contentType, filename); t != "" && !satchel.MimeAllowed(p.AllowedTypes, t) {
+	if t := declaredType(contentType, filename); t != "" && !TypeAllowed(p, opts.Anonymous, t) {
 		return nil, errTypeForbidden()
 	}
 	now := time.Now().UTC()
@@ -172,7 +172,15 @@ type PartRequest struct {
 // placed, and the part is recorded again. A write that fails forgets the
 // part, so completing refuses until it is sent again; a write that loses
 // to the completion of the upload fails and changes nothing.
+//
+// The write holds one of the node's upload slots from the start and, once
+// its session is known, one of its project's (see Receive).
 func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) error {
+	release, err := a.slots.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
 	forbidden := newError(satchel.KindForbidden, satchel.ReasonPartURLInvalid, "Part URL is invalid or expired.")
 	n, err := strconv.Atoi(req.PartNumber)
 	if err != nil || n < 1 || !satchel.ValidUUID(req.UUID) {
@@ -189,6 +197,11 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 	if err != nil {
 		return a.partRefused(ctx, req.UUID, err)
 	}
+	releaseProject, err := a.slots.acquireProject(s.ProjectID)
+	if err != nil {
+		return err
+	}
+	defer releaseProject()
 	if n > s.Parts() {
 		return forbidden
 	}

@@ -193,7 +193,7 @@ func (h *Handler) files(w http.ResponseWriter, r *http.Request, rq *request) {
 	done := false
 scan:
 	for data.Scanned < maxScan {
-		batch, err := h.app.Store.ListFiles(r.Context(), q)
+		batch, err := h.app.ListFiles(r.Context(), rq.project, q)
 		if err != nil {
 			h.fail(w, r, rq, err)
 			return

@@ -41,13 +41,14 @@ func malformed(format string, args ...any) error {
 }
 
 // readBody reads a JSON, urlencoded or multipart body. contentLimit > 0
-// accepts a file[content] part of at most that many bytes.
-func (h *Handler) readBody(r *http.Request, contentLimit int64) (*body, error) {
+// accepts a file[content] part of at most that many bytes, an upload of
+// project p.
+func (h *Handler) readBody(r *http.Request, p *satchel.Project, contentLimit int64) (*body, error) {
 	b := &body{values: map[string]any{}}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case ct == "multipart/form-data":
-		if err := h.readMultipart(r, b, contentLimit); err != nil {
+		if err := h.readMultipart(r, p, b, contentLimit); err != nil {
 			if b.content != nil {
 				b.content.Abort()
 				b.content = nil
@@ -115,7 +116,7 @@ func readAll(r io.Reader) ([]byte, error) {
 
 // readMultipart streams a multipart form: file[content] goes into a
 // temporary blob as it arrives, the other fields are kept as values.
-func (h *Handler) readMultipart(r *http.Request, b *body, contentLimit int64) error {
+func (h *Handler) readMultipart(r *http.Request, p *satchel.Project, b *body, contentLimit int64) error {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return malformed("The multipart form is malformed.")
@@ -137,7 +138,7 @@ func (h *Handler) readMultipart(r *http.Request, b *body, contentLimit int64) er
 			if contentLimit <= 0 || b.content != nil {
 				return malformed("Unexpected file content.")
 			}
-			in, err := h.app.Receive(r.Context(), "content", part.FileName(), part.Header.Get("Content-Type"), part, contentLimit)
+			in, err := h.app.Receive(r.Context(), p, "content", part.FileName(), part.Header.Get("Content-Type"), part, contentLimit)
 			if errors.Is(err, app.ErrTooLarge) {
 				return &satchel.Error{Kind: satchel.KindTooLarge, Reason: satchel.ReasonFileTooLarge, Message: "File is too large.", Limit: contentLimit}
 			}

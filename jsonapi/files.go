@@ -16,16 +16,21 @@ import (
 // target: how the file arrives, and what a pending file shows until it
 // exists.
 type fileState struct {
-	FetchToken string            `json:"fetch_token,omitempty"`
-	FetchError string            `json:"fetch_error,omitempty"`
-	Chunked    bool              `json:"chunked,omitempty"`
-	ChunkSize  int64             `json:"chunk_size,omitempty"`
-	Complete   bool              `json:"complete,omitempty"`
-	Name       string            `json:"name,omitempty"`
-	Size       int64             `json:"size,omitempty"`
-	Metadata   map[string]string `json:"metadata,omitempty"`
-	Expires    *time.Time        `json:"expires,omitempty"`
-	Protected  bool              `json:"protected"`
+	FetchToken string `json:"fetch_token,omitempty"`
+	FetchError string `json:"fetch_error,omitempty"`
+	// FailedAt is when the fetch was known to have failed.
+	FailedAt  *time.Time        `json:"failed_at,omitempty"`
+	Chunked   bool              `json:"chunked,omitempty"`
+	ChunkSize int64             `json:"chunk_size,omitempty"`
+	Complete  bool              `json:"complete,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Size      int64             `json:"size,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	Expires   *time.Time        `json:"expires,omitempty"`
+	Protected bool              `json:"protected"`
+	// Anonymous is set on files created without credentials: a chunked
+	// upload is held to the project's anonymous types once complete.
+	Anonymous bool `json:"anonymous,omitempty"`
 }
 
 // fileView is a file resource with its file, once the file exists.
@@ -42,23 +47,9 @@ func (h *Handler) loadFile(ctx context.Context, p *satchel.Project, res *satchel
 	if err := json.Unmarshal([]byte(res.State), &v.st); err != nil {
 		return nil, fmt.Errorf("jsonapi: file %s state: %w", res.ID, err)
 	}
-	changed := false
-	if res.Target == "" && v.st.FetchToken != "" && v.st.FetchError == "" {
-		// The task is read directly: looking at a list of pending files
-		// must not spend the project's rate limit once per file.
-		t, err := h.app.Store.FetchTask(ctx, v.st.FetchToken)
-		switch {
-		case satchel.IsNotFound(err):
-		case err != nil:
-			return nil, fmt.Errorf("jsonapi: fetch task: %w", err)
-		case t.Status == satchel.FetchSuccess && t.FileUUID != "":
-			res.Target, changed = t.FileUUID, true
-		case t.Status == satchel.FetchError:
-			v.st.FetchError, changed = t.ErrorText, true
-			if v.st.FetchError == "" {
-				v.st.FetchError = "The file could not be fetched."
-			}
-		}
+	changed, err := h.settleFetch(ctx, v, time.Now())
+	if err != nil {
+		return nil, err
 	}
 	if res.Target != "" {
 		f, err := h.app.Store.File(ctx, p.ID, res.Target)
@@ -70,6 +61,9 @@ func (h *Handler) loadFile(ctx context.Context, p *satchel.Project, res *satchel
 			if v.st.Chunked && !v.st.Complete {
 				// Completed meanwhile (through the Upload API, say).
 				v.st.Complete, changed = true, true
+				if err := h.checkAnonymousType(ctx, p, v); err != nil && satchel.AsError(err).Reason != satchel.ReasonFileTypeForbidden {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -79,6 +73,101 @@ func (h *Handler) loadFile(ctx context.Context, p *satchel.Project, res *satchel
 		}
 	}
 	return v, nil
+}
+
+// checkAnonymousType removes the file a chunked anonymous upload completed
+// with when its type is not one the project accepts from anonymous callers
+// (the session knew only the declared type), and says so.
+func (h *Handler) checkAnonymousType(ctx context.Context, p *satchel.Project, v *fileView) error {
+	if !v.st.Anonymous || v.f == nil || v.f.Removed != nil || app.TypeAllowed(p, true, v.f.MimeType) {
+		return nil
+	}
+	f, err := h.app.DeleteFile(ctx, p, v.f.UUID)
+	if err != nil && !satchel.IsNotFound(err) {
+		return err
+	}
+	if f != nil {
+		v.f = f
+	}
+	return satchel.Errorf(satchel.KindForbidden, satchel.ReasonFileTypeForbidden, "Uploading of these file types is not allowed.")
+}
+
+// errFetchForgotten is the reason of a URL fetch whose task was forgotten
+// before its result was taken (see SettleFetches, which takes it first).
+const errFetchForgotten = "The URL fetch is no longer known: its result expired before it was collected."
+
+// settleFetch takes the result of a pending URL fetch: its file, or its
+// failure, a task that no longer exists being one. It reports whether the
+// view changed. The task is read directly: looking at a list of pending
+// files must not spend the project's rate limit once per file.
+func (h *Handler) settleFetch(ctx context.Context, v *fileView, now time.Time) (bool, error) {
+	if v.res.Target != "" || v.st.FetchToken == "" || v.st.FetchError != "" {
+		return false, nil
+	}
+	t, err := h.app.Store.FetchTask(ctx, v.st.FetchToken)
+	switch {
+	case satchel.IsNotFound(err):
+		v.st.FetchError = errFetchForgotten
+	case err != nil:
+		return false, fmt.Errorf("jsonapi: fetch task: %w", err)
+	case t.Status == satchel.FetchSuccess && t.FileUUID != "":
+		v.res.Target = t.FileUUID
+		return true, nil
+	case t.Status == satchel.FetchError:
+		v.st.FetchError = t.ErrorText
+		if v.st.FetchError == "" {
+			v.st.FetchError = "The file could not be fetched."
+		}
+	default:
+		return false, nil
+	}
+	failed := now.UTC()
+	v.st.FailedAt = &failed
+	return true, nil
+}
+
+// SettleFetches settles every file waiting on a URL fetch, in every
+// project, before finished tasks are forgotten: a fetched file gets its
+// file, a failed one its reason (status failed), whether anyone looked or
+// not. A failed file is removed ttl after it failed, like the task, and
+// then answers 404. The lifecycle sweep runs it (see app.App.SettleFetches).
+func (h *Handler) SettleFetches(ctx context.Context, now time.Time, ttl time.Duration) error {
+	after := ""
+	for {
+		rs, err := h.app.Store.ListUntargeted(ctx, satchel.ResourceFile, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, res := range rs {
+			after = res.ID
+			v := &fileView{res: res}
+			if err := json.Unmarshal([]byte(res.State), &v.st); err != nil {
+				h.log.Warn("jsonapi: settle: bad state", "id", res.ID, "err", err)
+				continue
+			}
+			changed, err := h.settleFetch(ctx, v, now)
+			if err != nil {
+				return err
+			}
+			if v.st.FetchError != "" && v.st.FailedAt == nil {
+				// Failed before failures were dated.
+				failed := now.UTC()
+				v.st.FailedAt, changed = &failed, true
+			}
+			if v.st.FailedAt != nil && !now.Before(v.st.FailedAt.Add(ttl)) {
+				gone := now.UTC()
+				v.res.Removed, changed = &gone, true
+			}
+			if changed {
+				if err := h.saveFile(ctx, v); err != nil {
+					return err
+				}
+			}
+		}
+		if len(rs) < 500 {
+			return nil
+		}
+	}
 }
 
 func (h *Handler) saveFile(ctx context.Context, v *fileView) error {
@@ -119,6 +208,8 @@ type fileAttributes struct {
 	UploadedAt        *string           `json:"uploaded_at"`
 	RemovedAt         *string           `json:"removed_at"`
 	ExpiresAt         *string           `json:"expires_at"`
+	// Error says why a file is failed (Satchel's own attribute).
+	Error *string `json:"error,omitempty"`
 }
 
 type chunkedAttributes struct {
@@ -194,6 +285,7 @@ func (h *Handler) fileDoc(r *http.Request, c *caller, v *fileView, token *string
 		a.Status = "pending"
 		if v.st.FetchError != "" {
 			a.Status = "failed"
+			a.Error = &v.st.FetchError
 		}
 		if v.res.Target != "" {
 			a.UUID = &v.res.Target
@@ -265,13 +357,13 @@ func createInput(m map[string]any) (app.UploadOptions, error) {
 func (h *Handler) createFile(w http.ResponseWriter, r *http.Request) {
 	c, err := h.authenticate(r)
 	if err == nil {
-		err = c.mayCreate()
+		err = h.mayCreate(r, c)
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	b, err := h.readBody(r, h.app.MaxFileSize(c.p))
+	b, err := h.readBody(r, c.p, h.app.MaxUploadSize(c.p, !c.secret))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -288,6 +380,7 @@ func (h *Handler) create(r *http.Request, c *caller, b *body) (fileDoc, error) {
 	ctx := r.Context()
 	m := b.member("file")
 	opts, err := createInput(m)
+	opts.Anonymous = !c.secret
 	if err != nil {
 		if b.content != nil {
 			b.content.Abort()
@@ -342,7 +435,7 @@ func (h *Handler) create(r *http.Request, c *caller, b *body) (fileDoc, error) {
 		if err != nil {
 			return fileDoc{}, err
 		}
-		st := fileState{Chunked: true, ChunkSize: chunkSize, Name: s.OriginalFilename, Size: size, Metadata: opts.Metadata, Expires: opts.Expires, Protected: opts.OriginalProtected}
+		st := fileState{Chunked: true, ChunkSize: chunkSize, Name: s.OriginalFilename, Size: size, Metadata: opts.Metadata, Expires: opts.Expires, Protected: opts.OriginalProtected, Anonymous: opts.Anonymous}
 		res, token, err := h.newResource(ctx, c.p, satchel.ResourceFile, s.UUID, st)
 		if err != nil {
 			return fileDoc{}, err
@@ -380,21 +473,65 @@ func (h *Handler) listFiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg, items := page(r)
-	rs, count, err := h.app.Store.ListResources(r.Context(), c.p.ID, satchel.ResourceFile, (pg-1)*items, items)
+	docs, count, err := h.listFilePage(r, c, (pg-1)*items, items)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	docs := make([]fileDoc, 0, len(rs))
-	for _, res := range rs {
-		v, err := h.loadFile(r.Context(), c.p, res)
+	h.reply(w, http.StatusOK, map[string]any{"data": docs, "pagination": newPagination(count, pg, items)})
+}
+
+// listFilePage is one page of the project's files, whatever API made them:
+// first the files still arriving through the dialect (URL fetches, chunked
+// uploads, failed fetches), newest first, then the project's live files,
+// newest first, each under its dialect id (or its derived id, see
+// derivedFileID). It returns the count of both.
+func (h *Handler) listFilePage(r *http.Request, c *caller, offset, limit int) ([]fileDoc, int64, error) {
+	ctx := r.Context()
+	pending, np, err := h.app.Store.ListPendingFiles(ctx, c.p.ID, offset, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	counts, err := h.app.Store.FileCounts(ctx, c.p.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	docs := make([]fileDoc, 0, limit)
+	for _, res := range pending {
+		v, err := h.loadFile(ctx, c.p, res)
 		if err != nil {
-			h.fail(w, r, err)
-			return
+			return nil, 0, err
 		}
 		docs = append(docs, h.fileDoc(r, c, v, nil, nil))
 	}
-	h.reply(w, http.StatusOK, map[string]any{"data": docs, "pagination": newPagination(count, pg, items)})
+	if len(pending) < limit {
+		files, err := h.app.ListFiles(ctx, c.p, satchel.FileQuery{Desc: true, Offset: max(offset-int(np), 0), Limit: limit - len(pending)})
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, f := range files {
+			v, err := h.fileView(ctx, c.p, f)
+			if err != nil {
+				return nil, 0, err
+			}
+			docs = append(docs, h.fileDoc(r, c, v, nil, nil))
+		}
+	}
+	return docs, np + counts.Stored + counts.Unstored, nil
+}
+
+// fileView is the resource view of a live file: its dialect resource, or
+// one under its derived id (recorded once the id is used).
+func (h *Handler) fileView(ctx context.Context, p *satchel.Project, f *satchel.File) (*fileView, error) {
+	res, err := h.app.Store.ResourceByTarget(ctx, p.ID, satchel.ResourceFile, f.UUID)
+	if satchel.IsNotFound(err) {
+		id, _ := derivedFileID(f.UUID)
+		return &fileView{res: &satchel.Resource{ID: id, ProjectID: p.ID, Kind: satchel.ResourceFile, Target: f.UUID, State: "{}", Created: f.Uploaded}, f: f}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jsonapi: file resource: %w", err)
+	}
+	return h.loadFile(ctx, p, res)
 }
 
 // file authenticates a request for one file resource and loads it.
@@ -441,7 +578,7 @@ func (h *Handler) updateFile(w http.ResponseWriter, r *http.Request) {
 // update finalizes a chunked upload and applies the changes of a PUT.
 func (h *Handler) update(r *http.Request, c *caller, v *fileView) error {
 	ctx := r.Context()
-	b, err := h.readBody(r, 0)
+	b, err := h.readBody(r, nil, 0)
 	if err != nil {
 		return err
 	}
@@ -483,6 +620,9 @@ func (h *Handler) update(r *http.Request, c *caller, v *fileView) error {
 				}
 			}
 			v.f = f
+			if err := h.checkAnonymousType(ctx, c.p, v); err != nil {
+				return err
+			}
 		}
 		if !v.st.Complete {
 			v.st.Complete = true

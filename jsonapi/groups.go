@@ -51,13 +51,13 @@ func groupStateOf(res *satchel.Resource) groupState {
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) {
 	c, err := h.authenticate(r)
 	if err == nil {
-		err = c.mayCreate()
+		err = h.mayCreate(r, c)
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	b, err := h.readBody(r, 0)
+	b, err := h.readBody(r, nil, 0)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -93,6 +93,11 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		res, err := h.app.Store.Resource(r.Context(), c.p.ID, id)
+		if satchel.IsNotFound(err) && c.secret {
+			// Files of other APIs, by their derived ids (only the secret
+			// lists them).
+			res, err = h.fileByDerivedID(r.Context(), c.p, id)
+		}
 		if satchel.IsNotFound(err) || (err == nil && (res.Kind != satchel.ResourceFile || res.Removed != nil)) {
 			h.fail(w, r, unknown)
 			return

@@ -14,6 +14,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -22,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/app"
 	"github.com/satchel-project/satchel/internal/httpx"
@@ -115,6 +117,45 @@ func validID(s, prefix string) bool {
 	return true
 }
 
+// derivedFileID is the id of a file that was not created through the
+// dialect (Upload API, REST API): f- and its UUID's 128 bits in base62,
+// left-padded to 22 characters. It is stable and resolvable without a
+// record; the record is made when the id is first used (see fileByDerivedID).
+func derivedFileID(id string) (string, bool) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return "", false
+	}
+	n := new(big.Int).SetBytes(u[:])
+	var b [22]byte
+	base := big.NewInt(62)
+	m := new(big.Int)
+	for i := len(b) - 1; i >= 0; i-- {
+		n.DivMod(n, base, m)
+		b[i] = base62[m.Int64()]
+	}
+	return prefixFile + string(b[:]), true
+}
+
+// derivedUUID is the UUID a derived file id stands for.
+func derivedUUID(id string) (string, bool) {
+	if !validID(id, prefixFile) {
+		return "", false
+	}
+	n := new(big.Int)
+	for _, c := range []byte(id[len(prefixFile):]) {
+		n.Mul(n, big.NewInt(62))
+		n.Add(n, big.NewInt(int64(strings.IndexByte(base62, c))))
+	}
+	if n.BitLen() > 128 {
+		return "", false
+	}
+	var u uuid.UUID
+	n.FillBytes(u[:])
+	s := u.String()
+	return s, satchel.ValidUUID(s)
+}
+
 // hashToken is how access tokens are stored: hex SHA-256.
 func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
@@ -195,6 +236,9 @@ func (h *Handler) resource(r *http.Request, c *caller, kind, prefix string) (*sa
 		return nil, errNotFound
 	}
 	res, err := h.app.Store.Resource(r.Context(), c.p.ID, id)
+	if satchel.IsNotFound(err) && kind == satchel.ResourceFile {
+		res, err = h.fileByDerivedID(r.Context(), c.p, id)
+	}
 	if satchel.IsNotFound(err) || (err == nil && (res.Kind != kind || res.Removed != nil)) {
 		return nil, errNotFound
 	}
@@ -204,13 +248,51 @@ func (h *Handler) resource(r *http.Request, c *caller, kind, prefix string) (*sa
 	return res, nil
 }
 
+// fileByDerivedID resolves the derived id of a live file of p that has no
+// resource yet, and records the resource (without a token: only the
+// secret reaches it). A file that has a resource answers only to its id.
+func (h *Handler) fileByDerivedID(ctx context.Context, p *satchel.Project, id string) (*satchel.Resource, error) {
+	target, ok := derivedUUID(id)
+	if !ok {
+		return nil, satchel.ErrNotFound
+	}
+	f, err := h.app.Store.File(ctx, p.ID, target)
+	if err != nil {
+		return nil, err
+	}
+	if f.Removed != nil {
+		return nil, satchel.ErrNotFound
+	}
+	if _, err := h.app.Store.ResourceByTarget(ctx, p.ID, satchel.ResourceFile, target); !satchel.IsNotFound(err) {
+		if err == nil {
+			err = satchel.ErrNotFound
+		}
+		return nil, err
+	}
+	res := &satchel.Resource{ID: id, ProjectID: p.ID, Kind: satchel.ResourceFile, Target: target, State: "{}", Created: f.Uploaded}
+	err = h.app.Store.CreateResource(ctx, res)
+	if errors.Is(err, satchel.ErrConflict) {
+		// Recorded meanwhile by another request.
+		return h.app.Store.Resource(ctx, p.ID, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jsonapi: record file id: %w", err)
+	}
+	return res, nil
+}
+
 // mayCreate checks that the caller may create resources: the secret, or
-// anyone when the project accepts anonymous uploads.
-func (c *caller) mayCreate() error {
-	if c.secret || c.p.AnonymousUploads {
+// anyone when the project accepts anonymous uploads, within the project's
+// anonymous rate for the client's address.
+func (h *Handler) mayCreate(r *http.Request, c *caller) error {
+	if c.secret {
 		return nil
 	}
-	return errSecretRequired
+	if !c.p.AnonymousUploads {
+		return errSecretRequired
+	}
+	ip, _ := httpx.ClientIP(r, h.cfg.TrustedProxies)
+	return h.app.ThrottleAnonymous(c.p, ip)
 }
 
 // newResource records a new resource with a fresh id and, for files and

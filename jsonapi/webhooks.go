@@ -155,7 +155,7 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	b, err := h.readBody(r, 0)
+	b, err := h.readBody(r, nil, 0)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -238,7 +238,7 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	b, err := h.readBody(r, 0)
+	b, err := h.readBody(r, nil, 0)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -79,7 +79,7 @@ func (h *Handler) listFiles(r *request) error {
 	}
 	limit := q.Limit
 	q.Limit++
-	files, err := h.app.Store.ListFiles(r.Context(), q)
+	files, err := h.app.ListFiles(r.Context(), r.project, q)
 	if err != nil {
 		return err
 	}

@@ -192,7 +192,7 @@ func (h *Handler) listFiles(r *request) error {
 			}
 			q.FromUUID = id
 		}
-		return h.app.Store.ListFiles(r.Context(), q)
+		return h.app.ListFiles(r.Context(), r.project, q)
 	}, func(f *satchel.File) string {
 		if fq.BySize {
 			return cursorOf(strconv.FormatInt(f.Size, 10), f.UUID)

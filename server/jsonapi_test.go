@@ -20,6 +20,7 @@ import (
 // jaResp is a JSON:API answer.
 type jaResp struct {
 	status int
+	header http.Header
 	body   map[string]any
 	raw    string
 }
@@ -82,7 +83,7 @@ func jaDo(t *testing.T, method, u, auth, ctype string, body io.Reader) jaResp {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	out := jaResp{status: resp.StatusCode, raw: string(raw)}
+	out := jaResp{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("%s %s: Content-Type %q, body %s", method, u, ct, raw)
 	}

@@ -260,6 +260,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		MaxFileSize: cfg.MaxFileSize, TemporaryTTL: cfg.TemporaryTTL, SessionTTL: cfg.SessionTTL,
 		FetchWorkers: cfg.FetchWorkers, FetchPerProject: cfg.FetchPerProject, RateLimit: cfg.RateLimit, Burst: cfg.RateBurst, SweepEvery: cfg.SweepEvery,
 		Retention: cfg.Retention, TempDir: tmpDir, MaxDocumentSize: cfg.DocumentMaxSize, MaxVideoSize: cfg.VideoMaxSize,
+		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
 	})
 	if err != nil {
 		store.Close()
@@ -321,7 +322,6 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	uploads := uploadapi.New(a, uploadapi.Config{
 		PublicURL: cfg.PublicURL, MaxDirectUpload: cfg.MaxDirectUpload, TrustedProxies: cfg.TrustedProxies,
-		MaxConcurrentUploads: cfg.MaxConcurrentUploads, MaxProjectUploads: cfg.MaxProjectUploads,
 	}, log)
 	uploads.Register(mux)
 	m.Gauge("satchel_uploads_in_progress", "Direct uploads and multipart part writes being received by this node.",
@@ -329,6 +329,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	restapi.New(a, restapi.Config{PublicURL: cfg.PublicURL, SimpleAuthOverHTTP: cfg.SimpleAuthOverHTTP, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	dialect := jsonapi.New(a, jsonapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log)
 	dialect.Register(mux)
+	a.SettleFetches = dialect.SettleFetches
 	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout,
 		MaxOutputSide: cfg.ImageMaxSide, MaxOutputPixels: cfg.ImageMaxOutputPixels, CheapWorkers: cfg.ImageCheapWorkers, CheapCost: cfg.ImageCheapPixels})
 	if err != nil {

@@ -109,8 +109,13 @@ func listFilesQuery(q satchel.FileQuery) (string, []any) {
 		limit = 100
 	}
 	args = append(args, limit)
-	return `SELECT ` + fileCols + ` FROM files WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY ` + col + ` ` + dir + `, uuid ` + dir + ` LIMIT ?`, args
+	query := `SELECT ` + fileCols + ` FROM files WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + col + ` ` + dir + `, uuid ` + dir + ` LIMIT ?`
+	if q.Offset > 0 {
+		query += ` OFFSET ?`
+		args = append(args, q.Offset)
+	}
+	return query, args
 }
 
 // keysetAfter adds the condition of a keyset cursor: rows strictly beyond

@@ -82,3 +82,24 @@ func (db *DB) ListResources(ctx context.Context, projectID int64, kind string, o
 		WHERE project_id=? AND kind=? AND removed IS NULL ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`, projectID, kind, limit, offset)
 	return rs, n, err
 }
+
+// pendingFile is the condition of a live file resource without a file.
+const pendingFile = `project_id=? AND kind='` + satchel.ResourceFile + `' AND removed IS NULL
+	AND NOT EXISTS (SELECT 1 FROM files f WHERE f.uuid = api_resources.target AND f.project_id = api_resources.project_id)`
+
+// ListPendingFiles implements satchel.ResourceStore.
+func (db *DB) ListPendingFiles(ctx context.Context, projectID int64, offset, limit int) ([]*satchel.Resource, int64, error) {
+	var n int64
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_resources WHERE `+pendingFile, projectID).Scan(&n); err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: count pending files: %w", err)
+	}
+	rs, err := queryAll(ctx, db.r, "list pending files", scanResource, `SELECT `+resourceCols+` FROM api_resources
+		WHERE `+pendingFile+` ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`, projectID, limit, offset)
+	return rs, n, err
+}
+
+// ListUntargeted implements satchel.ResourceStore.
+func (db *DB) ListUntargeted(ctx context.Context, kind, after string, limit int) ([]*satchel.Resource, error) {
+	return queryAll(ctx, db.r, "list untargeted resources", scanResource, `SELECT `+resourceCols+` FROM api_resources
+		WHERE kind=? AND target='' AND removed IS NULL AND id > ? ORDER BY id LIMIT ?`, kind, after, limit)
+}

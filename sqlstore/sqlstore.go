@@ -194,13 +194,14 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 
 // Projects.
 
-const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret, no_conversion, anonymous_uploads`
+const projectCols = `id, name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret, no_conversion, anonymous_uploads, anonymous_rate_limit, anonymous_max_file_size, anonymous_types`
 
 func scanProject(row rowScanner) (*satchel.Project, error) {
 	var p satchel.Project
-	var types, storages string
+	var types, storages, anonTypes string
 	var created int64
-	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created, &storages, &p.SecureDeliverySecret, &p.NoConversion, &p.AnonymousUploads); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.PublicKey, &p.SecretKey, &p.Autostore, &p.SignedUploads, &p.MaxFileSize, &types, &created, &storages, &p.SecureDeliverySecret, &p.NoConversion,
+		&p.AnonymousUploads, &p.AnonymousRateLimit, &p.AnonymousMaxFileSize, &anonTypes); err != nil {
 		return nil, notFound(err)
 	}
 	if err := json.Unmarshal([]byte(storages), &p.Storages); err != nil {
@@ -210,7 +211,18 @@ func scanProject(row rowScanner) (*satchel.Project, error) {
 	if err := json.Unmarshal([]byte(types), &p.AllowedTypes); err != nil {
 		return nil, fmt.Errorf("sqlstore: project %d allowed types: %w", p.ID, err)
 	}
+	if err := json.Unmarshal([]byte(anonTypes), &p.AnonymousTypes); err != nil {
+		return nil, fmt.Errorf("sqlstore: project %d anonymous types: %w", p.ID, err)
+	}
 	return &p, nil
+}
+
+// anonymousTypes is p.AnonymousTypes as stored: never null.
+func anonymousTypes(p *satchel.Project) []string {
+	if p.AnonymousTypes == nil {
+		return []string{}
+	}
+	return p.AnonymousTypes
 }
 
 // CreateProject implements satchel.Store.
@@ -224,9 +236,10 @@ func (db *DB) CreateProject(ctx context.Context, p *satchel.Project) error {
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
 	}
-	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret, no_conversion, anonymous_uploads)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created), mustJSON(p.Storages), p.SecureDeliverySecret, p.NoConversion, p.AnonymousUploads).Scan(&p.ID)
+	err := db.w.QueryRowContext(ctx, `INSERT INTO projects (name, public_key, secret_key, autostore, signed_uploads, max_file_size, allowed_types, created, storages, secure_secret, no_conversion, anonymous_uploads, anonymous_rate_limit, anonymous_max_file_size, anonymous_types)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), micros(p.Created), mustJSON(p.Storages), p.SecureDeliverySecret, p.NoConversion,
+		p.AnonymousUploads, p.AnonymousRateLimit, p.AnonymousMaxFileSize, mustJSON(anonymousTypes(p))).Scan(&p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}
@@ -244,8 +257,10 @@ func (db *DB) UpdateProject(ctx context.Context, p *satchel.Project) error {
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=?, storages=?, secure_secret=?, no_conversion=?, anonymous_uploads=? WHERE id=?`,
-		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), mustJSON(p.Storages), p.SecureDeliverySecret, p.NoConversion, p.AnonymousUploads, p.ID)
+	res, err := db.w.ExecContext(ctx, `UPDATE projects SET name=?, public_key=?, secret_key=?, autostore=?, signed_uploads=?, max_file_size=?, allowed_types=?, storages=?, secure_secret=?, no_conversion=?,
+		anonymous_uploads=?, anonymous_rate_limit=?, anonymous_max_file_size=?, anonymous_types=? WHERE id=?`,
+		p.Name, p.PublicKey, p.SecretKey, p.Autostore, p.SignedUploads, p.MaxFileSize, mustJSON(p.AllowedTypes), mustJSON(p.Storages), p.SecureDeliverySecret, p.NoConversion,
+		p.AnonymousUploads, p.AnonymousRateLimit, p.AnonymousMaxFileSize, mustJSON(anonymousTypes(p)), p.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: project key %s: %w", p.PublicKey, satchel.ErrConflict)
 	}

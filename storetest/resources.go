@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,62 @@ func testResources(t *testing.T, s satchel.Store) {
 	if err := s.UpdateResource(ctx, &satchel.Resource{ID: "f-none"}); !satchel.IsNotFound(err) {
 		t.Fatalf("update of a missing resource: %v", err)
 	}
+
+	// Pending files: live file resources whose target is no file of the
+	// project (yet). made[1] and made[2] are; once made[2]'s file exists
+	// (even removed), it is not.
+	pending, n, err := s.ListPendingFiles(ctx, p.ID, 0, 10)
+	if err != nil || n != 2 || len(pending) != 2 || pending[0].ID != made[2].ID || pending[1].ID != made[1].ID {
+		t.Fatalf("pending: %d %v %v", n, pending, err)
+	}
+	f := newFile(p, base, true)
+	f.UUID = made[2].Target
+	if err := s.CreateFiles(ctx, []*satchel.File{f}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveFile(ctx, f.UUID, time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	pending, n, err = s.ListPendingFiles(ctx, p.ID, 0, 10)
+	if err != nil || n != 1 || len(pending) != 1 || pending[0].ID != made[1].ID {
+		t.Fatalf("pending once a file exists: %d %v %v", n, pending, err)
+	}
+	if pending, n, _ := s.ListPendingFiles(ctx, p.ID, 1, 10); n != 1 || len(pending) != 0 {
+		t.Fatalf("pending past the end: %d %v", n, pending)
+	}
+	if _, n, _ := s.ListPendingFiles(ctx, other.ID, 0, 10); n != 0 {
+		t.Fatalf("another project's pending files: %d", n)
+	}
+
+	// Untargeted resources of a kind, of every project, paged by id.
+	var waiting []string
+	for _, proj := range []*satchel.Project{p, other, p} {
+		r := &satchel.Resource{ID: "f-" + uuid.NewString()[:22], ProjectID: proj.ID, Kind: satchel.ResourceFile, State: "{}"}
+		if err := s.CreateResource(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		waiting = append(waiting, r.ID)
+	}
+	var seen []string
+	for after := ""; ; {
+		page, err := s.ListUntargeted(ctx, satchel.ResourceFile, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page {
+			if r.Target != "" || r.Removed != nil || r.Kind != satchel.ResourceFile {
+				t.Fatalf("untargeted: %+v", r)
+			}
+			seen = append(seen, r.ID)
+			after = r.ID
+		}
+		if len(page) < 2 {
+			break
+		}
+	}
+	if len(seen) != len(waiting) {
+		t.Fatalf("untargeted %v, want %v", seen, waiting)
+	}
 }
 
 // testExpiry covers the file expiry and protection flags, the session
@@ -79,11 +136,17 @@ func testResources(t *testing.T, s satchel.Store) {
 func testExpiry(t *testing.T, s satchel.Store) {
 	ctx := context.Background()
 	p := newProject(t, s)
+	if got, err := s.ProjectByID(ctx, p.ID); err != nil || got.AnonymousRateLimit != 0 || got.AnonymousMaxFileSize != 0 || len(got.AnonymousTypes) != 0 {
+		t.Fatalf("anonymous limits of a new project: %+v %v", got, err)
+	}
 	p.AnonymousUploads = true
+	p.AnonymousRateLimit, p.AnonymousMaxFileSize, p.AnonymousTypes = 7, 12345, []string{"image/*", "application/pdf"}
 	if err := s.UpdateProject(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.ProjectByID(ctx, p.ID); err != nil || !got.AnonymousUploads {
+	got, err := s.ProjectByID(ctx, p.ID)
+	if err != nil || !got.AnonymousUploads || got.AnonymousRateLimit != 7 || got.AnonymousMaxFileSize != 12345 ||
+		strings.Join(got.AnonymousTypes, ",") != "image/*,application/pdf" {
 		t.Fatalf("anonymous uploads: %+v %v", got, err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)

@@ -363,6 +363,10 @@ func testListing(t *testing.T, s satchel.Store) {
 	if len(page) != 2 || page[0].UUID != all[6].UUID {
 		t.Fatal("descending page wrong")
 	}
+	// Pages by number: Offset skips that many files.
+	if off, _ := s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 2, Desc: true, Offset: 1}); len(off) != 2 || off[0].UUID != page[1].UUID {
+		t.Fatal("offset page wrong")
+	}
 	tr := true
 	page, _ = s.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 10, Stored: &tr})
 	if len(page) != 4 {

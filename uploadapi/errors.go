@@ -23,8 +23,6 @@ const (
 	reasonParamRequired       satchel.Reason = "upload.param_required" // Field
 	reasonSizeInvalid         satchel.Reason = "upload.size_invalid"
 	reasonPartSizeInvalid     satchel.Reason = "upload.part_size_invalid"
-	reasonServerBusy          satchel.Reason = "upload.server_busy"
-	reasonProjectBusy         satchel.Reason = "upload.project_busy"
 )
 
 // An errorRow is how the Upload API answers one kind of error.
@@ -107,8 +105,8 @@ var errorRows = map[satchel.Reason]errorRow{
 	reasonParamRequired:       {http.StatusBadRequest, "RequestParamRequiredError", ""},
 	reasonSizeInvalid:         {http.StatusBadRequest, "MultipartSizeInvalidError", ""},
 	reasonPartSizeInvalid:     {http.StatusBadRequest, "MultipartPartSizeInvalidError", ""},
-	reasonServerBusy:          {http.StatusServiceUnavailable, "RequestThrottledError", ""},
-	reasonProjectBusy:         {http.StatusTooManyRequests, "RequestThrottledError", ""},
+	satchel.ReasonServerBusy:  {http.StatusServiceUnavailable, "RequestThrottledError", ""},
+	satchel.ReasonProjectBusy: {http.StatusTooManyRequests, "RequestThrottledError", ""},
 }
 
 // kindRows answer errors whose reason has no row (internal errors, mostly).

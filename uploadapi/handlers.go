@@ -14,25 +14,17 @@ import (
 // direct handles POST /base/: one or more files streamed into temporary blobs,
 // then authorised, committed and recorded together.
 //
-// The upload holds a server-wide slot from the start. When the public key
-// comes before the first file, the project is resolved and one of its slots
-// taken before any blob is created; otherwise the project is known only once
-// the body is in.
+// Each file holds an upload slot of the node while it is received (see
+// app.Receive). When the public key comes before the first file, the
+// project is resolved first and the file holds one of its slots too;
+// otherwise the project is known only once the body is in.
 func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
-	release, err := h.slots.acquire()
-	if err != nil {
-		h.refuse(w, r, err)
-		return
-	}
-	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxDirectUpload+1<<20)
 	const keyField = "UPLOADCARE_PUB_KEY"
 	var (
-		ins            []*app.Incoming
-		p              *satchel.Project
-		releaseProject = func() {}
+		ins []*app.Incoming
+		p   *satchel.Project
 	)
-	defer func() { releaseProject() }()
 	f, err := h.readForm(r, func(sofar form, field, filename, ctype string, body io.Reader) error {
 		if len(ins) >= 100 {
 			return satchel.Errorf(satchel.KindTooLarge, reasonTooManyFiles, "The request contains too many files.")
@@ -48,12 +40,8 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
 			if p, err = h.app.ProjectByKey(r.Context(), sofar.Get(keyField), keyField); err != nil {
 				return err
 			}
-			if releaseProject, err = h.slots.acquireProject(p.ID); err != nil {
-				releaseProject = func() {}
-				return err
-			}
 		}
-		in, err := h.app.Receive(r.Context(), field, filename, ctype, body, h.cfg.MaxDirectUpload)
+		in, err := h.app.Receive(r.Context(), p, field, filename, ctype, body, h.cfg.MaxDirectUpload)
 		if err != nil {
 			return err
 		}
@@ -111,6 +99,16 @@ func (h *Handler) direct(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Connection", "close")
 	h.writeError(w, r, err)
+}
+
+// busy reports whether err refuses an upload for capacity (before its body
+// was read).
+func busy(err error) bool {
+	if err == nil {
+		return false
+	}
+	r := satchel.AsError(err).Reason
+	return r == satchel.ReasonServerBusy || r == satchel.ReasonProjectBusy
 }
 
 // smallForm reads a body of form fields (no files) and authorises it,
@@ -189,30 +187,15 @@ func (h *Handler) multipartStart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) multipartPart(w http.ResponseWriter, r *http.Request) {
-	release, err := h.slots.acquire()
-	if err != nil {
+	q := r.URL.Query()
+	err := h.app.PutPart(r.Context(), app.PartRequest{
+		UUID: r.PathValue("uuid"), PartNumber: q.Get("partNumber"), Expires: q.Get("expires"),
+		Signature: q.Get("signature"), ContentLength: r.ContentLength,
+	}, r.Body)
+	if busy(err) {
 		h.refuse(w, r, err)
 		return
 	}
-	defer release()
-	id := r.PathValue("uuid")
-	if h.slots.maxProject > 0 && satchel.ValidUUID(id) {
-		// The part counts against its session's project; an unknown
-		// session is left to PutPart to answer.
-		if s, err := h.app.Store.UploadSession(r.Context(), id); err == nil {
-			releaseProject, err := h.slots.acquireProject(s.ProjectID)
-			if err != nil {
-				h.refuse(w, r, err)
-				return
-			}
-			defer releaseProject()
-		}
-	}
-	q := r.URL.Query()
-	err = h.app.PutPart(r.Context(), app.PartRequest{
-		UUID: id, PartNumber: q.Get("partNumber"), Expires: q.Get("expires"),
-		Signature: q.Get("signature"), ContentLength: r.ContentLength,
-	}, r.Body)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

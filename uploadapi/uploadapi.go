@@ -31,20 +31,13 @@ type Config struct {
 	MaxFields int
 	// TrustedProxies may tell the original scheme with X-Forwarded-Proto.
 	TrustedProxies []netip.Prefix
-	// MaxConcurrentUploads caps the uploads (/base/ requests and multipart
-	// part PUTs) in progress on this server: 503 beyond. 0 is unlimited.
-	MaxConcurrentUploads int
-	// MaxProjectUploads caps the uploads in progress for one project: 429
-	// beyond. 0 is unlimited.
-	MaxProjectUploads int
 }
 
 // Handler serves the Upload API.
 type Handler struct {
-	app   *app.App
-	cfg   Config
-	log   *slog.Logger
-	slots *uploadSlots
+	app *app.App
+	cfg Config
+	log *slog.Logger
 }
 
 // DefaultMaxDirectUpload is the cap of a /base/ request when
@@ -62,8 +55,13 @@ func New(a *app.App, cfg Config, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{app: a, cfg: cfg, log: log, slots: &uploadSlots{maxTotal: cfg.MaxConcurrentUploads, maxProject: cfg.MaxProjectUploads}}
+	return &Handler{app: a, cfg: cfg, log: log}
 }
+
+// InProgress counts the uploads being received by this node, through any
+// dialect (see app.App.UploadsInProgress): the caps of app.Config apply to
+// them all.
+func (h *Handler) InProgress() int { return h.app.UploadsInProgress() }
 
 // Register adds the Upload API routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {

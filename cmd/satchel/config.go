@@ -53,7 +53,7 @@ type serveConfig struct {
 	SessionTTL        time.Duration  `name:"session-ttl" env:"SATCHEL_SESSION_TTL" default:"${sessionTTL}" nonzero:"" help:"lifetime of incomplete multipart uploads and their part URLs"`
 	RateLimit         float64        `name:"rate-limit" env:"SATCHEL_RATE_LIMIT" default:"2000" help:"requests/s per project and node (429 and Retry-After beyond; 0 = off)"`
 	SimpleAuth        string         `name:"simple-auth-over-http" env:"SATCHEL_SIMPLE_AUTH_OVER_HTTP" default:"${simpleAuth}" oneof:"loopback,always,never" help:"who may use REST Uploadcare.Simple auth without TLS"`
-	TrustedProxies    []netip.Prefix `name:"trusted-proxies" env:"SATCHEL_TRUSTED_PROXIES" placeholder:"CIDR" help:"comma-separated networks (CIDR) whose X-Forwarded-Proto (and, for the dashboard's sign-in limit, X-Forwarded-For) is believed"`
+	TrustedProxies    []netip.Prefix `name:"trusted-proxies" env:"SATCHEL_TRUSTED_PROXIES" placeholder:"CIDR" help:"comma-separated networks (CIDR) whose X-Forwarded-Proto (and, for the dashboard's sign-in limit and anonymous JSON:API limits, X-Forwarded-For) is believed"`
 	FetchWorkers      int64          `name:"fetch-workers" env:"SATCHEL_FETCH_WORKERS" default:"${fetchWorkers}" nonzero:"" help:"concurrent from-URL downloads"`
 	FetchMaxBytes     Size           `name:"fetch-max-bytes" env:"SATCHEL_FETCH_MAX_BYTES" default:"5GiB" help:"largest from-URL download (0 = unlimited)"`
 	FetchTimeout      time.Duration  `name:"fetch-timeout" env:"SATCHEL_FETCH_TIMEOUT" default:"${fetchTimeout}" nonzero:"" help:"time limit of one from-URL download"`
@@ -92,7 +92,7 @@ type serveConfig struct {
 	VariantCacheSize  Size           `name:"variant-cache-size" env:"SATCHEL_VARIANT_CACHE_SIZE" default:"${variantCacheSize}" nonzero:"" help:"transformed images kept on each node's local disk"`
 	BodyMinRate       Size           `name:"body-min-rate" env:"SATCHEL_BODY_MIN_RATE" default:"1KiB" help:"slowest request body per second, averaged over each --body-idle-timeout window (408 and the connection closed below; 0 = any rate)"`
 	BodyIdleTimeout   time.Duration  `name:"body-idle-timeout" env:"SATCHEL_BODY_IDLE_TIMEOUT" default:"30s" help:"longest wait for request body bytes, and the window of --body-min-rate (0 = no limit)"`
-	MaxUploads        int64          `name:"max-concurrent-uploads" env:"SATCHEL_MAX_CONCURRENT_UPLOADS" default:"256" help:"/base/ uploads and multipart part PUTs in progress on a node (503 and Retry-After beyond; 0 = unlimited)"`
+	MaxUploads        int64          `name:"max-concurrent-uploads" env:"SATCHEL_MAX_CONCURRENT_UPLOADS" default:"256" help:"files being received on a node, of every API (direct uploads, multipart parts, JSON:API chunks; 503 and Retry-After beyond; 0 = unlimited)"`
 	MaxProjectUploads int64          `name:"max-project-uploads" env:"SATCHEL_MAX_PROJECT_UPLOADS" default:"64" help:"the same per project and node (429 and Retry-After beyond; 0 = unlimited)"`
 	ShutdownTimeout   time.Duration  `name:"shutdown-timeout" env:"SATCHEL_SHUTDOWN_TIMEOUT" default:"30s" help:"how long SIGTERM/SIGINT waits for requests in progress before cutting them (the next start then recovers)"`
 	LogLevel          string         `name:"log-level" env:"SATCHEL_LOG_LEVEL" default:"info" oneof:"debug,info,warn,error" help:"least severe log records written"`

@@ -33,6 +33,9 @@ type projectSettings struct {
 	Storage          []string `name:"storage" sep:"none" placeholder:"NAME=URL" help:"add a custom storage for remote copies: name=file:///dir or name=s3://bucket?endpoint=… (repeatable)"`
 	SecureDelivery   string   `name:"secure-delivery" placeholder:"SECRET" help:"require signed CDN tokens: a hex secret, \"generate\" for a new one, or \"off\""`
 	AnonymousUploads *bool    `name:"anonymous-uploads" placeholder:"true|false" help:"let the JSON:API v1 dialect create files and groups without credentials"`
+	AnonymousRate    *int     `name:"anonymous-rate-limit" placeholder:"N" help:"anonymous creates per minute and client address (0: 60; -1: no limit)"`
+	AnonymousMaxSize *Size    `name:"anonymous-max-size" placeholder:"SIZE" help:"largest anonymous upload, such as 5MB (0: 10MiB; the project's limit applies as well)"`
+	AnonymousTypes   *string  `name:"anonymous-types" placeholder:"PATTERNS" help:"comma-separated MIME patterns anonymous uploads may have, such as \"image/*,application/pdf\" (empty: any the project allows)"`
 	Conversion       *bool    `name:"conversion" placeholder:"true|false" help:"allow document and video conversion (a new project allows it)"`
 }
 
@@ -75,6 +78,15 @@ func (s *projectSettings) apply(p *satchel.Project, out io.Writer) {
 	if s.AnonymousUploads != nil {
 		p.AnonymousUploads = *s.AnonymousUploads
 	}
+	if s.AnonymousRate != nil {
+		p.AnonymousRateLimit = max(*s.AnonymousRate, -1)
+	}
+	if s.AnonymousMaxSize != nil {
+		p.AnonymousMaxFileSize = int64(*s.AnonymousMaxSize)
+	}
+	if s.AnonymousTypes != nil {
+		p.AnonymousTypes = splitPatterns(*s.AnonymousTypes)
+	}
 	if p.Storages == nil {
 		p.Storages = map[string]string{}
 	}
@@ -93,13 +105,19 @@ func (s *projectSettings) apply(p *satchel.Project, out io.Writer) {
 		p.SecureDeliverySecret = s.SecureDelivery
 	}
 	if s.AllowedTypes != nil {
-		p.AllowedTypes = []string{}
-		for _, t := range strings.Split(*s.AllowedTypes, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				p.AllowedTypes = append(p.AllowedTypes, t)
-			}
+		p.AllowedTypes = splitPatterns(*s.AllowedTypes)
+	}
+}
+
+// splitPatterns reads a comma-separated list of MIME patterns.
+func splitPatterns(list string) []string {
+	out := []string{}
+	for _, t := range strings.Split(list, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
 		}
 	}
+	return out
 }
 
 type projectCreate struct {

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/server"
 )
 
@@ -22,7 +24,7 @@ func TestProjectAnonymousUploads(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
 		}
 	}
-	anonymous := func() bool {
+	project := func() *satchel.Project {
 		t.Helper()
 		db, err := server.OpenStore(ctx, dir, "")
 		if err != nil {
@@ -33,8 +35,9 @@ func TestProjectAnonymousUploads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return p.AnonymousUploads
+		return p
 	}
+	anonymous := func() bool { t.Helper(); return project().AnonymousUploads }
 	sh("project", "create", "--public-key", "pubkey000000000anony")
 	if anonymous() {
 		t.Fatal("anonymous uploads on by default")
@@ -50,5 +53,19 @@ func TestProjectAnonymousUploads(t *testing.T) {
 	sh("project", "update", "--public-key", "pubkey000000000anony", "--anonymous-uploads=false")
 	if anonymous() {
 		t.Fatal("--anonymous-uploads=false did not take")
+	}
+
+	// The anonymous limits: defaults, set, kept by other updates, reset.
+	if p := project(); p.AnonymousRate() != satchel.DefaultAnonymousRateLimit || p.AnonymousMaxSize() != satchel.DefaultAnonymousMaxFileSize || len(p.AnonymousTypes) != 0 {
+		t.Fatalf("default anonymous limits: %+v", p)
+	}
+	sh("project", "update", "--public-key", "pubkey000000000anony", "--anonymous-rate-limit", "5", "--anonymous-max-size", "2MB", "--anonymous-types", "image/*, application/pdf")
+	sh("project", "update", "--public-key", "pubkey000000000anony", "--name", "y")
+	if p := project(); p.AnonymousRate() != 5 || p.AnonymousMaxSize() != 2_000_000 || strings.Join(p.AnonymousTypes, ",") != "image/*,application/pdf" {
+		t.Fatalf("anonymous limits after update: %d %d %q", p.AnonymousRate(), p.AnonymousMaxSize(), p.AnonymousTypes)
+	}
+	sh("project", "update", "--public-key", "pubkey000000000anony", "--anonymous-rate-limit=-1", "--anonymous-max-size", "0", "--anonymous-types", "")
+	if p := project(); p.AnonymousRate() != 0 || p.AnonymousMaxSize() != satchel.DefaultAnonymousMaxFileSize || len(p.AnonymousTypes) != 0 {
+		t.Fatalf("anonymous limits after reset: %d %d %q", p.AnonymousRate(), p.AnonymousMaxSize(), p.AnonymousTypes)
 	}
 }
