@@ -340,10 +340,29 @@ func (d *Disk) WritePart(ctx context.Context, id string, pw PartWrite, r io.Read
 			return err
 		}
 	}
-	ow := &offsetWriter{f: f, off: off}
-	bw := bufio.NewWriterSize(ow, writeBufSize)
-	buf := make([]byte, writeBufSize)
-	n, err := io.CopyBuffer(struct{ io.Writer }{bw}, io.LimitReader(r, length+1), buf)
+	if err := writePartBytes(f, off, length, r); err != nil {
+		return err
+	}
+	if err := datasync(f); err != nil {
+		return fmt.Errorf("blobstore: fsync part: %w", err)
+	}
+	return nil
+}
+
+// writeBuffered writes exactly length bytes of r at off of f through the
+// page cache, starting the kernel's writeback every few MiB so that the
+// final fdatasync of the part is short.
+func writeBuffered(f *os.File, off, length int64, r io.Reader) error {
+	ow := &offsetWriter{f: f, off: off, flushed: off}
+	bw := bufPool.Get().(*bufio.Writer)
+	bw.Reset(ow)
+	defer func() {
+		bw.Reset(nil)
+		bufPool.Put(bw)
+	}()
+	buf := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(buf)
+	n, err := io.CopyBuffer(struct{ io.Writer }{bw}, io.LimitReader(r, length+1), *buf)
 	if err != nil {
 		return fmt.Errorf("blobstore: write part: %w", err)
 	}
@@ -353,8 +372,35 @@ func (d *Disk) WritePart(ctx context.Context, id string, pw PartWrite, r io.Read
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("blobstore: flush part: %w", err)
 	}
-	if err := datasync(f); err != nil {
-		return fmt.Errorf("blobstore: fsync part: %w", err)
+	return nil
+}
+
+// copyBufPool recycles the read buffers of buffered part writes.
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
+
+// readPart reads exactly len(p) bytes of a part's body into p; done bytes
+// of length were read before. A body that ends early is ErrPartSize.
+func readPart(r io.Reader, p []byte, done, length int64) error {
+	n, err := io.ReadFull(r, p)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: got %d bytes, want %d", ErrPartSize, done+int64(n), length)
+	}
+	return fmt.Errorf("blobstore: write part: %w", err)
+}
+
+// checkPartEnd fails with ErrPartSize when r has more than the length bytes
+// of the part.
+func checkPartEnd(r io.Reader, length int64) error {
+	var one [1]byte
+	n, err := io.ReadAtLeast(r, one[:], 1)
+	if n > 0 {
+		return fmt.Errorf("%w: more than %d bytes", ErrPartSize, length)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("blobstore: write part: %w", err)
 	}
 	return nil
 }
@@ -463,14 +509,20 @@ func samePath(f *os.File, p string) error {
 	return nil
 }
 
+// offsetWriter writes at increasing offsets of f, starting the kernel's
+// writeback of what it wrote every writebackEvery bytes.
 type offsetWriter struct {
-	f   *os.File
-	off int64
+	f            *os.File
+	off, flushed int64
 }
 
 func (w *offsetWriter) Write(p []byte) (int, error) {
 	n, err := w.f.WriteAt(p, w.off)
 	w.off += int64(n)
+	if w.off-w.flushed >= writebackEvery {
+		startWriteback(w.f, w.flushed, w.off-w.flushed)
+		w.flushed = w.off
+	}
 	return n, err
 }
 
