@@ -8,9 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -69,21 +67,35 @@ const (
 	// buffers: the filesystem block size of ext4 and XFS.
 	directAlign = 4096
 	// directChunk is the size of one direct write.
-	directChunk = 1 << 20
+	directChunk = 512 << 10
 )
 
-// directBufs recycles the aligned buffers of direct part writes.
-var directBufs = sync.Pool{New: func() any { b := alignedBuf(directChunk); return &b }}
+// directBufs keeps a few aligned buffers of direct part writes for reuse.
+// They are mapped outside Go's heap: page-aligned, and not counted in the
+// heap the collector lets grow to twice what is live.
+var directBufs = make(chan []byte, 8)
 
-// alignedBuf returns n bytes starting at a directAlign boundary. Go's heap
-// does not move objects, so the alignment holds for the buffer's lifetime.
-func alignedBuf(n int) []byte {
-	b := make([]byte, n+directAlign)
-	skip := 0
-	if a := int(uintptr(unsafe.Pointer(&b[0])) & (directAlign - 1)); a != 0 {
-		skip = directAlign - a
+// getDirectBuf returns a directChunk-byte buffer aligned to a page.
+func getDirectBuf() ([]byte, error) {
+	select {
+	case b := <-directBufs:
+		return b, nil
+	default:
 	}
-	return b[skip : skip+n : skip+n]
+	b, err := unix.Mmap(-1, 0, directChunk, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, fmt.Errorf("blobstore: map part buffer: %w", err)
+	}
+	return b, nil
+}
+
+// putDirectBuf keeps b for reuse or unmaps it.
+func putDirectBuf(b []byte) {
+	select {
+	case directBufs <- b:
+	default:
+		_ = unix.Munmap(b)
+	}
 }
 
 // setDirect turns direct I/O on or off for f.
@@ -123,9 +135,16 @@ func writePartBytes(f *os.File, off, length int64, r io.Reader) error {
 	defer pw.close()
 	// Two buffers: the next one is read from the network while the disk
 	// writes the previous one.
-	free := make(chan *[]byte, 2)
+	free := make(chan []byte, 2)
 	for range 2 {
-		free <- directBufs.Get().(*[]byte)
+		b, err := getDirectBuf()
+		if err != nil {
+			for len(free) > 0 {
+				putDirectBuf(<-free)
+			}
+			return err
+		}
+		free <- b
 	}
 	work := make(chan partChunk, 1)
 	written := make(chan error, 1)
@@ -144,22 +163,22 @@ func writePartBytes(f *os.File, off, length int64, r io.Reader) error {
 	}()
 	var rerr error
 	for done := int64(0); done < length && !pw.failed.Load(); {
-		bp := <-free
-		n := min(int64(len(*bp)), length-done)
+		b := <-free
+		n := min(int64(len(b)), length-done)
 		if done < aligned {
 			n = min(n, aligned-done)
 		}
-		if rerr = readPart(r, (*bp)[:n], done, length); rerr != nil {
-			free <- bp
+		if rerr = readPart(r, b[:n], done, length); rerr != nil {
+			free <- b
 			break
 		}
-		work <- partChunk{buf: bp, n: int(n), at: off + done}
+		work <- partChunk{buf: b, n: int(n), at: off + done}
 		done += n
 	}
 	close(work)
 	werr := <-written
 	for range 2 {
-		directBufs.Put(<-free)
+		putDirectBuf(<-free)
 	}
 	switch {
 	case werr != nil:
@@ -170,9 +189,9 @@ func writePartBytes(f *os.File, off, length int64, r io.Reader) error {
 	return checkPartEnd(r, length)
 }
 
-// partChunk is n bytes of *buf to write at offset at of the upload file.
+// partChunk is n bytes of buf to write at offset at of the upload file.
 type partChunk struct {
-	buf *[]byte
+	buf []byte
 	n   int
 	at  int64
 }
@@ -194,7 +213,7 @@ func (w *partWriter) write(c partChunk) error {
 		}
 		w.direct = false
 	}
-	p := (*c.buf)[:c.n]
+	p := c.buf[:c.n]
 	_, err := w.f.WriteAt(p, c.at)
 	if err != nil && w.direct && errors.Is(err, unix.EINVAL) {
 		// The filesystem refuses direct I/O here after all.
