@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,41 @@ import (
 // more.
 func startWriteback(f *os.File, off, n int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
+
+// errUnnamedUnsupported is returned by openUnnamed when the filesystem
+// cannot make unnamed files.
+var errUnnamedUnsupported = errors.New("blobstore: unnamed files not supported")
+
+// unnamedSupported reports whether unnamed files can be linked in: that
+// goes through /proc/self/fd.
+func unnamedSupported() bool {
+	_, err := os.Stat("/proc/self/fd")
+	return err == nil
+}
+
+// openUnnamed creates an unnamed regular file in dir (O_TMPFILE): it has
+// no name until linkUnnamed gives it one, and vanishes if it never gets
+// one. Errors are *fs.PathError, or errUnnamedUnsupported.
+func openUnnamed(dir string) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o640)
+	switch {
+	case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EISDIR), errors.Is(err, unix.EINVAL):
+		return nil, errUnnamedUnsupported
+	case err != nil:
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	return os.NewFile(uintptr(fd), dir), nil
+}
+
+// linkUnnamed gives the unnamed file f the name p. Errors are
+// *fs.LinkError.
+func linkUnnamed(f *os.File, p string) error {
+	src := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	if err := unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, p, unix.AT_SYMLINK_FOLLOW); err != nil {
+		return &os.LinkError{Op: "link", Old: src, New: p, Err: err}
+	}
+	return nil
 }
 
 // openBlob opens the blob file at p for reading with a plain blocking

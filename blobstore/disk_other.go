@@ -25,6 +25,17 @@ func writePartBytes(f *os.File, off, length int64, r io.Reader) error {
 	return writeBuffered(f, off, length, r)
 }
 
+// errUnnamedUnsupported is returned by openUnnamed: unnamed files are a
+// Linux feature.
+var errUnnamedUnsupported = errors.New("blobstore: unnamed files not supported")
+
+// unnamedSupported reports false: new blobs are temporary files under tmp/.
+func unnamedSupported() bool { return false }
+
+func openUnnamed(dir string) (*os.File, error) { return nil, errUnnamedUnsupported }
+
+func linkUnnamed(f *os.File, p string) error { return errUnnamedUnsupported }
+
 // openBlob opens the blob file at p for reading. Errors are *fs.PathError.
 func openBlob(p string) (*os.File, error) {
 	return os.Open(p)

@@ -176,3 +176,80 @@ func TestDiskPartAlignments(t *testing.T) {
 		})
 	}
 }
+
+// A blob being written leaves no file behind when aborted, is not visible
+// under any name before Commit, and commits into a shard directory that was
+// removed while it was written (the bucket remembers which shards exist).
+func TestDiskWriterLeavesNothingBehind(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	d, err := blobstore.OpenDisk(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func(sub string) []string {
+		var out []string
+		filepath.WalkDir(filepath.Join(root, sub), func(p string, e os.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				out = append(out, p)
+			}
+			return nil
+		})
+		return out
+	}
+	const key = "0f1e2d3c-aaaa-4bbb-8ccc-00000000000a"
+	w, err := d.NewWriter(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("partial"))
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if fs := files(""); len(fs) != 0 {
+		t.Fatalf("aborted blob left %v", fs)
+	}
+	w, err = d.NewWriter(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("hello"))
+	if fs := files("blobs"); len(fs) != 0 {
+		t.Fatalf("blob in progress is visible as %v", fs)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "blobs", key[:2])); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatalf("commit into a removed shard: %v", err)
+	}
+	if b, err := os.ReadFile(mustLocalPath(t, d, key)); err != nil || string(b) != "hello" {
+		t.Fatalf("committed blob: %q %v", b, err)
+	}
+	// The next blob of that shard, after it is removed again.
+	os.RemoveAll(filepath.Join(root, "blobs", key[:2]))
+	const key2 = "0f1e2d3c-aaaa-4bbb-8ccc-00000000000b"
+	w, err = d.NewWriter(ctx, key2)
+	if err != nil {
+		t.Fatalf("new blob in a removed shard: %v", err)
+	}
+	w.Write([]byte("again"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if fs := files(""); len(fs) != 1 || filepath.Base(fs[0]) != key2 {
+		t.Fatalf("files after commit: %v", fs)
+	}
+	// Committing over an existing blob replaces it, as a rename would.
+	w, _ = d.NewWriter(ctx, key2)
+	w.Write([]byte("replaced"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(mustLocalPath(t, d, key2)); string(b) != "replaced" {
+		t.Fatalf("replaced blob: %q", b)
+	}
+	if fs := files(""); len(fs) != 1 {
+		t.Fatalf("files after replace: %v", fs)
+	}
+}
