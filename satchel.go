@@ -84,8 +84,10 @@ type File struct {
 	Filename string
 	// BlobKey names the bytes in the blob store.
 	BlobKey string
-	// Checksum is "sha256:<hex>" of the bytes, or "sha256-parts:<hex>-<n>" (the
-	// SHA-256 of the concatenated part digests) for multipart uploads.
+	// Checksum is "sha256:<hex>" of the bytes, or, for multipart uploads,
+	// "crc32c-parts:<hex>-<n>" (the SHA-256 of the concatenated CRC-32C of
+	// the n parts; "sha256-parts" when the parts were fingerprinted with
+	// SHA-256, by earlier versions).
 	Checksum string
 	IsImage  bool
 	IsReady  bool

@@ -110,14 +110,19 @@ func (in *Incoming) Size() int64 { return in.size }
 // Write receives bytes: they are hashed, the head kept for sniffing, and
 // streamed into the blob writer.
 func (in *Incoming) Write(p []byte) (int, error) {
-	if len(in.head) < sniff.Len {
-		n := min(sniff.Len-len(in.head), len(p))
-		in.head = append(in.head, p[:n]...)
-	}
+	in.keepHead(p)
 	in.hash.Write(p)
 	n, err := in.w.Write(p)
 	in.size += int64(n)
 	return n, err
+}
+
+// keepHead keeps the first bytes of the file, for sniffing.
+func (in *Incoming) keepHead(p []byte) {
+	if len(in.head) < sniff.Len {
+		n := min(sniff.Len-len(in.head), len(p))
+		in.head = append(in.head, p[:n]...)
+	}
 }
 
 // Abort discards the received bytes.
@@ -160,29 +165,124 @@ func (a *App) receive(ctx context.Context, field, filename, contentType string, 
 		return nil, fmt.Errorf("app: new blob: %w", err)
 	}
 	in := newIncoming(id, field, filename, contentType, w)
-	buf := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(buf)
 	var src io.Reader = r
 	if limit > 0 {
 		src = io.LimitReader(r, limit+1)
 	}
-	n, err := io.CopyBuffer(in, readerOnly{src}, *buf)
-	if err != nil {
+	if err := in.receive(src); err != nil {
 		in.Abort()
 		return nil, fmt.Errorf("app: receive: %w", err)
 	}
-	if limit > 0 && n > limit {
+	if limit > 0 && in.size > limit {
 		in.Abort()
 		return nil, ErrTooLarge
 	}
 	return in, nil
 }
 
-// copyBufs recycles the copy buffers of uploads.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+// receive reads src to its end in chunks of copyBufSize bytes (a multipart
+// part hands over at most 4 KiB per Read: the blob gets large writes all
+// the same). A body of one chunk is hashed in line; from the second chunk
+// on, a goroutine hashes the chunks written meanwhile, up to hashDepth
+// behind, so that SHA-256 runs beside the copy instead of after it.
+func (in *Incoming) receive(src io.Reader) error {
+	buf := *copyBufs.Get().(*[]byte)
+	var hp *hashPipe
+	defer func() {
+		if hp != nil {
+			hp.stop()
+		}
+		copyBufs.Put(&buf)
+	}()
+	for {
+		n, rerr := io.ReadFull(src, buf)
+		if n > 0 {
+			chunk := buf[:n]
+			in.keepHead(chunk)
+			if _, err := in.w.Write(chunk); err != nil {
+				return err
+			}
+			in.size += int64(n)
+			if hp == nil && rerr == nil {
+				hp = startHashPipe(in.hash)
+			}
+			if hp != nil {
+				buf = hp.next(chunk)
+			} else {
+				in.hash.Write(chunk)
+			}
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// copyBufSize is the chunk of a received body.
+const copyBufSize = 256 << 10
+
+// hashDepth is how many chunks a hashPipe may be behind the copy.
+const hashDepth = 2
+
+// copyBufs recycles the chunks of received bodies.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
 // readerOnly hides WriterTo/ReaderFrom so io.CopyBuffer uses our buffer.
 type readerOnly struct{ io.Reader }
+
+// hashPipe feeds chunks to a hash in a goroutine of its own. Every chunk
+// handed over stays the pipe's until the hash has consumed it.
+type hashPipe struct {
+	h     hash.Hash
+	work  chan []byte
+	free  chan []byte
+	owned int
+	done  chan struct{}
+}
+
+func startHashPipe(h hash.Hash) *hashPipe {
+	p := &hashPipe{h: h, work: make(chan []byte, hashDepth), free: make(chan []byte, hashDepth+2), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for b := range p.work {
+			p.h.Write(b)
+			p.free <- b[:cap(b)]
+		}
+	}()
+	return p
+}
+
+// next hands chunk (a pooled buffer of copyBufSize) to the hash and
+// returns a buffer for the next one.
+func (p *hashPipe) next(chunk []byte) []byte {
+	p.work <- chunk
+	p.owned++
+	select {
+	case b := <-p.free:
+		p.owned--
+		return b
+	default:
+	}
+	if p.owned <= hashDepth {
+		return *copyBufs.Get().(*[]byte)
+	}
+	p.owned--
+	return <-p.free
+}
+
+// stop waits until every chunk handed over is hashed and returns the
+// buffers to the pool.
+func (p *hashPipe) stop() {
+	close(p.work)
+	<-p.done
+	for ; p.owned > 0; p.owned-- {
+		b := <-p.free
+		copyBufs.Put(&b)
+	}
+}
 
 // describe sniffs and inspects a committed blob and fills in what was learned.
 func (a *App) describe(ctx context.Context, f *satchel.File, head []byte) error {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,12 @@ import (
 // lock; new blobs are written under tmp/ and renamed into place after fsync.
 type Disk struct {
 	root string
+	// shards marks the blobs/ab/cd directories known to exist, by the
+	// number of their hexadecimal name (keys are UUIDs).
+	shards [1 << 16]atomic.Bool
+	// unnamed is set while new blobs are created as unnamed files in their
+	// shard (O_TMPFILE) and linked into place at commit.
+	unnamed atomic.Bool
 }
 
 const (
@@ -34,6 +41,7 @@ const (
 // temporary files a previous process left behind.
 func OpenDisk(dir string) (*Disk, error) {
 	d := &Disk{root: dir}
+	d.unnamed.Store(unnamedSupported())
 	for _, sub := range []string{"blobs", "tmp", "multipart"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
 			return nil, fmt.Errorf("blobstore: create %s: %w", sub, err)
@@ -88,11 +96,24 @@ func randomName() string {
 	return hex.EncodeToString(b[:])
 }
 
-// NewWriter implements Bucket.
+// NewWriter implements Bucket. Where the system allows it, the blob is an
+// unnamed file in its shard directory until Commit links it in: no
+// temporary name to create, rename and remove, and nothing to clean up
+// after a crash. Otherwise it is a temporary file under tmp/.
 func (d *Disk) NewWriter(ctx context.Context, key string) (Writer, error) {
 	final, err := d.path(key)
 	if err != nil {
 		return nil, err
+	}
+	if d.unnamed.Load() {
+		f, err := d.openUnnamed(final)
+		if err == nil {
+			return d.newWriter(f, "", final), nil
+		}
+		if !errors.Is(err, errUnnamedUnsupported) {
+			return nil, fmt.Errorf("blobstore: create blob: %w", err)
+		}
+		d.unnamed.Store(false)
 	}
 	name := randomName()
 	tmp := filepath.Join(d.root, "tmp", name[:2], name)
@@ -100,16 +121,93 @@ func (d *Disk) NewWriter(ctx context.Context, key string) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: create temporary: %w", err)
 	}
-	w := &diskWriter{f: f, tmp: tmp, final: final, wb: &writebackFile{f: f}}
+	return d.newWriter(f, tmp, final), nil
+}
+
+func (d *Disk) newWriter(f *os.File, tmp, final string) *diskWriter {
+	w := &diskWriter{d: d, f: f, tmp: tmp, final: final, wb: &writebackFile{f: f}}
 	w.buf = bufPool.Get().(*bufio.Writer)
 	w.buf.Reset(w.wb)
-	return w, nil
+	return w
+}
+
+// openUnnamed creates an unnamed file in the shard directory of final,
+// making the directory first if needed.
+func (d *Disk) openUnnamed(final string) (*os.File, error) {
+	dir := filepath.Dir(final)
+	if err := d.ensureShard(dir); err != nil {
+		return nil, err
+	}
+	f, err := openUnnamed(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The shard was removed behind our back: make it again.
+		d.forgetShard(dir)
+		if err := d.ensureShard(dir); err != nil {
+			return nil, err
+		}
+		f, err = openUnnamed(dir)
+	}
+	return f, err
+}
+
+// shardIndex is the number of a shard directory blobs/ab/cd, or -1 when
+// its name is not hexadecimal.
+func (d *Disk) shardIndex(dir string) int {
+	ab, cd := filepath.Base(filepath.Dir(dir)), filepath.Base(dir)
+	var n int
+	for _, c := range []byte(ab + cd) {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n<<4 | int(c-'0')
+		case c >= 'a' && c <= 'f':
+			n = n<<4 | int(c-'a'+10)
+		default:
+			return -1
+		}
+	}
+	if len(ab)+len(cd) != 4 {
+		return -1
+	}
+	return n
+}
+
+// ensureShard makes the shard directory dir (blobs/ab/cd) exist durably:
+// the directories it creates are fsynced into their parents.
+func (d *Disk) ensureShard(dir string) error {
+	i := d.shardIndex(dir)
+	if i >= 0 && d.shards[i].Load() {
+		return nil
+	}
+	for _, p := range []string{filepath.Dir(dir), dir} {
+		err := os.Mkdir(p, 0o750)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("blobstore: create shard: %w", err)
+		}
+		// Also when another writer created it meanwhile: its entry may
+		// not be durable yet.
+		if err := syncDir(filepath.Dir(p)); err != nil {
+			return err
+		}
+	}
+	if i >= 0 {
+		d.shards[i].Store(true)
+	}
+	return nil
+}
+
+// forgetShard drops what ensureShard knew of dir.
+func (d *Disk) forgetShard(dir string) {
+	if i := d.shardIndex(dir); i >= 0 {
+		d.shards[i].Store(false)
+	}
 }
 
 type diskWriter struct {
-	f          *os.File
-	buf        *bufio.Writer
-	wb         *writebackFile
+	d   *Disk
+	f   *os.File
+	buf *bufio.Writer
+	wb  *writebackFile
+	// tmp is the temporary file's name; "" for an unnamed file.
 	tmp, final string
 	done       bool
 }
@@ -149,6 +247,9 @@ func (w *diskWriter) Commit() error {
 		w.Abort()
 		return fmt.Errorf("blobstore: fsync: %w", err)
 	}
+	if w.tmp == "" {
+		return w.commitUnnamed()
+	}
 	if err := w.f.Close(); err != nil {
 		w.Abort()
 		return fmt.Errorf("blobstore: close: %w", err)
@@ -162,14 +263,47 @@ func (w *diskWriter) Commit() error {
 	return nil
 }
 
+// commitUnnamed links the durable unnamed file into its shard and makes
+// the link durable.
+func (w *diskWriter) commitUnnamed() error {
+	w.done = true
+	defer w.f.Close()
+	dir := filepath.Dir(w.final)
+	err := linkUnnamed(w.f, w.final)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The shard was removed behind our back: make it again.
+		w.d.forgetShard(dir)
+		if err = w.d.ensureShard(dir); err == nil {
+			err = linkUnnamed(w.f, w.final)
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		// Replace the blob there, as rename would.
+		tmp := w.final + ".tmp-" + randomName()
+		if err = linkUnnamed(w.f, tmp); err == nil {
+			if err = os.Rename(tmp, w.final); err != nil {
+				os.Remove(tmp)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("blobstore: publish: %w", err)
+	}
+	return syncDir(dir)
+}
+
 func (w *diskWriter) Abort() error {
 	if w.done {
 		return nil
 	}
 	w.done = true
 	w.release()
-	w.f.Close()
-	return os.Remove(w.tmp)
+	err := w.f.Close()
+	if w.tmp != "" {
+		return os.Remove(w.tmp)
+	}
+	// An unnamed file is gone with its last descriptor.
+	return err
 }
 
 // publish renames a durable temporary file into place and makes the rename
@@ -340,10 +474,29 @@ func (d *Disk) WritePart(ctx context.Context, id string, pw PartWrite, r io.Read
 			return err
 		}
 	}
-	ow := &offsetWriter{f: f, off: off}
-	bw := bufio.NewWriterSize(ow, writeBufSize)
-	buf := make([]byte, writeBufSize)
-	n, err := io.CopyBuffer(struct{ io.Writer }{bw}, io.LimitReader(r, length+1), buf)
+	if err := writePartBytes(f, off, length, r); err != nil {
+		return err
+	}
+	if err := datasync(f); err != nil {
+		return fmt.Errorf("blobstore: fsync part: %w", err)
+	}
+	return nil
+}
+
+// writeBuffered writes exactly length bytes of r at off of f through the
+// page cache, starting the kernel's writeback every few MiB so that the
+// final fdatasync of the part is short.
+func writeBuffered(f *os.File, off, length int64, r io.Reader) error {
+	ow := &offsetWriter{f: f, off: off, flushed: off}
+	bw := bufPool.Get().(*bufio.Writer)
+	bw.Reset(ow)
+	defer func() {
+		bw.Reset(nil)
+		bufPool.Put(bw)
+	}()
+	buf := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(buf)
+	n, err := io.CopyBuffer(struct{ io.Writer }{bw}, io.LimitReader(r, length+1), *buf)
 	if err != nil {
 		return fmt.Errorf("blobstore: write part: %w", err)
 	}
@@ -353,8 +506,35 @@ func (d *Disk) WritePart(ctx context.Context, id string, pw PartWrite, r io.Read
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("blobstore: flush part: %w", err)
 	}
-	if err := datasync(f); err != nil {
-		return fmt.Errorf("blobstore: fsync part: %w", err)
+	return nil
+}
+
+// copyBufPool recycles the read buffers of buffered part writes.
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
+
+// readPart reads exactly len(p) bytes of a part's body into p; done bytes
+// of length were read before. A body that ends early is ErrPartSize.
+func readPart(r io.Reader, p []byte, done, length int64) error {
+	n, err := io.ReadFull(r, p)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: got %d bytes, want %d", ErrPartSize, done+int64(n), length)
+	}
+	return fmt.Errorf("blobstore: write part: %w", err)
+}
+
+// checkPartEnd fails with ErrPartSize when r has more than the length bytes
+// of the part.
+func checkPartEnd(r io.Reader, length int64) error {
+	var one [1]byte
+	n, err := io.ReadAtLeast(r, one[:], 1)
+	if n > 0 {
+		return fmt.Errorf("%w: more than %d bytes", ErrPartSize, length)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("blobstore: write part: %w", err)
 	}
 	return nil
 }
@@ -463,14 +643,20 @@ func samePath(f *os.File, p string) error {
 	return nil
 }
 
+// offsetWriter writes at increasing offsets of f, starting the kernel's
+// writeback of what it wrote every writebackEvery bytes.
 type offsetWriter struct {
-	f   *os.File
-	off int64
+	f            *os.File
+	off, flushed int64
 }
 
 func (w *offsetWriter) Write(p []byte) (int, error) {
 	n, err := w.f.WriteAt(p, w.off)
 	w.off += int64(n)
+	if w.off-w.flushed >= writebackEvery {
+		startWriteback(w.f, w.flushed, w.off-w.flushed)
+		w.flushed = w.off
+	}
 	return n, err
 }
 

@@ -5,6 +5,7 @@ package blobstore
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -17,6 +18,23 @@ import (
 // startWriteback does nothing: without sync_file_range the final fsync
 // writes everything.
 func startWriteback(f *os.File, off, n int64) {}
+
+// writePartBytes writes exactly length bytes of r at off of the upload
+// file f through the page cache. The caller fdatasyncs f.
+func writePartBytes(f *os.File, off, length int64, r io.Reader) error {
+	return writeBuffered(f, off, length, r)
+}
+
+// errUnnamedUnsupported is returned by openUnnamed: unnamed files are a
+// Linux feature.
+var errUnnamedUnsupported = errors.New("blobstore: unnamed files not supported")
+
+// unnamedSupported reports false: new blobs are temporary files under tmp/.
+func unnamedSupported() bool { return false }
+
+func openUnnamed(dir string) (*os.File, error) { return nil, errUnnamedUnsupported }
+
+func linkUnnamed(f *os.File, p string) error { return errUnnamedUnsupported }
 
 // openBlob opens the blob file at p for reading. Errors are *fs.PathError.
 func openBlob(p string) (*os.File, error) {

@@ -3,10 +3,13 @@ package blobstore_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/satchel-project/satchel/blobstore"
@@ -116,4 +119,137 @@ func mustLocalPath(t *testing.T, d *blobstore.Disk, key string) string {
 		t.Fatalf("no local path for %s", key)
 	}
 	return p
+}
+
+// Parts whose offsets and lengths are or are not multiples of the block
+// size (the disk writes whole blocks of aligned parts with direct I/O and the
+// rest through the page cache) all land where they belong; a body one byte
+// short or long is refused with ErrPartSize and then written again.
+func TestDiskPartAlignments(t *testing.T) {
+	ctx := context.Background()
+	d, err := blobstore.OpenDisk(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		part, size int
+	}{
+		{"aligned parts, unaligned end", 3 << 20, 3*(3<<20) + 5000},
+		{"aligned parts and end", 1 << 20, 4 << 20},
+		{"unaligned parts", 1<<20 + 100, 3*(1<<20) + 777},
+		{"parts longer than a write", 2<<20 + 8192, 2 * (2<<20 + 8192)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "0f1e2d3c-aaaa-4bbb-8ccc-" + fmt.Sprintf("%012x", tc.size)
+			data := make([]byte, tc.size)
+			rand.Read(data)
+			id, err := d.StartMultipart(ctx, key, int64(tc.size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off := 0; off < tc.size; off += tc.part {
+				end := min(off+tc.part, tc.size)
+				pw := blobstore.PartWrite{Off: int64(off), Length: int64(end - off), InPlace: true}
+				short := bytes.NewReader(data[off : end-1])
+				if err := d.WritePart(ctx, id, pw, short); !errors.Is(err, blobstore.ErrPartSize) {
+					t.Fatalf("part at %d one byte short: %v, want ErrPartSize", off, err)
+				}
+				long := io.MultiReader(bytes.NewReader(data[off:end]), strings.NewReader("x"))
+				if err := d.WritePart(ctx, id, pw, long); !errors.Is(err, blobstore.ErrPartSize) {
+					t.Fatalf("part at %d one byte long: %v, want ErrPartSize", off, err)
+				}
+				if err := d.WritePart(ctx, id, pw, bytes.NewReader(data[off:end])); err != nil {
+					t.Fatalf("part at %d: %v", off, err)
+				}
+			}
+			if err := d.CompleteMultipart(ctx, id, key); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(mustLocalPath(t, d, key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatal("completed bytes differ")
+			}
+		})
+	}
+}
+
+// A blob being written leaves no file behind when aborted, is not visible
+// under any name before Commit, and commits into a shard directory that was
+// removed while it was written (the bucket remembers which shards exist).
+func TestDiskWriterLeavesNothingBehind(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	d, err := blobstore.OpenDisk(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func(sub string) []string {
+		var out []string
+		filepath.WalkDir(filepath.Join(root, sub), func(p string, e os.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				out = append(out, p)
+			}
+			return nil
+		})
+		return out
+	}
+	const key = "0f1e2d3c-aaaa-4bbb-8ccc-00000000000a"
+	w, err := d.NewWriter(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("partial"))
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if fs := files(""); len(fs) != 0 {
+		t.Fatalf("aborted blob left %v", fs)
+	}
+	w, err = d.NewWriter(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("hello"))
+	if fs := files("blobs"); len(fs) != 0 {
+		t.Fatalf("blob in progress is visible as %v", fs)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "blobs", key[:2])); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatalf("commit into a removed shard: %v", err)
+	}
+	if b, err := os.ReadFile(mustLocalPath(t, d, key)); err != nil || string(b) != "hello" {
+		t.Fatalf("committed blob: %q %v", b, err)
+	}
+	// The next blob of that shard, after it is removed again.
+	os.RemoveAll(filepath.Join(root, "blobs", key[:2]))
+	const key2 = "0f1e2d3c-aaaa-4bbb-8ccc-00000000000b"
+	w, err = d.NewWriter(ctx, key2)
+	if err != nil {
+		t.Fatalf("new blob in a removed shard: %v", err)
+	}
+	w.Write([]byte("again"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if fs := files(""); len(fs) != 1 || filepath.Base(fs[0]) != key2 {
+		t.Fatalf("files after commit: %v", fs)
+	}
+	// Committing over an existing blob replaces it, as a rename would.
+	w, _ = d.NewWriter(ctx, key2)
+	w.Write([]byte("replaced"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(mustLocalPath(t, d, key2)); string(b) != "replaced" {
+		t.Fatalf("replaced blob: %q", b)
+	}
+	if fs := files(""); len(fs) != 1 {
+		t.Fatalf("files after replace: %v", fs)
+	}
 }

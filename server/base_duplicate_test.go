@@ -3,8 +3,6 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,12 +47,9 @@ func TestDirectUploadDuplicateFileField(t *testing.T) {
 	if len(blobs) != 0 {
 		t.Fatalf("blobs left behind: %v", blobs)
 	}
-	filepath.WalkDir(filepath.Join(dataDir, "files", "tmp"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			t.Errorf("temporary left behind: %s", p)
-		}
-		return nil
-	})
+	if left := tmpBlobs(t, dataDir); len(left) != 0 {
+		t.Errorf("temporaries left behind: %v", left)
+	}
 	p, err := s.App.ProjectByKey(context.Background(), testPub, "pub_key")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,8 +21,8 @@ import (
 	"github.com/satchel-project/satchel/server"
 )
 
-// limitServer starts a node on local disk (temporary blobs are files under
-// files/tmp/) with the limits mutate sets, and returns it with its data dir.
+// limitServer starts a node on local disk with the limits mutate sets, and
+// returns it with its data dir.
 func limitServer(t *testing.T, mutate func(*server.Config)) (*testServer, string) {
 	t.Helper()
 	var dir string
@@ -33,7 +34,9 @@ func limitServer(t *testing.T, mutate func(*server.Config)) (*testServer, string
 	return s, dir
 }
 
-// tmpBlobs lists the temporary blobs being written.
+// tmpBlobs lists the blobs being written: temporary files under
+// files/tmp/, or, where new blobs are unnamed files in their shard until
+// committed, this process's descriptors open on such files.
 func tmpBlobs(t *testing.T, dataDir string) []string {
 	t.Helper()
 	var out []string
@@ -48,6 +51,14 @@ func tmpBlobs(t *testing.T, dataDir string) []string {
 	})
 	if err != nil {
 		t.Fatalf("walk tmp: %v", err)
+	}
+	blobs := filepath.Join(dataDir, "files", "blobs") + "/"
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.HasPrefix(target, blobs) && strings.HasSuffix(target, " (deleted)") {
+			out = append(out, target)
+		}
 	}
 	return out
 }

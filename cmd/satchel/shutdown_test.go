@@ -41,7 +41,7 @@ func TestShutdownDuringUpload(t *testing.T) {
 		p := startSatchel(t, h.bin, h.addr, h.dataDir, crashPub, crashSecret)
 		data := bytes.Repeat([]byte("satchel shutdown test\n"), 50_000)
 		u := startRawBase(t, h.addr, data, 1000)
-		waitForTmpBlob(t, h.dataDir)
+		waitForBlobWriter(t, p, h.dataDir)
 		sigterm(t, p)
 		waitListenerClosed(t, h.addr)
 		status, body := u.finish(t)
@@ -69,7 +69,7 @@ func TestShutdownDuringUpload(t *testing.T) {
 		h := &crashHarness{t: t, bin: h.bin, dataDir: t.TempDir(), addr: freeLoopbackAddr(t), ledger: h.ledger}
 		p := startSatchel(t, h.bin, h.addr, h.dataDir, crashPub, crashSecret, "--shutdown-timeout", "1s")
 		u := startRawBase(t, h.addr, bytes.Repeat([]byte("x"), 1<<20), 1000)
-		waitForTmpBlob(t, h.dataDir)
+		waitForBlobWriter(t, p, h.dataDir)
 		sigterm(t, p)
 		// The client never sends the rest: at the deadline the upload is cut.
 		u.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -157,19 +157,30 @@ func (u *rawBase) finish(t *testing.T) (int, []byte) {
 	return resp.StatusCode, body
 }
 
-// waitForTmpBlob waits until the server is writing a temporary blob: the
+// waitForBlobWriter waits until the server is writing the blob of an upload: the
 // upload is in flight.
-func waitForTmpBlob(t *testing.T, dataDir string) {
+func waitForBlobWriter(t *testing.T, p *satchelProcess, dataDir string) {
 	t.Helper()
+	files := filepath.Join(dataDir, "files")
+	fdDir := fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
+		// A temporary file under tmp/, or (where blobs are written as
+		// unnamed files in their shard) a descriptor open on the blob store.
 		found := false
-		filepath.WalkDir(filepath.Join(dataDir, "files", "tmp"), func(_ string, d fs.DirEntry, err error) error {
+		filepath.WalkDir(filepath.Join(files, "tmp"), func(_ string, d fs.DirEntry, err error) error {
 			if err == nil && d.Type().IsRegular() {
 				found = true
 			}
 			return nil
 		})
+		if fds, err := os.ReadDir(fdDir); err == nil && !found {
+			for _, fd := range fds {
+				if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && strings.HasPrefix(target, filepath.Join(files, "blobs")+"/") {
+					found = true
+				}
+			}
+		}
 		if found {
 			return
 		}
