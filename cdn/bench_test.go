@@ -13,12 +13,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/bench/cdn/gostatic/static"
+	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/cdn"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/server"
@@ -31,6 +33,12 @@ import (
 // reference handlers (bench/cdn/gostatic).
 type benchEnv struct {
 	h                      *cdn.Handler
+	store                  *countingStore
+	db                     satchel.Store
+	bucket                 blobstore.Bucket
+	engine                 *imaging.Engine
+	dir                    string
+	photoID                string
 	variantURL             string
 	smallURL, largeURL     string
 	variant, small, large  []byte
@@ -39,7 +47,27 @@ type benchEnv struct {
 	variantName, smallName string
 }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+// countingStore counts the file and project lookups reaching the store.
+type countingStore struct {
+	cdn.Store
+	files, projects atomic.Int64
+}
+
+func (s *countingStore) File(ctx context.Context, projectID int64, id string) (*satchel.File, error) {
+	s.files.Add(1)
+	return s.Store.File(ctx, projectID, id)
+}
+
+func (s *countingStore) ProjectByID(ctx context.Context, id int64) (*satchel.Project, error) {
+	s.projects.Add(1)
+	return s.Store.ProjectByID(ctx, id)
+}
+
+func newBenchEnv(b testing.TB) *benchEnv { return newEnv(b, nil) }
+
+// newEnv makes the environment; configure, when set, adjusts the handler
+// before its first request.
+func newEnv(b testing.TB, configure func(*cdn.Handler)) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -94,14 +122,14 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		}
 		return f.UUID
 	}
-	e := &benchEnv{small: random(100_000), large: random(2_000_000), ref: filepath.Join(dir, "ref"),
+	e := &benchEnv{store: &countingStore{Store: store}, db: store, bucket: bucket, dir: dir, small: random(100_000), large: random(2_000_000), ref: filepath.Join(dir, "ref"),
 		variantName: "/variant.jpg", smallName: "/orig-100KB.bin"}
-	photoID := add(photo.Bytes(), "image/jpeg", "photo.jpg", true)
-	e.variantURL = "/" + photoID + "/-/resize/400x300/-/format/jpeg/"
+	e.photoID = add(photo.Bytes(), "image/jpeg", "photo.jpg", true)
+	e.variantURL = "/" + e.photoID + "/-/resize/400x300/-/format/jpeg/"
 	e.smallURL = "/" + add(e.small, "application/octet-stream", "orig-100KB.bin", false) + "/"
 	e.largeURL = "/" + add(e.large, "application/octet-stream", "orig-2MB.bin", false) + "/"
 
-	engine, err := imaging.New(imaging.Options{})
+	e.engine, err = imaging.New(imaging.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,8 +137,11 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e.h = &cdn.Handler{Store: store, Bucket: bucket, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Engine: engine, Variants: variants}
+	e.h = &cdn.Handler{Store: e.store, Bucket: bucket, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Engine: e.engine, Variants: variants}
+	if configure != nil {
+		configure(e.h)
+	}
 	b.Cleanup(func() { closeHandler(e.h) })
 	// The first request computes the variant; later ones are cache hits.
 	rec := httptest.NewRecorder()
