@@ -220,11 +220,17 @@ func (h *Handler) fail(w http.ResponseWriter, status int, msg string) {
 
 func (h *Handler) file(ctx context.Context, id string) (*satchel.File, error) {
 	h.caches()
+	if f, ok := h.files.lru.get(id, time.Now().UnixNano()); ok {
+		return f, nil // before making the loader: a hit allocates nothing
+	}
 	return h.files.get(ctx, id, sameString, func(ctx context.Context) (*satchel.File, error) { return h.Store.File(ctx, 0, id) })
 }
 
 func (h *Handler) project(ctx context.Context, id int64) (*satchel.Project, error) {
 	h.caches()
+	if p, ok := h.projects.lru.get(id, time.Now().UnixNano()); ok {
+		return p, nil
+	}
 	return h.projects.get(ctx, id, int64String, func(ctx context.Context) (*satchel.Project, error) { return h.Store.ProjectByID(ctx, id) })
 }
 
