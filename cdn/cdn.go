@@ -240,13 +240,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusMethodNotAllowed, "Method not allowed.")
 		return
 	}
+	// Only answers to valid paths are kept: a hit needs no more checks.
+	h.caches()
+	if h.serveHot(w, r) {
+		return
+	}
 	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if !satchel.ValidUUID(first) && !satchel.ValidGroupID(first) {
 		h.fail(w, http.StatusNotFound, "Not found.")
-		return
-	}
-	h.caches()
-	if h.serveHot(w, r) {
 		return
 	}
 	t, err := cdnurl.Parse(r.URL.EscapedPath())

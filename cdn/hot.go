@@ -65,14 +65,29 @@ func (h *Handler) serveHot(w http.ResponseWriter, r *http.Request) bool {
 	if !ok {
 		return false
 	}
-	ctx := r.Context()
-	f, err := h.file(ctx, resp.uuid)
-	if err != nil || f == nil || f.Removed != nil || !sameDelivery(f, resp.file) || (!resp.variant && f.OriginalProtected) {
+	// The metadata is looked up in memory first, with one clock reading
+	// for both, and asked of the store only when it is not there (or
+	// expired).
+	now := time.Now().UnixNano()
+	f, ok := h.files.lru.get(resp.uuid, now)
+	if !ok {
+		var err error
+		if f, err = h.file(r.Context(), resp.uuid); err != nil {
+			f = nil
+		}
+	}
+	if f == nil || f.Removed != nil || !sameDelivery(f, resp.file) || (!resp.variant && f.OriginalProtected) {
 		h.hot.delete(key) // the full path answers, and builds it again if it may
 		return false
 	}
-	p, err := h.project(ctx, f.ProjectID)
-	if err != nil || p.SecureDeliverySecret != "" {
+	p, ok := h.projects.lru.get(f.ProjectID, now)
+	if !ok {
+		var err error
+		if p, err = h.project(r.Context(), f.ProjectID); err != nil {
+			return false
+		}
+	}
+	if p.SecureDeliverySecret != "" {
 		h.hot.delete(key)
 		return false
 	}
