@@ -245,3 +245,49 @@ func TestHandlersRunNoGoroutines(t *testing.T) {
 		t.Errorf("%d goroutines after 50 handlers, %d before", after, before)
 	}
 }
+
+// TestHotConcurrent serves kept answers from many goroutines while an
+// original's caches are purged over and over (the file stays; a purge of a
+// file with variants would mark them deleted): every answer is whole and
+// right. Run with -race.
+func TestHotConcurrent(t *testing.T) {
+	e := newEnv(t, nil)
+	small := e.smallURL[1 : len(e.smallURL)-1]
+	want := map[string]string{e.variantURL: string(e.variant), e.smallURL: string(e.small)}
+	done := make(chan struct{})
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				e.h.Purge(small)
+				runtime.Gosched()
+			}
+		}
+	}()
+	errs := make(chan string, 8)
+	for range 8 {
+		go func() {
+			msg := ""
+			for range 100 {
+				for url, body := range want {
+					w := do(e.h, "GET", url, nil)
+					if msg == "" && (w.Code != 200 || w.Body.String() != body) {
+						msg = url + ": " + strings.TrimSpace(w.Body.String()[:min(w.Body.Len(), 80)])
+					}
+				}
+			}
+			errs <- msg
+		}()
+	}
+	for range 8 {
+		if msg := <-errs; msg != "" {
+			t.Error(msg)
+		}
+	}
+	close(done)
+	<-purged
+}
