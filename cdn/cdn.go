@@ -20,9 +20,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/satchel-project/satchel"
@@ -66,10 +66,18 @@ type Handler struct {
 	// MetaCacheTTL is how long a cached file or project is served without
 	// asking the store again; 0 means DefaultMetaCacheTTL.
 	MetaCacheTTL time.Duration
+	// HotCacheBytes bounds the answers kept in memory whole (body and
+	// headers) for the hottest variants and small originals; 0 means
+	// DefaultHotCacheBytes, a negative value turns the cache off.
+	HotCacheBytes int64
+	// HotItemMax is the largest body kept in the hot cache; 0 means
+	// DefaultHotItemMax. Larger files are sent from disk with sendfile.
+	HotItemMax int64
 
 	cacheOnce sync.Once
-	files     *metaCache[*satchel.File]
-	projects  *metaCache[*satchel.Project]
+	files     *metaCache[string, *satchel.File]
+	projects  *metaCache[int64, *satchel.Project]
+	hot       *lru[string, *hotResponse]
 }
 
 // Metadata cache defaults.
@@ -81,6 +89,10 @@ const (
 	// looked up without asking the store again: deletes and project changes
 	// made through another node reach this one within it.
 	DefaultMetaCacheTTL = 2 * time.Second
+	// DefaultHotCacheBytes is the default size of the hot answer cache.
+	DefaultHotCacheBytes = 64 << 20
+	// DefaultHotItemMax is the default largest body the hot cache keeps.
+	DefaultHotItemMax = 1 << 20
 )
 
 // caches makes the metadata caches on first use.
@@ -93,8 +105,13 @@ func (h *Handler) caches() {
 		if ttl <= 0 {
 			ttl = DefaultMetaCacheTTL
 		}
-		h.files = newMetaCache[*satchel.File](size, ttl)
-		h.projects = newMetaCache[*satchel.Project](size, ttl)
+		h.files = newMetaCache[string, *satchel.File](size, ttl)
+		h.projects = newMetaCache[int64, *satchel.Project](size, ttl)
+		hot := h.HotCacheBytes
+		if hot == 0 {
+			hot = DefaultHotCacheBytes
+		}
+		h.hot = newLRU[string, *hotResponse](max(hot, 0))
 	})
 }
 
@@ -102,7 +119,7 @@ func (h *Handler) caches() {
 // holds, for monitoring.
 func (h *Handler) MetaCacheLen() (files, projects int) {
 	h.caches()
-	return h.files.lru.Len(), h.projects.lru.Len()
+	return h.files.lru.len(), h.projects.lru.len()
 }
 
 // metaCache keeps the delivery hot path free of store queries: a bounded
@@ -110,30 +127,33 @@ func (h *Handler) MetaCacheLen() (files, projects int) {
 // one store query. Only hits are kept: a miss (a file not uploaded yet, a
 // random UUID) is asked of the store again next time, so a file is served as
 // soon as its upload completes, on every node, and misses cost no memory.
-type metaCache[T any] struct {
-	lru   *expirable.LRU[string, T]
+// It runs no goroutine of its own.
+type metaCache[K comparable, T any] struct {
+	lru   *lru[K, T]
+	ttl   time.Duration
 	loads singleflight.Group
 	// gen changes whenever a key is forgotten, so that a load that started
 	// before a purge does not put the purged value back.
 	gen atomic.Uint64
 }
 
-func newMetaCache[T any](size int, ttl time.Duration) *metaCache[T] {
-	return &metaCache[T]{lru: expirable.NewLRU[string, T](size, nil, ttl)}
+func newMetaCache[K comparable, T any](size int, ttl time.Duration) *metaCache[K, T] {
+	return &metaCache[K, T]{lru: newLRU[K, T](int64(size)), ttl: ttl}
 }
 
 // get returns the cached value of key or loads it. The load runs detached
 // from ctx, since other requests may be waiting for it; ctx only bounds how
-// long this caller waits.
-func (c *metaCache[T]) get(ctx context.Context, key string, load func(context.Context) (T, error)) (T, error) {
-	if v, ok := c.lru.Get(key); ok {
+// long this caller waits. name is key as text, only used on a miss.
+func (c *metaCache[K, T]) get(ctx context.Context, key K, name func(K) string, load func(context.Context) (T, error)) (T, error) {
+	if v, ok := c.lru.get(key, time.Now().UnixNano()); ok {
 		return v, nil
 	}
-	ch := c.loads.DoChan(key, func() (any, error) {
+	sfKey := name(key)
+	ch := c.loads.DoChan(sfKey, func() (any, error) {
 		gen := c.gen.Load()
 		v, err := load(context.WithoutCancel(ctx))
 		if err == nil && c.gen.Load() == gen {
-			c.lru.Add(key, v)
+			c.lru.add(key, v, 1, time.Now().Add(c.ttl).UnixNano())
 		}
 		return v, err
 	})
@@ -147,16 +167,21 @@ func (c *metaCache[T]) get(ctx context.Context, key string, load func(context.Co
 	}
 }
 
-func (c *metaCache[T]) forget(key string) {
+func (c *metaCache[K, T]) forget(key K, name string) {
 	c.gen.Add(1)
-	c.lru.Remove(key)
-	c.loads.Forget(key)
+	c.lru.delete(key)
+	c.loads.Forget(name)
 }
+
+func sameString(s string) string { return s }
+
+func int64String(id int64) string { return strconv.FormatInt(id, 10) }
 
 // Purge forgets a file and its variants on this node (after a delete).
 func (h *Handler) Purge(uuid string) {
 	h.caches()
-	h.files.forget(uuid)
+	h.files.forget(uuid, uuid)
+	h.hot.deleteFunc(func(_ string, r *hotResponse) bool { return r.uuid == uuid })
 	if h.Variants != nil {
 		if err := h.Variants.Purge(uuid); err != nil {
 			h.Log.Warn("purge variants", "uuid", uuid, "err", err)
@@ -195,18 +220,29 @@ func (h *Handler) fail(w http.ResponseWriter, status int, msg string) {
 
 func (h *Handler) file(ctx context.Context, id string) (*satchel.File, error) {
 	h.caches()
-	return h.files.get(ctx, id, func(ctx context.Context) (*satchel.File, error) { return h.Store.File(ctx, 0, id) })
+	if f, ok := h.files.lru.get(id, time.Now().UnixNano()); ok {
+		return f, nil // before making the loader: a hit allocates nothing
+	}
+	return h.files.get(ctx, id, sameString, func(ctx context.Context) (*satchel.File, error) { return h.Store.File(ctx, 0, id) })
 }
 
 func (h *Handler) project(ctx context.Context, id int64) (*satchel.Project, error) {
 	h.caches()
-	return h.projects.get(ctx, strconv.FormatInt(id, 10), func(ctx context.Context) (*satchel.Project, error) { return h.Store.ProjectByID(ctx, id) })
+	if p, ok := h.projects.lru.get(id, time.Now().UnixNano()); ok {
+		return p, nil
+	}
+	return h.projects.get(ctx, id, int64String, func(ctx context.Context) (*satchel.Project, error) { return h.Store.ProjectByID(ctx, id) })
 }
 
 // ServeHTTP serves every CDN path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.fail(w, http.StatusMethodNotAllowed, "Method not allowed.")
+		return
+	}
+	// Only answers to valid paths are kept: a hit needs no more checks.
+	h.caches()
+	if h.serveHot(w, r) {
 		return
 	}
 	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -230,7 +266,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(w, r, f.ProjectID) {
 		return
 	}
-	h.serveFile(w, r, f, t.Ops, t.Filename, t.Special)
+	// Answers of public files may be kept whole in memory.
+	key := ""
+	if p, err := h.project(r.Context(), f.ProjectID); err == nil && p.SecureDeliverySecret == "" && h.hot.max > 0 {
+		key = hotKey(r)
+	}
+	h.serveFile(w, r, f, t.Ops, t.Filename, t.Special, key)
 }
 
 // live answers 404/500 unless f is a live file.
@@ -345,7 +386,7 @@ func (h *Handler) serveGroup(w http.ResponseWriter, r *http.Request, t *cdnurl.T
 			h.fail(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		h.serveFile(w, r, files[t.Nth], append(base, t.Ops...), t.Filename, "")
+		h.serveFile(w, r, files[t.Nth], append(base, t.Ops...), t.Filename, "", "")
 	default:
 		h.serveGroupPage(w, g, files)
 	}
@@ -373,8 +414,9 @@ func (h *Handler) serveGroupPage(w http.ResponseWriter, g *satchel.Group, files 
 	w.Write([]byte(b.String()))
 }
 
-// serveFile serves a file, applying operations when there are any.
-func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.File, ops []cdnurl.Op, name, special string) {
+// serveFile serves a file, applying operations when there are any. A small
+// answer is kept in the hot cache under hotKey when that is set.
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.File, ops []cdnurl.Op, name, special, hotKey string) {
 	if special != "" {
 		h.fail(w, http.StatusNotImplemented, special+" is not supported by this server.")
 		return
@@ -392,13 +434,16 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.F
 		imageOps = append(imageOps, op)
 	}
 	if len(imageOps) == 0 {
-		if f.OriginalProtected && !h.originalAllowed(w, r, f) {
-			return
+		if f.OriginalProtected {
+			if !h.originalAllowed(w, r, f) {
+				return
+			}
+			hotKey = ""
 		}
-		h.serveOriginal(w, r, f, name, inline)
+		h.serveOriginal(w, r, f, name, inline, hotKey)
 		return
 	}
-	h.serveVariant(w, r, f, imageOps, name, inline)
+	h.serveVariant(w, r, f, imageOps, name, inline, hotKey)
 }
 
 // originalAllowed checks the right to the original bytes of a protected
@@ -428,7 +473,7 @@ func (h *Handler) originalAllowed(w http.ResponseWriter, r *http.Request, f *sat
 	return true
 }
 
-func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, f *satchel.File, name string, inline int) {
+func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, f *satchel.File, name string, inline int, hotKey string) {
 	blob, err := h.Bucket.Open(r.Context(), f.BlobKey)
 	if err != nil {
 		if errors.Is(err, blobstore.ErrNotFound) {
@@ -443,18 +488,63 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, f *satch
 	if name == "" {
 		name = f.Filename
 	}
-	h.headers(w, f.MimeType, `"`+etag(f)+`"`, name, inline)
-	http.ServeContent(w, r, "", f.Uploaded, blob)
+	tag := `"` + etag(f) + `"`
+	if size := blob.Size(); hotKey != "" && size <= h.hotItemMax() {
+		body := make([]byte, size)
+		if _, err := io.ReadFull(blob, body); err != nil {
+			h.Log.Error("cdn read", "uuid", f.UUID, "err", err)
+			h.fail(w, http.StatusInternalServerError, "Internal error.")
+			return
+		}
+		resp := h.newHot(f, false, body, f.MimeType, tag, name, inline, false)
+		h.keepHot(hotKey, resp)
+		writeHot(w, r, resp)
+		return
+	}
+	h.headers(w, f.MimeType, tag, name, inline)
+	serveBlob(w, r, f.Uploaded, blob)
+}
+
+// serveBlob sends a blob from the bucket. A whole local file leaves through
+// io.CopyN to the ResponseWriter, whose ReadFrom hands it to sendfile(2);
+// ranges and preconditions, and remote blobs, go through
+// http.ServeContent.
+func serveBlob(w http.ResponseWriter, r *http.Request, modtime time.Time, blob blobstore.Reader) {
+	if _, local := blob.(syscall.Conn); !local || conditional(r) {
+		http.ServeContent(w, r, "", modtime, blob)
+		return
+	}
+	serveWhole(w, r, modtime, blob, blob.Size())
+}
+
+// serveWhole sends the size bytes of body as a plain 200, with the headers
+// http.ServeContent would add.
+func serveWhole(w http.ResponseWriter, r *http.Request, modtime time.Time, body io.Reader, size int64) {
+	hd := w.Header()
+	if lm := lastModified(modtime); lm != "" {
+		hd.Set("Last-Modified", lm)
+	}
+	hd.Set("Accept-Ranges", "bytes")
+	hd.Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		io.CopyN(w, body, size)
+	}
 }
 
 // headers sets the delivery headers shared by originals and variants.
 func (h *Handler) headers(w http.ResponseWriter, ctype, tag, name string, inline int) {
-	hd := w.Header()
+	h.setHeaders(w.Header(), ctype, tag, name, inline)
+}
+
+// setHeaders sets the delivery headers shared by originals and variants
+// in hd.
+func (h *Handler) setHeaders(hd http.Header, ctype, tag, name string, inline int) {
 	hd.Set("Access-Control-Allow-Origin", "*")
 	hd.Set("Content-Type", ctype)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	if hd.Get("Cache-Control") == "" {
-		hd.Set("Cache-Control", "public, max-age="+strconv.Itoa(h.maxAge())+", immutable")
+		hd.Set("Cache-Control", h.cacheControl())
 	}
 	hd.Set("ETag", tag)
 	disp := "attachment"
@@ -465,6 +555,10 @@ func (h *Handler) headers(w http.ResponseWriter, ctype, tag, name string, inline
 	if activeType(ctype) {
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
 	}
+}
+
+func (h *Handler) cacheControl() string {
+	return "public, max-age=" + strconv.Itoa(h.maxAge()) + ", immutable"
 }
 
 // acceptClass reduces Accept to what format/auto negotiation depends on.
@@ -478,7 +572,7 @@ func acceptClass(accept string) string {
 	return "none"
 }
 
-func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satchel.File, ops []cdnurl.Op, name string, inline int) {
+func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satchel.File, ops []cdnurl.Op, name string, inline int, hotKey string) {
 	if h.Engine == nil || h.Variants == nil {
 		h.fail(w, http.StatusNotImplemented, "Image operations are not enabled on this server.")
 		return
@@ -505,25 +599,46 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satche
 		h.imagingError(w, f, err)
 		return
 	}
-	var content io.ReadSeeker
-	if e.Body != nil {
-		content = bytes.NewReader(e.Body) // hot small variants: no file I/O
-	} else {
-		fh, err := os.Open(e.Path)
-		if err != nil {
-			// Evicted or removed meanwhile: compute again next time.
-			h.Variants.Forget(key)
-			h.fail(w, http.StatusServiceUnavailable, "Try again.")
-			return
-		}
-		defer fh.Close()
-		content = fh
-	}
 	if name == "" {
 		name = strings.TrimSuffix(f.Filename, path.Ext(f.Filename)) + variantExt(e.ContentType)
 	}
+	body := e.Body
+	if hotKey != "" && e.Size <= h.hotItemMax() {
+		if body == nil {
+			if body, err = os.ReadFile(e.Path); err != nil {
+				// Evicted or removed meanwhile: compute again next time.
+				h.Variants.Forget(key)
+				h.fail(w, http.StatusServiceUnavailable, "Try again.")
+				return
+			}
+		}
+		resp := h.newHot(f, true, body, e.ContentType, e.ETag, name, inline, auto)
+		h.keepHot(hotKey, resp)
+		writeHot(w, r, resp)
+		return
+	}
 	h.headers(w, e.ContentType, e.ETag, name, inline)
-	http.ServeContent(w, r, "", f.Uploaded, content)
+	if body != nil {
+		http.ServeContent(w, r, "", f.Uploaded, bytes.NewReader(body))
+		return
+	}
+	fh, err := os.Open(e.Path)
+	if err != nil {
+		h.Variants.Forget(key)
+		h.fail(w, http.StatusServiceUnavailable, "Try again.")
+		return
+	}
+	defer fh.Close()
+	if conditional(r) {
+		http.ServeContent(w, r, "", f.Uploaded, fh)
+		return
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		h.fail(w, http.StatusServiceUnavailable, "Try again.")
+		return
+	}
+	serveWhole(w, r, f.Uploaded, fh, st.Size())
 }
 
 func variantExt(ctype string) string {

@@ -17,6 +17,9 @@
 #                        one per core)
 #   VIPS_WORKERS=4       concurrent transforms of vipsserver
 #   IMGPROXY_BIN=        imgproxy binary to compare with (optional)
+#   SATCHEL_BASE_BIN=    another satchel binary (say, built from the main
+#                        branch) served as "satchel-base" in the warm and
+#                        original rounds, for before/after in one run
 #   DURATION=10s         wrk duration of every warm / original round
 #   CONNS=64             wrk connections
 #   THREADS=2            wrk threads
@@ -40,6 +43,7 @@ COLD_C=${COLD_C:-4}
 SATCHEL_WORKERS=${SATCHEL_WORKERS:-"0"}
 VIPS_WORKERS=${VIPS_WORKERS:-4}
 IMGPROXY_BIN=${IMGPROXY_BIN:-}
+SATCHEL_BASE_BIN=${SATCHEL_BASE_BIN:-}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
@@ -92,13 +96,13 @@ port_free() {
 }
 
 # Each start_* sets LAST_PID.
-start_satchel() { # name port [extra flags...]
+start_satchel() { # name port [extra flags...]; SATCHEL_EXE overrides the binary
 	local name=$1 port=$2
 	shift 2
 	port_free "$port"
 	mkdir -p "$SRV/$name"
 	SATCHEL_DEMO_PUBLIC_KEY=$PUB SATCHEL_DEMO_SECRET_KEY=$SECRET \
-		"$BIN/satchel" serve --addr "$HOST:$port" --data-dir "$SRV/$name" --rate-limit 0 "$@" \
+		"${SATCHEL_EXE:-$BIN/satchel}" serve --addr "$HOST:$port" --data-dir "$SRV/$name" --rate-limit 0 "$@" \
 		>"$LOGS/$name.log" 2>&1 &
 	LAST_PID=$!
 	PIDS+=("$LAST_PID")
@@ -218,6 +222,10 @@ if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
 fi
 command -v nginx >/dev/null || { echo "nginx is required (apt-get install nginx-light)" >&2; exit 1; }
 command -v wrk >/dev/null || say "wrk is missing: the warm and original rounds use the Go client (slower client, lower figures for every server)"
+if [[ -n $SATCHEL_BASE_BIN && ! -x $SATCHEL_BASE_BIN ]]; then
+	echo "SATCHEL_BASE_BIN=$SATCHEL_BASE_BIN is not executable" >&2
+	exit 1
+fi
 if [[ -n $IMGPROXY_BIN && ! -x $IMGPROXY_BIN ]]; then
 	echo "IMGPROXY_BIN=$IMGPROXY_BIN is not executable" >&2
 	exit 1
@@ -342,10 +350,26 @@ if has warm || has orig; then
 		ORIG_UUID[$sz]=$(cat "$SRV/$sz.uuid")
 		cp "$DATA/orig-$sz.bin" "$NGROOT/orig-$sz.bin"
 	done
+	static_servers=(satchel nginx)
+	if [[ -n $SATCHEL_BASE_BIN ]]; then
+		BP=$((PORT + 7))
+		SATCHEL_EXE=$SATCHEL_BASE_BIN start_satchel satchel-base "$BP"
+		BASE_PID=$LAST_PID
+		"$BIN/cdnload" upload -base "http://$HOST:$BP" -pub "$PUB" -file "$DATA/photo.jpg" -n 1 -out "$SRV/base-photo.uuid" 2>/dev/null
+		BASE_WARM_URL=http://$HOST:$BP/$(cat "$SRV/base-photo.uuid")/-/resize/${W}x$H/-/format/jpeg/
+		curl -fsS -o /dev/null "$BASE_WARM_URL"
+		declare -A BASE_UUID
+		for sz in 100KB 2MB; do
+			"$BIN/cdnload" upload -base "http://$HOST:$BP" -pub "$PUB" -file "$DATA/orig-$sz.bin" -n 1 -out "$SRV/base-$sz.uuid" 2>/dev/null
+			BASE_UUID[$sz]=$(cat "$SRV/base-$sz.uuid")
+		done
+		"$BIN/cdnload" idle -pids "$BASE_PID"
+		reset_hwm "$BASE_PID"
+		static_servers+=(satchel-base)
+	fi
 	chmod -R a+rX "$SRV"
 	start_nginx "$NP" "$NGROOT"
 	NGX_PIDS=$(family "$LAST_PID")
-	static_servers=(satchel nginx)
 	refs=nginx
 	if [[ $GOREF == 1 ]]; then
 		GP=$((PORT + 5))
@@ -360,7 +384,7 @@ if has warm || has orig; then
 	"$BIN/cdnload" idle -pids "$SAT_PID"
 	reset_hwm "$SAT_PID"
 	REFS+=(-ref "warm-*=$refs" -ref "orig-*=$refs")
-	GOALS+=(-goal "rps:warm-*:satchel:nginx:0.8" -goal "rps:orig-*:satchel:nginx:0.8" -goal "mbps:orig-*:satchel:nginx:0.95")
+	GOALS+=(-goal "rps:warm-*:satchel:nginx:0.8" -goal "rps:orig-100KB:satchel:nginx:0.9" -goal "mbps:orig-2MB:satchel:nginx:1.0")
 	cases=()
 	has warm && cases+=(warm)
 	has orig && cases+=(100KB 2MB)
@@ -375,12 +399,14 @@ if has warm || has orig; then
 			for ((j = 0; j < n; j++)); do # rotate the order every round
 				sv=${list[$(((j + r - 1) % n))]}
 				if [[ $c == warm ]]; then
-					sc=warm-jpeg-${W}x$H file=variant.jpg surl=$WARM_URL expect=$NGROOT/variant.jpg
+					sc=warm-jpeg-${W}x$H file=variant.jpg surl=$WARM_URL expect=$NGROOT/variant.jpg burl=${BASE_WARM_URL:-}
 				else
 					sc=orig-$c file=orig-$c.bin surl=http://$HOST:$SP/${ORIG_UUID[$c]}/ expect=$DATA/orig-$c.bin
+					[[ -n $SATCHEL_BASE_BIN ]] && burl=http://$HOST:$BP/${BASE_UUID[$c]}/
 				fi
 				case $sv in
 				satchel) hammer "$sc" satchel "$SAT_PID" "$surl" "$expect" ;;
+				satchel-base) hammer "$sc" satchel-base "$BASE_PID" "$burl" "$expect" ;;
 				nginx) hammer "$sc" nginx "$NGX_PIDS" "http://$HOST:$NP/$file" "$expect" ;;
 				go-servefile) hammer "$sc" go-servefile "$GO_PID" "http://$HOST:$GP/$file" "$expect" ;;
 				go-memory) hammer "$sc" go-memory "$GOMEM_PID" "http://$HOST:$GM/$file" "$expect" ;;

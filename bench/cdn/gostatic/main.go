@@ -5,16 +5,16 @@
 // Satchel's own per-request work. With -mem it reads the directory's files
 // into memory at start and answers each GET with one Write of the bytes
 // (headers and body then leave in one write(2), no open/stat/sendfile):
-// the fastest a Go server can hand out a small cached variant.
+// the fastest a Go server can hand out a small cached variant. The handlers
+// live in package static, which the cdn package's Go benchmarks use too.
 package main
 
 import (
 	"flag"
 	"log"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
+
+	"github.com/satchel-project/satchel/bench/cdn/gostatic/static"
 )
 
 func main() {
@@ -28,51 +28,13 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	if !*mem {
-		fsrv := http.FileServer(http.Dir(*root))
-		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			// Set the type as Satchel and nginx do, so ServeContent does not sniff.
-			w.Header()["Content-Type"] = typeOf(r.URL.Path)
-			fsrv.ServeHTTP(w, r)
-		})
+		mux.Handle("/", static.FileServer(*root))
 		log.Fatal(http.ListenAndServe(*addr, mux))
 	}
-	type file struct {
-		body  []byte
-		ctype []string
-		size  []string
-	}
-	files := map[string]*file{}
-	entries, err := os.ReadDir(*root)
+	h, err := static.Memory(*root)
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(*root, e.Name()))
-		if err != nil {
-			log.Fatal(err)
-		}
-		files["/"+e.Name()] = &file{body: b, ctype: typeOf(e.Name()), size: []string{strconv.Itoa(len(b))}}
-	}
-	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
-		f, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		h := w.Header()
-		h["Content-Type"] = f.ctype
-		h["Content-Length"] = f.size
-		w.Write(f.body)
-	})
+	mux.Handle("GET /", h)
 	log.Fatal(http.ListenAndServe(*addr, mux))
-}
-
-func typeOf(name string) []string {
-	if filepath.Ext(name) == ".jpg" {
-		return []string{"image/jpeg"}
-	}
-	return []string{"application/octet-stream"}
 }
