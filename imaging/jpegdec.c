@@ -41,23 +41,17 @@ sat_jerr_message(j_common_ptr cinfo)
 {
 }
 
-static void
-sat_free_pixels(VipsImage *image, gpointer data)
-{
-	g_free(data);
-}
-
 int
 sat_jpeg_decode(const void *buf, size_t len, int shrink, VipsImage *hdr,
 	sat_ctl *ctl, VipsImage **out)
 {
 	struct jpeg_decompress_struct cinfo;
 	sat_jerr jerr;
-	unsigned char *volatile pix = NULL;
+	unsigned char *volatile strip = NULL;
+	VipsImage *volatile im = NULL;
 	volatile int created = 0;
-	VipsImage *im;
 	size_t stride, keep;
-	int w, h, y;
+	int w, h;
 
 	*out = NULL;
 	cinfo.err = jpeg_std_error(&jerr.pub);
@@ -66,7 +60,9 @@ sat_jpeg_decode(const void *buf, size_t len, int shrink, VipsImage *hdr,
 	if (setjmp(jerr.jmp)) {
 		if (created)
 			jpeg_destroy_decompress(&cinfo);
-		g_free(pix);
+		g_free(strip);
+		if (im)
+			g_object_unref(im);
 		return -1;
 	}
 	jpeg_create_decompress(&cinfo);
@@ -94,26 +90,38 @@ sat_jpeg_decode(const void *buf, size_t len, int shrink, VipsImage *hdr,
 		jpeg_destroy_decompress(&cinfo);
 		return 1;
 	}
-	stride = (size_t) cinfo.output_width * cinfo.output_components;
-	pix = g_try_malloc(stride * cinfo.output_height);
-	if (!pix) {
+
+	/* A plain memory image with the interpretation, resolution and every
+	 * metadata field (EXIF with the orientation, ICC, XMP) of the
+	 * loader's header, and its demand style.
+	 */
+	im = vips_image_new_memory();
+	if (vips_image_pipelinev(im, VIPS_DEMAND_STYLE_FATSTRIP, hdr, NULL) ||
+		vips_image_write_prepare(im)) {
 		jpeg_destroy_decompress(&cinfo);
-		vips_error("jpeg", "out of memory");
+		g_object_unref(im);
 		return -1;
 	}
+	stride = (size_t) cinfo.output_width * cinfo.output_components;
+	keep = (size_t) w * cinfo.output_components;
+	strip = g_malloc(stride * 16);
+
 	jpeg_start_decompress(&cinfo);
 	while (cinfo.output_scanline < cinfo.output_height) {
 		JSAMPROW rows[16];
-		int i, n = 0;
+		int i, y0 = cinfo.output_scanline, n;
 
-		for (i = 0; i < 16 &&
-			cinfo.output_scanline + i < cinfo.output_height; i++)
-			rows[n++] = pix + (cinfo.output_scanline + i) * stride;
-		if (jpeg_read_scanlines(&cinfo, rows, n) == 0)
+		for (i = 0; i < 16; i++)
+			rows[i] = strip + i * stride;
+		n = jpeg_read_scanlines(&cinfo, rows, 16);
+		if (n == 0)
 			break;
+		for (i = 0; i < n && y0 + i < h; i++)
+			memcpy(VIPS_IMAGE_ADDR(im, 0, y0 + i), rows[i], keep);
 		if (ctl && sat_ctl_stopped(ctl)) {
 			jpeg_destroy_decompress(&cinfo);
-			g_free(pix);
+			g_free(strip);
+			g_object_unref(im);
 			vips_error("jpeg", "computation stopped");
 			return -1;
 		}
@@ -121,25 +129,7 @@ sat_jpeg_decode(const void *buf, size_t len, int shrink, VipsImage *hdr,
 	/* The rest of the file (trailing markers) is not needed. */
 	jpeg_abort_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);
-	keep = (size_t) w * vips_image_get_bands(hdr);
-	if (keep != stride)
-		for (y = 1; y < h; y++)
-			memmove(pix + y * keep, pix + y * stride, keep);
-
-	im = vips_image_new_from_memory(pix, keep * h, w, h,
-		vips_image_get_bands(hdr), VIPS_FORMAT_UCHAR);
-	if (!im) {
-		g_free(pix);
-		return -1;
-	}
-	g_signal_connect(im, "postclose", G_CALLBACK(sat_free_pixels), pix);
-	/* Interpretation, resolution and every metadata field (EXIF with the
-	 * orientation, ICC, XMP) as the libvips loader gave them.
-	 */
-	if (vips_image_pipelinev(im, VIPS_DEMAND_STYLE_ANY, hdr, NULL)) {
-		g_object_unref(im);
-		return -1;
-	}
+	g_free(strip);
 	*out = im;
 	return 0;
 }

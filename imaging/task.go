@@ -436,7 +436,7 @@ func (t *task) decode(scale float64) (root vimg, seq bool, err error) {
 		o.n = -1
 		o.sequential = 0
 	}
-	if t.loader == "jpegload" && t.blob != nil {
+	if t.loader == "jpegload" && t.blob != nil && !t.animated && fastJPEGOps(t.ops) {
 		if root, ok, err := t.decodeJPEG(o.shrink); err != nil || ok {
 			return root, false, err
 		}
@@ -456,6 +456,32 @@ const (
 	maxJPEGInMemory      = 64 << 20
 	maxJPEGDecodedMemory = 32 << 20
 )
+
+// fastJPEGOps reports whether decodeJPEG serves ops: resizes, crops,
+// turns and settings. Pipelines with convolutions (blurs, sharpening) or
+// layers keep libvips' loader, whose demand pattern they were tuned with:
+// on the in-memory image a large blur ran many times slower.
+func fastJPEGOps(ops []cdnurl.Op) bool {
+	for _, op := range ops {
+		switch o := op.(type) {
+		case cdnurl.Stretch, cdnurl.SetFill, cdnurl.Format, cdnurl.Quality, cdnurl.Progressive,
+			cdnurl.StripMeta, cdnurl.Inline, cdnurl.SRGB, cdnurl.MaxICCSize, cdnurl.Autorotate,
+			cdnurl.Resize, cdnurl.Preview, cdnurl.Flip, cdnurl.Mirror, cdnurl.Rotate,
+			cdnurl.Grayscale, cdnurl.Invert:
+		case cdnurl.ScaleCrop:
+			if o.Type == "smart" {
+				return false
+			}
+		case cdnurl.Crop:
+			if o.Object != "" {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // decodeJPEG decodes the whole JPEG held in t.blob at 1/shrink scale into
 // memory, straight from the buffer (faster than libvips' loader, which
