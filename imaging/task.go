@@ -189,9 +189,11 @@ func (t *task) open() error {
 	if t.loader == "" {
 		return ErrNotImage
 	}
-	if t.loader == "svgload" {
+	if t.loader == "svgload" || (t.loader == "jpegload" && t.src.Size() <= maxJPEGInMemory) {
 		// Loaded from a file, an SVG may pull in files next to it (other
 		// users' blobs); from memory it has no base to resolve against.
+		// A JPEG decodes faster from one buffer (see decodeJPEG) than
+		// streamed from its file 4 KB per read.
 		data, n, err := t.readAll()
 		if err != nil {
 			return err
@@ -393,6 +395,18 @@ func (t *task) logicalSize() (float64, float64) {
 	return lw, lh
 }
 
+// jpegShrink is the JPEG shrink-on-load factor for a decode towards scale:
+// the largest of 8, 4 and 2 that still leaves at least the target size
+// (the rest of the way is a resize), or 1.
+func jpegShrink(scale float64) int {
+	for _, s := range []int{8, 4, 2} {
+		if float64(s) <= 1/scale+1e-9 {
+			return s
+		}
+	}
+	return 1
+}
+
 // decode opens the source for pixels, shrinking on load towards scale
 // (the largest JPEG factor of 2, 4 or 8 that keeps at least the target
 // size; WebP and SVG exactly). The root is watched for stop requests;
@@ -403,12 +417,7 @@ func (t *task) decode(scale float64) (root vimg, seq bool, err error) {
 	switch t.loader {
 	case "jpegload":
 		o.sequential = 1
-		for _, s := range []int{8, 4, 2} {
-			if float64(s) <= 1/scale+1e-9 {
-				o.shrink = C.int(s)
-				break
-			}
-		}
+		o.shrink = C.int(jpegShrink(scale))
 	case "webpload":
 		if scale < 1 {
 			o.scale = C.double(scale)
@@ -427,12 +436,84 @@ func (t *task) decode(scale float64) (root vimg, seq bool, err error) {
 		o.n = -1
 		o.sequential = 0
 	}
+	if t.loader == "jpegload" && t.blob != nil && !t.animated && fastJPEGOps(t.ops) {
+		if root, ok, err := t.decodeJPEG(o.shrink); err != nil || ok {
+			return root, false, err
+		}
+	}
 	root, err = t.load(o)
 	if err != nil {
 		return nil, false, err
 	}
 	C.sat_watch(root, t.ctl)
 	return root, o.sequential != 0, nil
+}
+
+// Bounds of decodeJPEG: the encoded file read into memory, and the decoded
+// (shrunk) pixels held in memory at once per transform. Larger images
+// stream from libvips' loader, strip by strip.
+const (
+	maxJPEGInMemory      = 64 << 20
+	maxJPEGDecodedMemory = 32 << 20
+)
+
+// fastJPEGOps reports whether decodeJPEG serves ops: resizes, crops,
+// turns and settings. Pipelines with convolutions (blurs, sharpening) or
+// layers keep libvips' loader, whose demand pattern they were tuned with:
+// on the in-memory image a large blur ran many times slower.
+func fastJPEGOps(ops []cdnurl.Op) bool {
+	for _, op := range ops {
+		switch o := op.(type) {
+		case cdnurl.Stretch, cdnurl.SetFill, cdnurl.Format, cdnurl.Quality, cdnurl.Progressive,
+			cdnurl.StripMeta, cdnurl.Inline, cdnurl.SRGB, cdnurl.MaxICCSize, cdnurl.Autorotate,
+			cdnurl.Resize, cdnurl.Preview, cdnurl.Flip, cdnurl.Mirror, cdnurl.Rotate,
+			cdnurl.Grayscale, cdnurl.Invert:
+		case cdnurl.ScaleCrop:
+			if o.Type == "smart" {
+				return false
+			}
+		case cdnurl.Crop:
+			if o.Object != "" {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// decodeJPEG decodes the whole JPEG held in t.blob at 1/shrink scale into
+// memory, straight from the buffer (faster than libvips' loader, which
+// feeds libjpeg 4 KB at a time), with the metadata libvips reads. ok is
+// false when the image is left to the loader: too large decoded, or not
+// RGB or grey. The root is watched for stop requests and is random access.
+func (t *task) decodeJPEG(shrink C.int) (root vimg, ok bool, err error) {
+	o := loadOpts()
+	o.shrink = shrink
+	hdr, err := t.load(o)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unref(hdr)
+	if int64(width(hdr))*int64(height(hdr))*int64(bands(hdr)) > maxJPEGDecodedMemory {
+		return nil, false, nil
+	}
+	var n C.size_t
+	data := C.vips_blob_get(t.blob, &n)
+	switch C.sat_jpeg_decode(data, n, shrink, hdr, t.ctl, &root) {
+	case 0:
+	case 1:
+		return nil, false, nil
+	default:
+		if t.stopped() {
+			return nil, false, errKilled
+		}
+		takeError()
+		return nil, false, ErrNotImage
+	}
+	C.sat_watch(root, t.ctl)
+	return root, true, nil
 }
 
 // run is the whole transform, on a worker.

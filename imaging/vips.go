@@ -1,7 +1,7 @@
 package imaging
 
 /*
-#cgo pkg-config: vips
+#cgo pkg-config: vips libjpeg
 #include "vips.h"
 */
 import "C"
@@ -170,4 +170,65 @@ func plainThumbnail(b []byte, w, h int, format string, q int) ([]byte, error) {
 	}
 	defer C.g_free(C.gpointer(buf))
 	return C.GoBytes(buf, C.int(n)), nil
+}
+
+// decodedJPEG is an image as a JPEG decoder produced it, for tests.
+type decodedJPEG struct {
+	w, h, bands int
+	interp      int
+	orientation int
+	xres        float64
+	exifLen     int
+	pix         []byte
+}
+
+// decodeJPEGBoth decodes the JPEG b at 1/shrink scale with decodeJPEG's
+// decoder and with libvips' jpegload. Tests compare the two.
+func decodeJPEGBoth(b []byte, shrink int) (fast, lib decodedJPEG, err error) {
+	if err := startVips(); err != nil {
+		return fast, lib, err
+	}
+	data := C.malloc(C.size_t(len(b)))
+	copy(unsafe.Slice((*byte)(data), len(b)), b)
+	blob := C.sat_blob_new(data, C.size_t(len(b)))
+	defer C.sat_blob_unref(blob)
+	name := C.CString("jpegload_buffer")
+	defer C.free(unsafe.Pointer(name))
+	o := C.sat_load_opts{shrink: C.int(shrink), scale: 1, n: 1, sequential: 0}
+	var hdr, libIm, fastIm vimg
+	if C.sat_load(name, nil, blob, &o, &hdr) != 0 {
+		return fast, lib, fmt.Errorf("header: %s", takeError())
+	}
+	defer unref(hdr)
+	if C.sat_load(name, nil, blob, &o, &libIm) != 0 {
+		return fast, lib, fmt.Errorf("jpegload: %s", takeError())
+	}
+	defer unref(libIm)
+	switch C.sat_jpeg_decode(data, C.size_t(len(b)), C.int(shrink), hdr, nil, &fastIm) {
+	case 0:
+	case 1:
+		return fast, lib, errors.New("left to libvips")
+	default:
+		return fast, lib, fmt.Errorf("sat_jpeg_decode: %s", takeError())
+	}
+	defer unref(fastIm)
+	dump := func(im vimg) (decodedJPEG, error) {
+		d := decodedJPEG{w: width(im), h: height(im), bands: bands(im),
+			interp: int(C.vips_image_get_interpretation(im)), xres: float64(C.vips_image_get_xres(im)),
+			exifLen: blobLen(im, "exif-data")}
+		d.orientation, _ = getInt(im, "orientation")
+		var n C.size_t
+		p := C.vips_image_write_to_memory(im, &n)
+		if p == nil {
+			return d, fmt.Errorf("pixels: %s", takeError())
+		}
+		defer C.g_free(C.gpointer(p))
+		d.pix = C.GoBytes(p, C.int(n))
+		return d, nil
+	}
+	if fast, err = dump(fastIm); err != nil {
+		return fast, lib, err
+	}
+	lib, err = dump(libIm)
+	return fast, lib, err
 }

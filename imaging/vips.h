@@ -37,6 +37,12 @@ VipsBlob *sat_blob_new(void *data, size_t len);
 void sat_blob_unref(VipsBlob *blob);
 int sat_load(const char *loader, const char *filename, VipsBlob *buffer,
 	const sat_load_opts *o, VipsImage **out);
+// sat_jpeg_decode decodes the JPEG in buf at 1/shrink scale into memory,
+// with the metadata of hdr (the loader's header of the same bytes at the
+// same shrink). It returns 0, -1 on error, or 1 when it leaves the image
+// to libvips (CMYK, or a header that does not match).
+int sat_jpeg_decode(const void *buf, size_t len, int shrink, VipsImage *hdr,
+	sat_ctl *ctl, VipsImage **out);
 
 // Metadata.
 int sat_get_int(VipsImage *im, const char *name, int *out);
