@@ -1,0 +1,90 @@
+// Command compare turns the per-round result lines of Satchel's benchmarks
+// into the one comparison table bench/compare.sh prints: per scenario and
+// side, the median over rounds, the spread (min–max and ± half-range), and
+// the paired ratio to each peer. It refuses to report when any side of any
+// round answered errors: it names them and exits with status 3.
+//
+//	compare report [-in lines.tsv]... [-load results.tsv]... [-cdn results.tsv]...
+//	               [-ref 'pattern=side[,side...]']... [-loadlog load.tsv]
+//
+// -in files hold lines "scenario side round metric value errors" (tabs;
+// bench/restlist and bench/s3multipart write them with -results); -load
+// files are bench/cmd/load's result lines, -cdn files bench/cdn/cdnload's.
+// -ref names the peers of the scenarios matching a path.Match pattern.
+// -loadlog is the file of load averages recorded around every round
+// (bench/lib.sh round_load, stats.RecordLoad), printed after the table.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] != "report" {
+		fmt.Fprintln(os.Stderr, "usage: compare report [-in F] [-load F] [-cdn F] [-ref pattern=side,...] [-loadlog F]")
+		os.Exit(2)
+	}
+	os.Exit(report(os.Args[2:], os.Stdout, os.Stderr))
+}
+
+// report runs the report subcommand and returns the exit status: 0, 1 for
+// unreadable input, 3 when a side answered errors.
+func report(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var ins, loads, cdns, refs multiFlag
+	fs.Var(&ins, "in", "result lines: scenario side round metric value errors (repeatable)")
+	fs.Var(&loads, "load", "bench/cmd/load result lines (repeatable)")
+	fs.Var(&cdns, "cdn", "bench/cdn/cdnload result lines (repeatable)")
+	fs.Var(&refs, "ref", "scenario-pattern=side[,side...]: peers the ratios are taken to (repeatable)")
+	loadlog := fs.String("loadlog", "", "load averages recorded around the rounds")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var samples []Sample
+	for _, src := range []struct {
+		files multiFlag
+		parse func(string) ([]Sample, error)
+	}{{ins, parseLine}, {loads, parseLoadLine}, {cdns, parseCDNLine}} {
+		for _, f := range src.files {
+			s, err := readSamples(f, src.parse)
+			if err != nil {
+				fmt.Fprintf(stderr, "compare: %v\n", err)
+				return 1
+			}
+			samples = append(samples, s...)
+		}
+	}
+	if len(samples) == 0 {
+		fmt.Fprintln(stderr, "compare: no result lines: did every scenario fail?")
+		return 1
+	}
+	if err := CheckErrors(samples); err != nil {
+		fmt.Fprintf(stderr, "compare: refusing to report this run: %v\n", err)
+		return 3
+	}
+	peers, err := parseRefs(refs)
+	if err != nil {
+		fmt.Fprintf(stderr, "compare: %v\n", err)
+		return 2
+	}
+	io.WriteString(stdout, Table(samples, peers))
+	if *loadlog != "" {
+		t, err := LoadTable(*loadlog)
+		if err != nil {
+			fmt.Fprintf(stderr, "compare: %v\n", err)
+			return 1
+		}
+		io.WriteString(stdout, "\n"+t)
+	}
+	return 0
+}
