@@ -57,6 +57,7 @@ func TestReportTable(t *testing.T) {
 	code := report([]string{
 		"-load", write(t, "load.tsv", loadLines), "-cdn", write(t, "cdn.tsv", cdnLines), "-in", write(t, "n.tsv", normLines),
 		"-ref", "upload-*=tusd-patch", "-ref", "cold-*=vipsserver,imgproxy", "-ref", "list-*=raw-keyset", "-loadlog", loadlog,
+		"-offset", "cold-jpeg:vipsserver:1.2:imgproxy",
 	}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
@@ -67,7 +68,7 @@ func TestReportTable(t *testing.T) {
 		"| upload-64MiB | satchel-multipart-5MiB-x4 | MB/s | 2 | 503 | 336–671 | 33% | 1.50× tusd-patch |",
 		"| upload-64MiB | tusd-patch | MB/s | 2 | 336 | 336–336 | 0% | peer |",
 		"| small-10000B-c16 | satchel-base | uploads/s | 1 | 500 | 500–500 | 0% | — |",
-		"| cold-jpeg | satchel | req/s | 1 | 30.0 | 30.0–30.0 | 0% | 1.20× vipsserver |",
+		"| cold-jpeg | satchel | req/s | 1 | 30.0 | 30.0–30.0 | 0% | 1.20× vipsserver, ≈ 1.00× imgproxy (estimated: ÷ 1.2) |",
 		"| list-sqlite-deep | satchel-rest | p50 ms (lower is better) | 1 | 0.500 | 0.500–0.500 | 0% | 2.00× raw-keyset |",
 		"| upload-64MiB | 1 | 0.10 0.20 0.30 | 1.10 0.40 0.30 |",
 	} {
@@ -90,6 +91,13 @@ func TestReportRefusesErrors(t *testing.T) {
 	}
 	if want := "side vipsserver of cold-jpeg answered 9 errors (round 1, 2)"; !strings.Contains(errOut.String(), want) {
 		t.Errorf("message %q does not contain %q", errOut.String(), want)
+	}
+}
+
+func TestReportBadOffset(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := report([]string{"-cdn", write(t, "cdn.tsv", cdnLines), "-offset", "cold-*:vipsserver:0:imgproxy"}, &out, &errOut); code != 2 {
+		t.Errorf("zero factor: exit %d, want 2", code)
 	}
 }
 

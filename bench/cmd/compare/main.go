@@ -5,12 +5,15 @@
 // round answered errors: it names them and exits with status 3.
 //
 //	compare report [-in lines.tsv]... [-load results.tsv]... [-cdn results.tsv]...
-//	               [-ref 'pattern=side[,side...]']... [-loadlog load.tsv]
+//	               [-ref 'pattern=side[,side...]']... [-offset 'pattern:peer:factor:name']...
+//	               [-loadlog load.tsv]
 //
 // -in files hold lines "scenario side round metric value errors" (tabs;
 // bench/restlist and bench/s3multipart write them with -results); -load
 // files are bench/cmd/load's result lines, -cdn files bench/cdn/cdnload's.
-// -ref names the peers of the scenarios matching a path.Match pattern.
+// -ref names the peers of the scenarios matching a path.Match pattern;
+// -offset adds an estimated ratio to a server that was not run, from the
+// ratio to peer and the factor measured between the two elsewhere.
 // -loadlog is the file of load averages recorded around every round
 // (bench/lib.sh round_load, stats.RecordLoad), printed after the table.
 package main
@@ -41,11 +44,12 @@ func main() {
 func report(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var ins, loads, cdns, refs multiFlag
+	var ins, loads, cdns, refs, offs multiFlag
 	fs.Var(&ins, "in", "result lines: scenario side round metric value errors (repeatable)")
 	fs.Var(&loads, "load", "bench/cmd/load result lines (repeatable)")
 	fs.Var(&cdns, "cdn", "bench/cdn/cdnload result lines (repeatable)")
 	fs.Var(&refs, "ref", "scenario-pattern=side[,side...]: peers the ratios are taken to (repeatable)")
+	fs.Var(&offs, "offset", "scenario-pattern:peer:factor:name: also print ratio-to-peer ÷ factor as an estimate against name (repeatable)")
 	loadlog := fs.String("loadlog", "", "load averages recorded around the rounds")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -77,7 +81,16 @@ func report(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "compare: %v\n", err)
 		return 2
 	}
-	io.WriteString(stdout, Table(samples, peers))
+	var offsets []offset
+	for _, s := range offs {
+		o, err := parseOffset(s)
+		if err != nil {
+			fmt.Fprintf(stderr, "compare: %v\n", err)
+			return 2
+		}
+		offsets = append(offsets, o)
+	}
+	io.WriteString(stdout, Table(samples, peers, offsets...))
 	if *loadlog != "" {
 		t, err := LoadTable(*loadlog)
 		if err != nil {

@@ -163,6 +163,31 @@ type peerList []struct {
 	sides   []string
 }
 
+// offset estimates the ratio to a server that was not run from the ratio to
+// one that was: PERF.md measured imgproxy at 1.18× bench/cdn/vipsserver on
+// JPEG, so satchel ÷ imgproxy ≈ (satchel ÷ vipsserver) ÷ 1.18.
+type offset struct {
+	pattern, peer string
+	factor        float64
+	name          string
+}
+
+// parseOffset reads "scenario-pattern:peer:factor:name".
+func parseOffset(s string) (offset, error) {
+	p := strings.Split(s, ":")
+	if len(p) != 4 {
+		return offset{}, fmt.Errorf("-offset %q: want scenario-pattern:peer:factor:name", s)
+	}
+	f, err := strconv.ParseFloat(p[2], 64)
+	if err != nil || f <= 0 {
+		return offset{}, fmt.Errorf("-offset %q: factor must be a positive number", s)
+	}
+	if _, err := path.Match(p[0], ""); err != nil {
+		return offset{}, fmt.Errorf("-offset %q: %v", s, err)
+	}
+	return offset{pattern: p[0], peer: p[1], factor: f, name: p[3]}, nil
+}
+
 func parseRefs(refs []string) (peerList, error) {
 	var p peerList
 	for _, r := range refs {
@@ -197,7 +222,8 @@ func (p peerList) of(scenario string) []string {
 
 // Table is the markdown comparison: one row per scenario, side and metric,
 // in the order they first appear.
-func Table(samples []Sample, peers peerList) string {
+// An offset adds an estimated ratio after the ratio to its peer.
+func Table(samples []Sample, peers peerList, offsets ...offset) string {
 	type key struct{ scenario, side, metric string }
 	var order []key
 	byRound := map[key]map[int]float64{}
@@ -231,6 +257,11 @@ func Table(samples []Sample, peers peerList) string {
 			}
 			if r, ok := stats.Paired(rounds, ref); ok {
 				ratios = append(ratios, fmt.Sprintf("%.2f× %s", r, peer))
+				for _, o := range offsets {
+					if ok, _ := path.Match(o.pattern, k.scenario); ok && o.peer == peer {
+						ratios = append(ratios, fmt.Sprintf("≈ %.2f× %s (estimated: ÷ %g)", r/o.factor, o.name, o.factor))
+					}
+				}
 			}
 		}
 		ratio := strings.Join(ratios, ", ")
