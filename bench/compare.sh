@@ -140,7 +140,7 @@ step() {
 	set -e
 	if ((rc != 0)); then
 		printf '\ncompare: %s failed (exit %d); not reporting this run.\n' "$name" "$rc" >&2
-		grep -h -E '^== side .* failed|errors|error:|failed' "$RUN/$name.log" | tail -5 | sed 's/^/  /' >&2 || true
+		tail -n 4 "$RUN/$name.log" | sed 's/^/  /' >&2
 		printf '  full log: %s\n' "$RUN/$name.log" >&2
 		exit 1
 	fi
@@ -231,7 +231,7 @@ if want s3; then
 	step s3 "$BIN/s3multipart" -size $((SIZE_MB << 20)) -part-size $((S3_PART_MB << 20)) -rounds "$ROUNDS" \
 		-s3-url "$SATCHEL_TEST_S3_URL" -satchel-bin "$SATCHEL" -results "$RUN/s3.tsv"
 	ARGS+=(-in "$RUN/s3.tsv" -ref "s3-*=direct-s3")
-	NOTES+=("s3: MB/s of one multipart upload of SIZE_MB MiB, 4 parts in flight, through Satchel (SQLite metadata, blobs in the S3 server) against the AWS SDK straight to the same versitygw.")
+	NOTES+=("s3: MB/s of one multipart upload of $SIZE_MB MiB in $S3_PART_MB MiB parts, 4 in flight, through Satchel (SQLite metadata, blobs in the S3 server) against the AWS SDK straight to the same versitygw.")
 fi
 
 # ---- report
