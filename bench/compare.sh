@@ -46,6 +46,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
+# The knobs given in the environment, for the command line of the report.
+GIVEN=""
+for k in ROUNDS DURATION SIZE_MB COLD_N LIST_N LIST_REQUESTS LIST_DBS S3_PART_MB SATCHEL_BIN IMGPROXY_BIN PORT OUT; do
+	if [[ -n ${!k:-} ]]; then GIVEN+="$k=$(printf %q "${!k}") "; fi
+done
 BIN=$HERE/.bin
 OUT=${OUT:-$HERE/out/compare}
 ROUNDS=${ROUNDS:-3}
@@ -250,7 +255,7 @@ fi
 	echo "- satchel: $SATCHEL_REV; $(go version | awk '{print $3}'); $(nproc) cores ($(uname -r))"
 	echo "- knobs: ROUNDS=$ROUNDS DURATION=$DURATION SIZE_MB=$SIZE_MB COLD_N=$COLD_N LIST_N=$LIST_N LIST_REQUESTS=$LIST_REQUESTS S3_PART_MB=$S3_PART_MB"
 	echo "- load average (1/5/15 min) before: $LOAD_START, after: $LOAD_END; $(($(date +%s) - T0)) s ($(IFS=,; echo "${TIMES[*]}" | sed 's/,/, /g'))"
-	echo "- command: \`ROUNDS=$ROUNDS DURATION=$DURATION SIZE_MB=$SIZE_MB${IMGPROXY_BIN:+ IMGPROXY_BIN=$IMGPROXY_BIN} bench/compare.sh ${ARGV}\`"
+	echo "- command: \`${GIVEN}bench/compare.sh ${ARGV}\`"
 	echo
 	cat "$RUN/table.md"
 	echo
