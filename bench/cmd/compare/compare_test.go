@@ -63,11 +63,14 @@ func TestReportTable(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	got := out.String()
+	if i, j := strings.Index(got, "| upload-64MiB"), strings.Index(got, "| list-sqlite-deep"); i < 0 || j < i {
+		t.Errorf("rows are not in the order of the files given (-load before -in):\n%s", got)
+	}
 	for _, want := range []string{
 		// Paired ratio: round 1 is 2×, round 2 is 1× → median 1.5×.
-		"| upload-64MiB | satchel-multipart-5MiB-x4 | MB/s | 2 | 503 | 336–671 | 33% | 1.50× tusd-patch |",
-		"| upload-64MiB | tusd-patch | MB/s | 2 | 336 | 336–336 | 0% | peer |",
-		"| small-10000B-c16 | satchel-base | uploads/s | 1 | 500 | 500–500 | 0% | — |",
+		"| upload-64MiB | satchel-multipart-5MiB-x4 | MB/s | 2 | 503.3 | 335.5–671.1 | 33% | 1.50× tusd-patch |",
+		"| upload-64MiB | tusd-patch | MB/s | 2 | 335.5 | 335.5–335.5 | 0% | peer |",
+		"| small-10000B-c16 | satchel-base | uploads/s | 1 | 500.0 | 500.0–500.0 | 0% | — |",
 		"| cold-jpeg | satchel | req/s | 1 | 30.0 | 30.0–30.0 | 0% | 1.20× vipsserver, ≈ 1.00× imgproxy (estimated: ÷ 1.2) |",
 		"| list-sqlite-deep | satchel-rest | p50 ms (lower is better) | 1 | 0.500 | 0.500–0.500 | 0% | 2.00× raw-keyset |",
 		"| upload-64MiB | 1 | 0.10 0.20 0.30 | 1.10 0.40 0.30 |",

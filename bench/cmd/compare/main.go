@@ -31,6 +31,22 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
+// input is a results file and the parser of its format.
+type input struct {
+	path  string
+	parse func(string) ([]Sample, error)
+}
+
+// inputFlag adds the files of one format to a list shared by all formats,
+// so that the table keeps the order the files were given in.
+type inputFlag struct {
+	list  *[]input
+	parse func(string) ([]Sample, error)
+}
+
+func (f inputFlag) String() string     { return "" }
+func (f inputFlag) Set(s string) error { *f.list = append(*f.list, input{s, f.parse}); return nil }
+
 func main() {
 	if len(os.Args) < 2 || os.Args[1] != "report" {
 		fmt.Fprintln(os.Stderr, "usage: compare report [-in F] [-load F] [-cdn F] [-ref pattern=side,...] [-loadlog F]")
@@ -44,10 +60,11 @@ func main() {
 func report(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var ins, loads, cdns, refs, offs multiFlag
-	fs.Var(&ins, "in", "result lines: scenario side round metric value errors (repeatable)")
-	fs.Var(&loads, "load", "bench/cmd/load result lines (repeatable)")
-	fs.Var(&cdns, "cdn", "bench/cdn/cdnload result lines (repeatable)")
+	var inputs []input
+	var refs, offs multiFlag
+	fs.Var(inputFlag{&inputs, parseLine}, "in", "result lines: scenario side round metric value errors (repeatable)")
+	fs.Var(inputFlag{&inputs, parseLoadLine}, "load", "bench/cmd/load result lines (repeatable)")
+	fs.Var(inputFlag{&inputs, parseCDNLine}, "cdn", "bench/cdn/cdnload result lines (repeatable)")
 	fs.Var(&refs, "ref", "scenario-pattern=side[,side...]: peers the ratios are taken to (repeatable)")
 	fs.Var(&offs, "offset", "scenario-pattern:peer:factor:name: also print ratio-to-peer ÷ factor as an estimate against name (repeatable)")
 	loadlog := fs.String("loadlog", "", "load averages recorded around the rounds")
@@ -55,18 +72,13 @@ func report(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var samples []Sample
-	for _, src := range []struct {
-		files multiFlag
-		parse func(string) ([]Sample, error)
-	}{{ins, parseLine}, {loads, parseLoadLine}, {cdns, parseCDNLine}} {
-		for _, f := range src.files {
-			s, err := readSamples(f, src.parse)
-			if err != nil {
-				fmt.Fprintf(stderr, "compare: %v\n", err)
-				return 1
-			}
-			samples = append(samples, s...)
+	for _, in := range inputs {
+		s, err := readSamples(in.path, in.parse)
+		if err != nil {
+			fmt.Fprintf(stderr, "compare: %v\n", err)
+			return 1
 		}
+		samples = append(samples, s...)
 	}
 	if len(samples) == 0 {
 		fmt.Fprintln(stderr, "compare: no result lines: did every scenario fail?")

@@ -321,15 +321,4 @@ func LoadTable(path string) (string, error) {
 	return b.String(), nil
 }
 
-// num prints about three significant digits.
-func num(v float64) string {
-	switch a := max(v, -v); {
-	case a >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case a >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case a >= 1:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 3, 64)
-}
+func num(v float64) string { return stats.Num(v) }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -69,6 +70,20 @@ func Paired(a, b map[int]float64) (ratio float64, ok bool) {
 		}
 	}
 	return Median(v), len(v) > 0
+}
+
+// Num formats a figure with about three significant digits (at least the
+// units: 1234, 123.4, 12.3, 1.23, 0.123).
+func Num(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
 }
 
 // LoadAvg is the 1, 5 and 15 minute load averages from /proc/loadavg, as

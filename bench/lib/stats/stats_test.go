@@ -63,6 +63,14 @@ func TestSpread(t *testing.T) {
 	}
 }
 
+func TestNum(t *testing.T) {
+	for v, want := range map[float64]string{1234.5: "1234", 503.36: "503.4", 12.34: "12.3", 1.234: "1.23", 0.1234: "0.123", -2.5: "-2.50"} {
+		if got := Num(v); got != want {
+			t.Errorf("Num(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
 func TestPaired(t *testing.T) {
 	a := map[int]float64{1: 200, 2: 90, 3: 300, 4: 10}
 	b := map[int]float64{1: 100, 2: 100, 3: 100, 5: 1}
