@@ -114,6 +114,8 @@ if [[ -n $SATCHEL_BIN ]]; then
 	SATCHEL=$(readlink -f "$SATCHEL_BIN")
 	[[ -x $SATCHEL ]] || die "SATCHEL_BIN=$SATCHEL_BIN is not executable"
 	SATCHEL_REV="binary $SATCHEL_BIN"
+	rev=$(go version -m "$SATCHEL" 2>/dev/null | awk '$2 == "vcs.revision" { print substr($3, 1, 7) }')
+	if [[ -n $rev ]]; then SATCHEL_REV+=" (built from commit $rev)"; fi
 	say "building the benchmark tools; satchel is $SATCHEL"
 else
 	SATCHEL=$BIN/satchel
