@@ -93,6 +93,7 @@ want() { [[ " ${WANT[*]} " == *" $1 "* ]]; }
 if [[ -n $IMGPROXY_BIN && ! -x $IMGPROXY_BIN ]]; then die "IMGPROXY_BIN=$IMGPROXY_BIN is not executable"; fi
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 RUN=$OUT/run-$STAMP
 mkdir -p "$RUN" "$BIN"
 export LOADLOG=$RUN/load.tsv
@@ -252,7 +253,7 @@ if ((rc != 0)); then
 	exit "$rc"
 fi
 {
-	echo "## $(date -u '+%Y-%m-%d %H:%M UTC'): ${WANT[*]}"
+	echo "## $STARTED: ${WANT[*]}"
 	echo
 	echo "- satchel: $SATCHEL_REV; $(go version | awk '{print $3}'); $(nproc) cores ($(uname -r))"
 	echo "- knobs: ROUNDS=$ROUNDS DURATION=$DURATION SIZE_MB=$SIZE_MB COLD_N=$COLD_N LIST_N=$LIST_N LIST_REQUESTS=$LIST_REQUESTS S3_PART_MB=$S3_PART_MB"
