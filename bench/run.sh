@@ -27,6 +27,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 BIN=$HERE/.bin
 OUT=${OUT:-$HERE/out}
 SIZE_MB=${SIZE_MB:-1024}
@@ -139,7 +141,7 @@ measure() {
 		PIDS+=("$perfpid")
 		sleep 0.3
 	fi
-	"$BIN/load" "$@" -server "$name" -pid "$pid" | tee -a "$RESULTS" >&2
+	"$BIN/load" "$@" -server "$name" -pid "$pid" | tee -a "$RESULTS" >&2 || side_failed "$name" "load $*"
 	if [[ -n $perfpid ]]; then
 		kill -INT "$perfpid" 2>/dev/null || true
 		wait "$perfpid" 2>/dev/null || true
@@ -221,11 +223,13 @@ if has big; then
 	names+=(ceiling-put-fsync) pids+=("$LAST_PID")
 	argsets+=("put -url http://$HOST:$p/put/ -data $OUT/data-$SIZE_MB.bin -size $SIZE")
 	for r in $(seq "$ROUNDS"); do
+		round_load "upload-${SIZE_MB}MiB" "$r" before
 		for i in "${!names[@]}"; do
 			# shellcheck disable=SC2086 # argsets are word lists by design
 			measure "${names[$i]}" "${pids[$i]}" ${argsets[$i]} -scenario "upload-${SIZE_MB}MiB" -round "$r"
 			drop_uploads "${names[$i]}"
 		done
+		round_load "upload-${SIZE_MB}MiB" "$r" after
 	done
 	for i in "${!names[@]}"; do stop "${pids[$i]}" "${names[$i]}"; done
 fi
@@ -240,6 +244,7 @@ if has direct; then
 	start_ceiling ceiling-durable "$((PORT + 2))" true
 	cpid=$LAST_PID
 	for r in $(seq "$DIRECT_ROUNDS"); do
+		round_load "direct-${DIRECT_MB}MB" "$r" before
 		measure satchel-base "$spid" direct -url "http://$HOST:$PORT" -body "$OUT/direct.body" -size "$DIRECT" \
 			-scenario "direct-${DIRECT_MB}MB" -round "$r"
 		drop_uploads satchel-base
@@ -249,6 +254,7 @@ if has direct; then
 		measure ceiling-durable "$cpid" direct -url "http://$HOST:$((PORT + 2))" -body "$OUT/direct.body" -size "$DIRECT" \
 			-scenario "direct-${DIRECT_MB}MB" -round "$r"
 		drop_uploads ceiling-durable
+		round_load "direct-${DIRECT_MB}MB" "$r" after
 	done
 	stop "$spid" satchel-base
 	stop "$tpid" tusd-patch
@@ -266,6 +272,7 @@ if has small; then
 	npid=$LAST_PID
 	small="-pub $PUB -file-size $SMALL_BYTES -c $CONC -duration $DURATION -max $MAX_REQS -scenario small-${SMALL_BYTES}B-c$CONC"
 	for r in $(seq "$SMALL_ROUNDS"); do
+		round_load "small-${SMALL_BYTES}B-c$CONC" "$r" before
 		# shellcheck disable=SC2086
 		measure satchel-base "$spid" small -url "http://$HOST:$PORT/base/" $small -round "$r"
 		sync
@@ -275,6 +282,7 @@ if has small; then
 		# shellcheck disable=SC2086
 		measure ceiling-nodurable "$npid" small -url "http://$HOST:$((PORT + 2))/base/" $small -round "$r"
 		sync
+		round_load "small-${SMALL_BYTES}B-c$CONC" "$r" after
 	done
 	stop "$spid" satchel-base
 	stop "$cpid" ceiling-durable

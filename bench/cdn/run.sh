@@ -30,11 +30,14 @@
 #   PERF=0               1: perf record -g every Satchel server (slows it)
 #   PORT=18300           first port (uses PORT..PORT+6 and PORT+10..)
 #   OUT=bench/cdn/out    data, logs, results (gitignored)
+#   SATCHEL_BIN=         benchmark this satchel binary instead of building the work tree
 # Quick check: ROUNDS=1 COLD_N=20 DURATION=3s bench/cdn/run.sh
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$HERE/../lib.sh"
 BIN=$HERE/.bin
 OUT=${OUT:-$HERE/out}
 ROUNDS=${ROUNDS:-3}
@@ -52,6 +55,8 @@ GOREF=${GOREF:-1}
 ONLY=${ONLY:-"cold warm orig"}
 PERF=${PERF:-0}
 PORT=${PORT:-18300}
+SATCHEL_BIN=${SATCHEL_BIN:-}
+SATCHEL=${SATCHEL_BIN:-$BIN/satchel}
 PUB=benchpub
 SECRET=benchsecret
 HOST=127.0.0.1
@@ -102,7 +107,7 @@ start_satchel() { # name port [extra flags...]; SATCHEL_EXE overrides the binary
 	port_free "$port"
 	mkdir -p "$SRV/$name"
 	SATCHEL_DEMO_PUBLIC_KEY=$PUB SATCHEL_DEMO_SECRET_KEY=$SECRET \
-		"${SATCHEL_EXE:-$BIN/satchel}" serve --addr "$HOST:$port" --data-dir "$SRV/$name" --rate-limit 0 "$@" \
+		"${SATCHEL_EXE:-$SATCHEL}" serve --addr "$HOST:$port" --data-dir "$SRV/$name" --rate-limit 0 "$@" \
 		>"$LOGS/$name.log" 2>&1 &
 	LAST_PID=$!
 	PIDS+=("$LAST_PID")
@@ -200,14 +205,14 @@ cold() { # scenario server pids format (-urls F | -url U -n N)
 	shift 4
 	perf_start "$sv" "${pids%%,*}"
 	"$BIN/cdnload" cold -scenario "$sc" -server "$sv" -round "$ROUND" -pids "$pids" -c "$COLD_C" \
-		-format "$fmt" -w "$W" -h "$H" "$@" | tee -a "$RESULTS" >&2
+		-format "$fmt" -w "$W" -h "$H" "$@" | tee -a "$RESULTS" >&2 || side_failed "$sv" "$sc round $ROUND"
 	perf_stop
 }
 
 hammer() { # scenario server pids url expect-file
 	perf_start "$2" "${3%%,*}"
 	"$BIN/cdnload" hammer -scenario "$1" -server "$2" -round "$ROUND" -pids "$3" -url "$4" -expect "$5" \
-		-c "$CONNS" -t "$THREADS" -d "$DURATION" | tee -a "$RESULTS" >&2
+		-c "$CONNS" -t "$THREADS" -d "$DURATION" | tee -a "$RESULTS" >&2 || side_failed "$2" "$1 round $ROUND"
 	perf_stop
 }
 
@@ -233,8 +238,13 @@ fi
 
 rm -rf "$SRV"
 mkdir -p "$SRV"
-say "building satchel, cdnload, vipsserver, gostatic"
-(cd "$ROOT" && go build -o "$BIN/satchel" ./cmd/satchel && go build -o "$BIN/cdnload" ./bench/cdn/cdnload &&
+if [[ -n $SATCHEL_BIN ]]; then
+	say "building cdnload, vipsserver, gostatic; satchel is $SATCHEL_BIN"
+else
+	say "building satchel, cdnload, vipsserver, gostatic"
+	(cd "$ROOT" && go build -o "$BIN/satchel" ./cmd/satchel)
+fi
+(cd "$ROOT" && go build -o "$BIN/cdnload" ./bench/cdn/cdnload &&
 	go build -o "$BIN/vipsserver" ./bench/cdn/vipsserver && go build -o "$BIN/gostatic" ./bench/cdn/gostatic)
 
 # ---- data (deterministic; kept between runs)
@@ -302,6 +312,7 @@ if has cold; then
 	done
 	for ((r = 1; r <= ROUNDS; r++)); do
 		ROUND=$r
+		round_load cold "$r" before
 		for fmt in jpeg webp; do
 			n=${#cold_servers[@]}
 			for ((j = 0; j < n; j++)); do # rotate the order every round
@@ -323,6 +334,7 @@ if has cold; then
 				esac
 			done
 		done
+		round_load cold "$r" after
 	done
 	for pid in "${spids[@]}" "$VIPS_PID" ${IMGPROXY_PID:-}; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 	for s in "${snames[@]}"; do rm -rf "${SRV:?}/$s"; done
@@ -390,6 +402,7 @@ if has warm || has orig; then
 	has orig && cases+=(100KB 2MB)
 	for ((r = 1; r <= ROUNDS; r++)); do
 		ROUND=$r
+		round_load "${cases[*]}" "$r" before
 		for c in "${cases[@]}"; do
 			# go-memory (bytes from memory, one write) is the reference for
 			# the small cached variant only.
@@ -413,6 +426,7 @@ if has warm || has orig; then
 				esac
 			done
 		done
+		round_load "${cases[*]}" "$r" after
 	done
 fi
 

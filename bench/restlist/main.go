@@ -1,15 +1,23 @@
 // Command restlist measures REST file listing at scale: it fills a project
-// with N files (through the store: SQLite in the data dir, or PostgreSQL
-// with -database-url), starts `satchel serve` on that data, and times
-// GET /files/?limit=100 in every ordering and filter, from the first page
-// and from a cursor in the middle, plus a batch store of 100 files.
+// with N files (through the store, in SQLite or PostgreSQL), starts `satchel
+// serve` on that database, and times GET /files/?limit=100 for the first
+// page, a deep page and two other orderings, next to the raw keyset query a
+// page needs (the same SELECT through database/sql, every column read), and
+// a batch store of 100 files.
 //
 //	go run ./bench/restlist -n 1000000 -satchel /tmp/satchel
-//	go run ./bench/restlist -n 1000000 -database-url postgres://… -dir /tmp/rl-pg
+//	eval "$(bash scripts/pgserver.sh)"
+//	go run ./bench/restlist -database-url "$SATCHEL_TEST_DATABASE_URL"
+//
+// With -rounds N the Satchel and raw-query measurements alternate N times
+// (which goes first alternates too); the table gives medians over rounds.
+// -results appends every round's p50/p99 as bench/cmd/compare lines; the
+// load average is written to $LOADLOG, when set, around every round.
 package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -21,13 +29,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/bench/lib/stats"
 	"github.com/satchel-project/satchel/sqlstore"
+	_ "modernc.org/sqlite"
 )
 
 const (
@@ -35,13 +47,33 @@ const (
 	secret = "benchsecret"
 )
 
+// target is the database the files live in.
+type target struct {
+	dir string // data dir; holds satchel.db with SQLite
+	dsn string // PostgreSQL DSN (with the benchmark's search_path), or ""
+}
+
+func (t target) name() string {
+	if t.dsn != "" {
+		return "pg"
+	}
+	return "sqlite"
+}
+
 func main() {
+	log.SetFlags(0)
+	log.SetPrefix("restlist: ")
 	n := flag.Int("n", 1000000, "files in the project")
 	bin := flag.String("satchel", "", "satchel binary (built from ./cmd/satchel when empty)")
 	dir := flag.String("dir", "", "data dir (kept between runs when given: filling is skipped if full)")
+	dbURL := flag.String("database-url", "", "PostgreSQL DSN: the files go into the schema bench_restlist_<n> there (kept between runs) instead of SQLite")
 	reqs := flag.Int("requests", 2000, "requests per measurement")
-	dbURL := flag.String("database-url", "", "PostgreSQL DSN (SQLite in the data dir when empty)")
+	rounds := flag.Int("rounds", 1, "rounds of every measurement, Satchel and raw query alternating")
+	results := flag.String("results", "", "append result lines (scenario side round metric value errors) to this file")
 	flag.Parse()
+	if *n < 200 || *reqs < 1 || *rounds < 1 {
+		log.Fatal("-n must be at least 200, -requests and -rounds at least 1")
+	}
 	ctx := context.Background()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "restlist")
@@ -51,86 +83,155 @@ func main() {
 		defer os.RemoveAll(d)
 		*dir = d
 	}
+	if err := os.MkdirAll(*dir, 0o750); err != nil {
+		log.Fatal(err)
+	}
+	t := target{dir: *dir}
+	if *dbURL != "" {
+		dsn, err := benchSchema(ctx, *dbURL, *n)
+		if err != nil {
+			log.Fatal(err)
+		}
+		t.dsn = dsn
+	}
 	if *bin == "" {
 		*bin = filepath.Join(*dir, "satchel")
 		if out, err := exec.Command("go", "build", "-o", *bin, "./cmd/satchel").CombinedOutput(); err != nil {
 			log.Fatalf("build: %v\n%s", err, out)
 		}
 	}
-	dbDSN = *dbURL
-	fill(ctx, *dir, *n)
-
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	args := []string{"serve", "--addr", addr, "--data-dir", *dir, "--rate-limit", "0", "--log-level", "warn"}
-	if dbDSN != "" {
-		args = append(args, "--database-url", dbDSN)
-	}
-	cmd := exec.Command(*bin, args...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	fill(ctx, t, *n)
+	if err := run(ctx, t, *bin, *n, *reqs, *rounds, *results); err != nil {
 		log.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+}
+
+func run(ctx context.Context, t target, bin string, n, reqs, rounds int, results string) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	args := []string{"serve", "--addr", addr, "--data-dir", t.dir, "--rate-limit", "0", "--log-level", "warn"}
+	if t.dsn != "" {
+		args = append(args, "--database-url", t.dsn)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no server outlives a killed run
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	base := "http://" + addr
 	for i := 0; ; i++ {
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()
 			break
 		}
-		if i > 100 {
-			log.Fatal("server did not start")
+		if i > 300 {
+			return fmt.Errorf("satchel did not answer /healthz in 30 s")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	get := func(path string) []byte {
-		version := "0.7"
-		if p, ok := strings.CutSuffix(path, "&v=0.6"); ok {
-			path, version = p, "0.6"
-		}
+	get := func(path string) error {
 		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Accept", "application/vnd.uploadcare-v"+version+"+json")
+		req.Header.Set("Accept", "application/vnd.uploadcare-v0.7+json")
 		req.Header.Set("Authorization", "Uploadcare.Simple "+pub+":"+secret)
 		resp, err := client.Do(req)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 200 {
-			log.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+			return fmt.Errorf("GET %s: %d %.200s", path, resp.StatusCode, b)
 		}
-		return b
+		return nil
 	}
-	// A deep page: follow the cursor of the file in the middle.
-	var first struct {
-		Next  string `json:"next"`
-		Total int    `json:"total"`
+	raw, err := openRaw(t)
+	if err != nil {
+		return err
 	}
-	json.Unmarshal(get("/files/?limit=100"), &first)
-	mid, midSize := midCursor(ctx, *dir, *n)
-	fmt.Printf("files in project: %d (total reported %d)\n\n", *n, first.Total)
+	defer raw.close()
+
+	projectID, mid, err := midCursor(ctx, t, n)
+	if err != nil {
+		return err
+	}
+	fromMid := mid.Format("2006-01-02T15:04:05.000000Z")
+	type row struct {
+		name, scenario, side string
+		fn                   func() error
+	}
+	rows := []row{
+		{"GET /files/?limit=100 (first page)", "first", "satchel-rest", func() error { return get("/files/?limit=100") }},
+		{"raw keyset query, first page", "first", "raw-keyset", func() error { return raw.page(ctx, projectID, nil) }},
+		{"GET /files/?limit=100&from=<middle> (deep page)", "deep", "satchel-rest", func() error { return get("/files/?limit=100&from=" + url.QueryEscape(fromMid)) }},
+		{"raw keyset query, deep page", "deep", "raw-keyset", func() error { return raw.page(ctx, projectID, &mid) }},
+		{"GET /files/?limit=100&ordering=-datetime_uploaded", "", "", func() error { return get("/files/?limit=100&ordering=-datetime_uploaded") }},
+		{"GET /files/?limit=100&stored=true&from=<middle>", "", "", func() error { return get("/files/?limit=100&stored=true&from=" + url.QueryEscape(fromMid)) }},
+	}
+	var out *os.File
+	if results != "" {
+		if out, err = os.OpenFile(results, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err != nil {
+			return err
+		}
+		defer out.Close()
+	}
+	label := fmt.Sprintf("list-%s-%dk", t.name(), n/1000)
+	p50s := make([][]float64, len(rows))
+	p99s := make([][]float64, len(rows))
+	for r := 1; r <= rounds; r++ {
+		if err := stats.RecordLoad(label, r, "before"); err != nil {
+			return err
+		}
+		order := make([]int, len(rows))
+		for i := range order {
+			order[i] = i
+		}
+		if r%2 == 0 { // the raw query goes first in even rounds
+			for i := 0; i+1 < 4; i += 2 {
+				order[i], order[i+1] = order[i+1], order[i]
+			}
+		}
+		for _, i := range order {
+			d, errs, first := measure(reqs, rows[i].fn)
+			if errs > 0 {
+				log.Printf("round %d, %s: %d errors, first: %v", r, rows[i].name, errs, first)
+			}
+			p50, p99 := stats.Percentile(d, 0.50), stats.Percentile(d, 0.99)
+			p50s[i], p99s[i] = append(p50s[i], p50), append(p99s[i], p99)
+			if out != nil && rows[i].scenario != "" {
+				sc := label + "-" + rows[i].scenario
+				if _, err := fmt.Fprintf(out, "%s\t%s\t%d\tp50 ms\t%.4f\t%d\n%s\t%s\t%d\tp99 ms\t%.4f\t%d\n",
+					sc, rows[i].side, r, p50, errs, sc, rows[i].side, r, p99, errs); err != nil {
+					return err
+				}
+			}
+		}
+		if err := stats.RecordLoad(label, r, "after"); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("files in project: %d, database: %s, %d requests per measurement, median of %d round(s)\n\n", n, t.name(), reqs, rounds)
 	fmt.Println("| request | median | p99 |")
 	fmt.Println("|---|---|---|")
-	for _, c := range []struct{ name, path string }{
-		{"GET /files/?limit=100 (first page)", "/files/?limit=100"},
-		{"GET /files/?limit=100&from=<middle> (deep page)", "/files/?limit=100&from=" + url.QueryEscape(mid)},
-		{"GET /files/?limit=100&ordering=-datetime_uploaded", "/files/?limit=100&ordering=-datetime_uploaded"},
-		{"GET /files/?limit=100&ordering=-datetime_uploaded&from=<middle>", "/files/?limit=100&ordering=-datetime_uploaded&from=" + url.QueryEscape(mid)},
-		{"GET /files/?limit=100&stored=true&from=<middle>", "/files/?limit=100&stored=true&from=" + url.QueryEscape(mid)},
-		{"GET /files/?limit=100&stored=false&ordering=-datetime_uploaded", "/files/?limit=100&stored=false&ordering=-datetime_uploaded"},
-		{"GET /files/?limit=100&removed=true (few removed files)", "/files/?limit=100&removed=true"},
-		{"GET /files/?limit=100&ordering=size&from=<middle> (v0.6)", "/files/?limit=100&ordering=size&from=" + url.QueryEscape(midSize) + "&v=0.6"},
-		{"GET /files/?limit=100&ordering=-size&stored=true (v0.6)", "/files/?limit=100&ordering=-size&stored=true&v=0.6"},
-	} {
-		d := measure(*reqs, func() { get(c.path) })
-		fmt.Printf("| %s | %s | %s |\n", c.name, pct(d, 50), pct(d, 99))
+	for i, rw := range rows {
+		fmt.Printf("| %s | %.2f ms | %.2f ms |\n", rw.name, stats.Median(p50s[i]), stats.Median(p99s[i]))
 	}
-	// Batch store of 100 files (each round picks 100 new ones).
-	ids := someIDs(ctx, *dir, 100*40)
-	d := measure(20, func() {
+	// Batch store of 100 files (each request picks 100 new ones).
+	ids, err := someIDs(ctx, t, projectID, 100*40)
+	if err != nil {
+		return err
+	}
+	if len(ids) < 100*40 {
+		log.Printf("batch store skipped: only %d unstored files left (refill: remove the data)", len(ids))
+		return nil
+	}
+	d, errs, first := measure(20, func() error {
 		batch := ids[:100]
 		ids = ids[100:]
 		body, _ := json.Marshal(batch)
@@ -139,47 +240,74 @@ func main() {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Uploadcare.Simple "+pub+":"+secret)
 		resp, err := client.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			log.Fatalf("batch store: %v %v", err, resp)
+		if err != nil {
+			return err
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("batch store: HTTP %d", resp.StatusCode)
+		}
+		return nil
 	})
-	fmt.Printf("| PUT /files/storage/ (100 unstored files) | %s | %s |\n", pct(d, 50), pct(d, 99))
+	if errs > 0 {
+		return fmt.Errorf("batch store: %d errors, first: %v", errs, first)
+	}
+	fmt.Printf("| PUT /files/storage/ (100 unstored files) | %.2f ms | %.2f ms |\n", stats.Percentile(d, 0.5), stats.Percentile(d, 0.99))
+	return nil
 }
 
-func measure(n int, fn func()) []time.Duration {
+// measure runs fn n times after a warm-up and returns the sorted durations
+// of the successful calls, the number of failed ones and the first error.
+func measure(n int, fn func() error) ([]time.Duration, int, error) {
 	for i := 0; i < 20 && i < n; i++ {
 		fn() // warm up
 	}
-	d := make([]time.Duration, n)
-	for i := range d {
+	d := make([]time.Duration, 0, n)
+	errs := 0
+	var first error
+	for range n {
 		t := time.Now()
-		fn()
-		d[i] = time.Since(t)
+		if err := fn(); err != nil {
+			errs++
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		d = append(d, time.Since(t))
 	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	return d
+	slices.Sort(d)
+	return d, errs, first
 }
 
-func pct(d []time.Duration, p int) string {
-	i := len(d) * p / 100
-	if i >= len(d) {
-		i = len(d) - 1
+// benchSchema creates the schema bench_restlist_<n> in the PostgreSQL
+// database at dsn unless it exists, and returns a DSN using it. It is kept
+// between runs so that the files are inserted once.
+func benchSchema(ctx context.Context, dsn string, n int) (string, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", err
 	}
-	return fmt.Sprintf("%.2f ms", float64(d[i].Microseconds())/1000)
+	defer db.Close()
+	schema := fmt.Sprintf("bench_restlist_%d", n)
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
+		return "", fmt.Errorf("create schema: %w", err)
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema, nil
 }
 
-// dbDSN is the PostgreSQL database of the run ("": SQLite in the data dir).
-var dbDSN string
-
-func open(ctx context.Context, dir string) *sqlstore.DB {
+func open(ctx context.Context, t target) *sqlstore.DB {
 	var db *sqlstore.DB
 	var err error
-	if dbDSN != "" {
-		db, err = sqlstore.OpenPostgres(ctx, dbDSN)
+	if t.dsn != "" {
+		db, err = sqlstore.OpenPostgres(ctx, t.dsn)
 	} else {
-		db, err = sqlstore.OpenSQLite(ctx, filepath.Join(dir, "satchel.db"))
+		db, err = sqlstore.OpenSQLite(ctx, filepath.Join(t.dir, "satchel.db"))
 	}
 	if err != nil {
 		log.Fatal(err)
@@ -187,10 +315,9 @@ func open(ctx context.Context, dir string) *sqlstore.DB {
 	return db
 }
 
-// fill creates the project and n files (half stored; one in 10,000
-// removed), unless already there.
-func fill(ctx context.Context, dir string, n int) {
-	db := open(ctx, dir)
+// fill creates the project and n files (half stored), unless already there.
+func fill(ctx context.Context, t target, n int) {
+	db := open(ctx, t)
 	defer db.Close()
 	p, err := db.ProjectByPublicKey(ctx, pub)
 	if satchel.IsNotFound(err) {
@@ -202,7 +329,7 @@ func fill(ctx context.Context, dir string, n int) {
 		log.Fatal(err)
 	}
 	c, _ := db.FileCounts(ctx, p.ID)
-	have := int(c.Stored + c.Unstored + c.Removed)
+	have := int(c.Stored + c.Unstored)
 	start := time.Now().Add(-time.Duration(n) * time.Millisecond)
 	t0 := time.Now()
 	for have < n {
@@ -213,10 +340,7 @@ func fill(ctx context.Context, dir string, n int) {
 			f := &satchel.File{UUID: id, ProjectID: p.ID, Size: int64(1000 + have%5000), MimeType: "image/jpeg", OriginalFilename: "photo.jpg", Filename: "photo.jpg",
 				BlobKey: id, Checksum: "sha256:00", IsImage: true, IsReady: true, Uploaded: up,
 				ContentInfo: &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "image/jpeg", Type: "image", Subtype: "jpeg"}, Image: &satchel.ImageInfo{Width: 640, Height: 480, Format: "JPEG", ColorMode: "RGB"}}}
-			switch {
-			case have%10000 == 5000:
-				f.Removed = &up
-			case have%2 == 0:
+			if have%2 == 0 {
 				f.Stored = &up
 			}
 			batch = append(batch, f)
@@ -227,38 +351,135 @@ func fill(ctx context.Context, dir string, n int) {
 		}
 	}
 	if time.Since(t0) > time.Second {
-		log.Printf("filled %d files in %s", n, time.Since(t0).Round(time.Second))
+		log.Printf("filled %d files in %s (%s)", n, time.Since(t0).Round(time.Second), t.name())
+	}
+	if err := analyze(ctx, t); err != nil {
+		log.Fatal(err)
 	}
 }
 
-// midCursor is the cursor of the file in the middle of the upload order,
-// and of the size order.
-func midCursor(ctx context.Context, dir string, n int) (string, string) {
-	db := open(ctx, dir)
+// analyze refreshes the planner's statistics of the files table, as a
+// running database's autovacuum would: without them PostgreSQL plans a page
+// of a freshly filled table as a scan of half of it and a sort.
+func analyze(ctx context.Context, t target) error {
+	if t.dsn == "" {
+		return nil // SQLite's planner picks the index without statistics
+	}
+	db, err := sql.Open("pgx", t.dsn)
+	if err != nil {
+		return err
+	}
 	defer db.Close()
-	p, _ := db.ProjectByPublicKey(ctx, pub)
-	// The file in the middle of the upload order.
+	if _, err := db.ExecContext(ctx, "ANALYZE files"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
+// midCursor returns the project's id and the upload time of the file in the
+// middle of the upload order.
+func midCursor(ctx context.Context, t target, n int) (int64, time.Time, error) {
+	db := open(ctx, t)
+	defer db.Close()
+	p, err := db.ProjectByPublicKey(ctx, pub)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
 	files, err := db.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Limit: 1, Desc: true})
 	if err != nil || len(files) == 0 {
-		log.Fatal("no files")
+		return 0, time.Time{}, fmt.Errorf("no files (%v)", err)
 	}
-	mid := files[0].Uploaded.Add(-time.Duration(n/2) * time.Millisecond)
-	// Sizes run from 1000 to 5999: 3500 is in the middle.
-	return mid.Format("2006-01-02T15:04:05.000000Z"), "3500_" + files[0].UUID
+	return p.ID, files[0].Uploaded.Add(-time.Duration(n/2) * time.Millisecond), nil
 }
 
-func someIDs(ctx context.Context, dir string, k int) []string {
-	db := open(ctx, dir)
+func someIDs(ctx context.Context, t target, projectID int64, k int) ([]string, error) {
+	db := open(ctx, t)
 	defer db.Close()
-	p, _ := db.ProjectByPublicKey(ctx, pub)
 	f := false
-	files, err := db.ListFiles(ctx, satchel.FileQuery{ProjectID: p.ID, Stored: &f, Limit: k})
+	files, err := db.ListFiles(ctx, satchel.FileQuery{ProjectID: projectID, Stored: &f, Limit: k})
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
 	ids := make([]string, len(files))
 	for i, f := range files {
 		ids[i] = f.UUID
 	}
-	return ids
+	return ids, nil
+}
+
+// rawDB runs the keyset query of one page of 100 files straight through
+// database/sql, the floor under GET /files/: the same WHERE and ORDER BY as
+// the store's list query, every column of every row read.
+type rawDB struct {
+	db          *sql.DB
+	first, deep *sql.Stmt
+}
+
+func openRaw(t target) (*rawDB, error) {
+	driver, dsn, ph := "sqlite", "file:"+filepath.Join(t.dir, "satchel.db")+"?_pragma=busy_timeout(10000)", "?"
+	if t.dsn != "" {
+		driver, dsn, ph = "pgx", t.dsn, "$"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	arg := func(i int) string {
+		if ph == "?" {
+			return "?"
+		}
+		return fmt.Sprintf("$%d", i)
+	}
+	first, err := db.Prepare("SELECT * FROM files WHERE project_id = " + arg(1) + " AND removed IS NULL ORDER BY uploaded ASC, uuid ASC LIMIT 100")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("raw first-page query: %w", err)
+	}
+	deep, err := db.Prepare("SELECT * FROM files WHERE project_id = " + arg(1) + " AND removed IS NULL AND uploaded > " + arg(2) + " ORDER BY uploaded ASC, uuid ASC LIMIT 100")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("raw deep-page query: %w", err)
+	}
+	return &rawDB{db: db, first: first, deep: deep}, nil
+}
+
+func (r *rawDB) close() { r.db.Close() }
+
+// page runs the first-page query, or the deep one after from.
+func (r *rawDB) page(ctx context.Context, projectID int64, from *time.Time) error {
+	var rows *sql.Rows
+	var err error
+	if from == nil {
+		rows, err = r.first.QueryContext(ctx, projectID)
+	} else {
+		rows, err = r.deep.QueryContext(ctx, projectID, from.UnixMicro())
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if n != 100 {
+		return fmt.Errorf("raw query returned %d rows, want 100", n)
+	}
+	return nil
 }

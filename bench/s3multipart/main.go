@@ -26,7 +26,9 @@
 //
 // Flags: -size, -part-size, -concurrency, -rounds (default $ROUNDS or 3),
 // -s3-url (default $SATCHEL_TEST_S3_URL), -database-url, -satchel-bin (built
-// from ./cmd/satchel when empty), -verify.
+// from ./cmd/satchel when empty), -verify, -results (append every round's
+// MB/s as bench/cmd/compare lines to this file). The load average is written
+// to $LOADLOG, when set, before and after every round.
 package main
 
 import (
@@ -46,7 +48,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +59,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL: a schema of its own for the run
+
+	"github.com/satchel-project/satchel/bench/lib/stats"
 )
 
 const (
@@ -74,6 +77,7 @@ type options struct {
 	satchelBin     string
 	verify         bool
 	seed           uint64
+	results        string
 }
 
 func main() {
@@ -93,6 +97,7 @@ func main() {
 	flag.StringVar(&o.satchelBin, "satchel-bin", "", "satchel binary; empty builds ./cmd/satchel")
 	flag.BoolVar(&o.verify, "verify", true, "read both objects back in the first round and compare SHA-256")
 	flag.Uint64Var(&o.seed, "seed", 0x5a7c4e1, "seed of the pseudo-random stream")
+	flag.StringVar(&o.results, "results", "", "append result lines (scenario side round metric value errors) to this file")
 	flag.Parse()
 	if o.s3URL == "" {
 		log.Fatal("no S3 server: pass -s3-url or run: eval \"$(bash scripts/s3server.sh)\"")
@@ -163,8 +168,19 @@ func run(o options) error {
 	fmt.Printf("S3 server %s; Satchel metadata in %s\n\n", s3c.endpoint, meta)
 	fmt.Printf("%-6s %-8s %10s %10s %14s\n", "round", "way", "seconds", "MB/s", "satchel CPU s")
 
+	var results *os.File
+	if o.results != "" {
+		if results, err = os.OpenFile(o.results, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err != nil {
+			return err
+		}
+		defer results.Close()
+	}
+	scenario := fmt.Sprintf("s3-%dMiB-parts%dMiB-x%d", o.size>>20, o.partSize>>20, o.concurrency)
 	var satRates, dirRates []float64
 	for r := 1; r <= o.rounds; r++ {
+		if err := stats.RecordLoad(scenario, r, "before"); err != nil {
+			return err
+		}
 		ways := []string{"satchel", "direct"}
 		if r%2 == 0 {
 			ways = []string{"direct", "satchel"}
@@ -194,6 +210,15 @@ func run(o options) error {
 				dirRates = append(dirRates, rate)
 			}
 			fmt.Printf("%-6d %-8s %10.2f %10.0f %14.2f\n", r, way, d.Seconds(), rate, cpu)
+			if results != nil {
+				side := "satchel-s3"
+				if way == "direct" {
+					side = "direct-s3"
+				}
+				if _, err := fmt.Fprintf(results, "%s\t%s\t%d\tMB/s\t%.2f\t0\n", scenario, side, r, rate); err != nil {
+					return err
+				}
+			}
 			if o.verify && r == 1 {
 				var got [32]byte
 				var n int64
@@ -214,11 +239,14 @@ func run(o options) error {
 		if err := s3c.deletePrefix(ctx, prefix); err != nil {
 			return err
 		}
+		if err := stats.RecordLoad(scenario, r, "after"); err != nil {
+			return err
+		}
 	}
 	if o.verify {
 		fmt.Printf("\nround 1: both objects read back with the stream's SHA-256 %x\n", want[:8])
 	}
-	ms, md := median(satRates), median(dirRates)
+	ms, md := stats.Median(satRates), stats.Median(dirRates)
 	fmt.Printf("\nmedian: satchel %.0f MB/s, direct S3 %.0f MB/s, satchel/direct = %.2f\n", ms, md, ms/md)
 	return nil
 }
@@ -244,16 +272,6 @@ func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
 		db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 		db.Close()
 	}, nil
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // The stream: byte i of the upload is byte i%8 (little-endian) of

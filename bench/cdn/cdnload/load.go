@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/satchel-project/satchel/bench/lib/stats"
 )
 
 // result is one round against one server. Its line is tab-separated:
@@ -66,16 +68,6 @@ func parseResult(line string) (result, error) {
 	r.P50, r.P99, r.RSS, r.CPUPerReq = num(f[8]), num(f[9]), num(f[10]), num(f[11])
 	r.Tool = f[12]
 	return r, err
-}
-
-// percentile of sorted durations, in ms.
-func percentile(sorted []time.Duration, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(sorted))+0.5) - 1
-	i = max(0, min(i, len(sorted)-1))
-	return float64(sorted[i]) / 1e6
 }
 
 func newClient(conns int, timeout time.Duration) *http.Client {
@@ -170,7 +162,7 @@ func cmdCold(args []string) error {
 		Scenario: *scenario, Server: *server, Round: *round,
 		Reqs: int64(len(urls)), Errors: errs.Load(), Secs: secs,
 		RPS: float64(len(urls)) / secs, MBps: float64(bodyBytes.Load()) / secs / 1e6,
-		P50: percentile(lat, 0.50), P99: percentile(lat, 0.99),
+		P50: stats.Percentile(lat, 0.50), P99: stats.Percentile(lat, 0.99),
 		RSS: peakRSS(pids), CPUPerReq: cpu * 1000 / float64(len(urls)), Tool: fmt.Sprintf("go-c%d", *c),
 	}
 	fmt.Println(r.line())
@@ -418,6 +410,6 @@ func runGoLoad(url string, conns int, d time.Duration, maxReqs int) (result, err
 	slices.Sort(all)
 	return result{
 		Reqs: int64(len(all)), Errors: errs.Load(), Secs: secs, RPS: float64(len(all)) / secs,
-		P50: percentile(all, 0.50), P99: percentile(all, 0.99), Tool: fmt.Sprintf("go-c%d", conns),
+		P50: stats.Percentile(all, 0.50), P99: stats.Percentile(all, 0.99), Tool: fmt.Sprintf("go-c%d", conns),
 	}, nil
 }

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/satchel-project/satchel/bench/lib/stats"
 )
 
 type multiFlag []string
@@ -21,24 +22,12 @@ type group struct {
 	rs               []result
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func (g *group) med(f func(result) float64) float64 {
 	v := make([]float64, len(g.rs))
 	for i, r := range g.rs {
 		v[i] = f(r)
 	}
-	return median(v)
+	return stats.Median(v)
 }
 
 // paired is the median over rounds of f(this round) / f(ref's same round):
@@ -53,7 +42,7 @@ func (g *group) paired(ref *group, f func(result) float64) (float64, bool) {
 			}
 		}
 	}
-	return median(v), len(v) > 0
+	return stats.Median(v), len(v) > 0
 }
 
 func rpsOf(r result) float64  { return r.RPS }
@@ -224,16 +213,4 @@ func verdict(ok bool) string {
 }
 
 // num prints with about three significant digits.
-func num(v float64) string {
-	switch {
-	case v >= 1000:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case v >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case v >= 1:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 3, 64)
-}
+func num(v float64) string { return stats.Num(v) }

@@ -5,8 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
+
+	"github.com/satchel-project/satchel/bench/lib/stats"
 )
 
 type refList []string
@@ -76,7 +77,7 @@ func cmdReport(args []string) error {
 			s.rss = max(s.rss, r.RSSKiB)
 			s.errs += r.Errors
 		}
-		s.mbps, s.rps, s.p50, s.p99, s.cpu = median(mbps), median(rps), median(p50), median(p99), median(cpu)
+		s.mbps, s.rps, s.p50, s.p99, s.cpu = stats.Median(mbps), stats.Median(rps), stats.Median(p50), stats.Median(p99), stats.Median(cpu)
 		s.rounds = len(rs)
 		sum[k] = s
 	}
@@ -122,16 +123,4 @@ func cmdReport(args []string) error {
 			k.scenario, k.server, errs, s.rounds, s.mbps, s.rps, s.p50, s.p99, float64(s.rss)/1024, cpu, strings.Join(ratios, "; "))
 	}
 	return nil
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	v = slices.Clone(v)
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
