@@ -18,8 +18,8 @@ func TestFilesInObject(t *testing.T) {
 			IsImage: true, IsReady: true, Uploaded: up, Stored: &up, Source: "local",
 			Metadata: map[string]string{"k": "v\u2028<&>", "é": "ü"}, Tags: []string{"x"},
 			ContentInfo: &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "image/png", Type: "image", Subtype: "png"}, Image: &satchel.ImageInfo{Width: 2, Height: 3, Format: "PNG"}},
-			Variations: map[string]string{"video/-/format/mp4/": "0f8c3d4e-1111-4a2b-9c3d-000000000009"},
-			Appdata:    map[string]satchel.AddonResult{"uc_clamav_virus_scan": {Data: json.RawMessage(` { "infected" : false } `), Version: "1", Created: up, Updated: up}}},
+			Variations:  map[string]string{"video/-/format/mp4/": "0f8c3d4e-1111-4a2b-9c3d-000000000009"},
+			Appdata:     map[string]satchel.AddonResult{"uc_clamav_virus_scan": {Data: json.RawMessage(` { "infected" : false } `), Version: "1", Created: up, Updated: up}}},
 		{UUID: "0f8c3d4e-1111-4a2b-9c3d-000000000002", Size: 0, Uploaded: up, Removed: &up},
 	}
 	b := Bases{CDN: "https://cdn.example", API: "https://api.example"}
