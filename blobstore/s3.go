@@ -662,11 +662,14 @@ func spoolPart(r io.Reader, length int64) (*os.File, error) {
 	return f, nil
 }
 
-// WritePart implements Bucket. The part is streamed from r to S3 (not
-// buffered); its number is derived from off and length as explained above.
-// A first write (no pw.Place) is streamed; a write that replaces a part
-// is spooled to a local temporary file, then pw.Place is called, then the
-// part is sent, so a refused or short replacement never reaches S3.
+// WritePart implements Bucket. Its number is derived from off and length
+// as explained above. A write to a part that holds nothing acknowledged
+// (pw.InPlace) calls pw.Place and then streams r to S3 as it arrives,
+// without buffering: if it is cut off, the part it leaves behind does not
+// count (the caller forgets it), and completion refuses parts of the wrong
+// size. A write that replaces a part is spooled to a local temporary file,
+// then pw.Place is called, then the part is sent, so a refused or short
+// replacement never reaches S3.
 func (b *S3) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader) error {
 	off, length := pw.Off, pw.Length
 	key, s3ID, err := b.parseUploadID(id)
@@ -677,7 +680,14 @@ func (b *S3) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader
 		return fmt.Errorf("blobstore: s3 part at %d of %d bytes: %w", off, length, ErrPartSize)
 	}
 	num := int32(min(off/length+1, s3MaxParts))
-	if pw.Place != nil {
+	switch {
+	case pw.InPlace:
+		if pw.Place != nil {
+			if err := pw.Place(); err != nil {
+				return err
+			}
+		}
+	case pw.Place != nil:
 		// A write that replaces a part: some S3-compatible servers keep
 		// the bytes of an upload cut off before its end, so the body is
 		// spooled to a local temporary file first and nothing reaches the

@@ -35,6 +35,20 @@ const fencePartSize = 5242880
 // multipartSession starts a 12 MB upload (three parts) and sends every part.
 func multipartSession(t *testing.T, s *testServer, data []byte) (id string, parts []string) {
 	t.Helper()
+	id, parts = startMultipartSession(t, s, data)
+	for i, u := range parts {
+		off := i * fencePartSize
+		end := min(off+fencePartSize, len(data))
+		if code, _, body := do(t, "PUT", u, bytes.NewReader(data[off:end]), "application/octet-stream"); code != 200 {
+			t.Fatalf("part %d: %d %q", i+1, code, body)
+		}
+	}
+	return id, parts
+}
+
+// startMultipartSession starts a 12 MB upload (three parts) and sends none.
+func startMultipartSession(t *testing.T, s *testServer, data []byte) (id string, parts []string) {
+	t.Helper()
 	code, body := postURLEncoded(t, s.URL+"/multipart/start/", url.Values{
 		"UPLOADCARE_PUB_KEY": {testPub}, "filename": {"big.bin"},
 		"size": {strconv.Itoa(len(data))}, "content_type": {"application/octet-stream"},
@@ -49,14 +63,36 @@ func multipartSession(t *testing.T, s *testServer, data []byte) (id string, part
 	if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Parts) != 3 {
 		t.Fatalf("start answer %q: %v", body, err)
 	}
-	for i, u := range st.Parts {
-		off := i * fencePartSize
-		end := min(off+fencePartSize, len(data))
-		if code, _, body := do(t, "PUT", u, bytes.NewReader(data[off:end]), "application/octet-stream"); code != 200 {
-			t.Fatalf("part %d: %d %q", i+1, code, body)
-		}
-	}
 	return st.UUID, st.Parts
+}
+
+// cutPart sends the first half of a part of length bytes to partURL and
+// closes its side of the connection; the answer must be 400.
+func cutPart(t *testing.T, partURL string, length int) {
+	t.Helper()
+	u, err := url.Parse(partURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", u.RequestURI(), u.Host, length)
+	if _, err := conn.Write(bytes.Repeat([]byte{'z'}, length/2)); err != nil {
+		t.Fatal(err)
+	}
+	conn.(*net.TCPConn).CloseWrite()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("interrupted part answer: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("interrupted part: %d %q, want 400", resp.StatusCode, b)
+	}
 }
 
 func completeUpload(t *testing.T, s *testServer, id string) (int, string) {
@@ -160,36 +196,45 @@ func TestMultipartInterruptedPartRePut(t *testing.T) {
 	forEachBucket(t, func(t *testing.T, s *testServer) {
 		data := randomBytes(t, 12_000_000)
 		id, parts := multipartSession(t, s, data)
-
-		u, err := url.Parse(parts[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := net.Dial("tcp", u.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", u.RequestURI(), u.Host, fencePartSize)
-		if _, err := conn.Write(bytes.Repeat([]byte{'z'}, fencePartSize/2)); err != nil {
-			t.Fatal(err)
-		}
-		conn.(*net.TCPConn).CloseWrite()
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatalf("interrupted part answer: %v", err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 400 {
-			t.Errorf("interrupted part: %d %q, want 400", resp.StatusCode, b)
-		}
+		cutPart(t, parts[0], fencePartSize)
 
 		if code, body := completeUpload(t, s, id); code != 400 || body != "File size mismatch. Not all parts uploaded?" {
 			t.Fatalf("complete after an interrupted part: %d %q", code, body)
 		}
 		if code, _, body := do(t, "PUT", parts[0], bytes.NewReader(data[:fencePartSize]), "application/octet-stream"); code != 200 {
 			t.Fatalf("part sent again: %d %q", code, body)
+		}
+		if code, body := completeUpload(t, s, id); code != 200 {
+			t.Fatalf("complete: %d %q", code, body)
+		}
+		if got := download(t, s.URL, id); !bytes.Equal(got, data) {
+			t.Fatal("completed bytes differ")
+		}
+	})
+}
+
+// A first write of a part that is cut short (on S3 it is streamed to the
+// server as it arrives) does not count: completing refuses until the part
+// is sent in full, and then the file holds the full bodies only. Both the
+// first part and the shorter last one are cut.
+func TestMultipartInterruptedFirstWrite(t *testing.T) {
+	forEachBucket(t, func(t *testing.T, s *testServer) {
+		data := randomBytes(t, 12_000_000)
+		id, parts := startMultipartSession(t, s, data)
+		last := len(data) - 2*fencePartSize
+		cutPart(t, parts[0], fencePartSize)
+		cutPart(t, parts[2], last)
+		if code, _, body := do(t, "PUT", parts[1], bytes.NewReader(data[fencePartSize:2*fencePartSize]), "application/octet-stream"); code != 200 {
+			t.Fatalf("part 2: %d %q", code, body)
+		}
+		if code, body := completeUpload(t, s, id); code != 400 || body != "File size mismatch. Not all parts uploaded?" {
+			t.Fatalf("complete after interrupted parts: %d %q", code, body)
+		}
+		if code, _, body := do(t, "PUT", parts[0], bytes.NewReader(data[:fencePartSize]), "application/octet-stream"); code != 200 {
+			t.Fatalf("part 1 sent again: %d %q", code, body)
+		}
+		if code, _, body := do(t, "PUT", parts[2], bytes.NewReader(data[2*fencePartSize:]), "application/octet-stream"); code != 200 {
+			t.Fatalf("part 3 sent again: %d %q", code, body)
 		}
 		if code, body := completeUpload(t, s, id); code != 200 {
 			t.Fatalf("complete: %d %q", code, body)
