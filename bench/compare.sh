@@ -237,7 +237,8 @@ if want s3; then
 	s3env=$(env -u SATCHEL_BIN SATCHEL_S3_DIR="$OUT/s3server" bash "$ROOT/scripts/s3server.sh") || die "scripts/s3server.sh failed"
 	eval "$s3env"
 	step s3 "$BIN/s3multipart" -size $((SIZE_MB << 20)) -part-size $((S3_PART_MB << 20)) -rounds "$ROUNDS" \
-		-s3-url "$SATCHEL_TEST_S3_URL" -satchel-bin "$SATCHEL" -results "$RUN/s3.tsv"
+		-s3-url "$SATCHEL_TEST_S3_URL" -s3-pid "$(cat "$OUT/s3server/pid" 2>/dev/null || echo 0)" \
+		-satchel-bin "$SATCHEL" -results "$RUN/s3.tsv"
 	ARGS+=(-in "$RUN/s3.tsv" -ref "s3-*=direct-s3")
 	NOTES+=("s3: MB/s of one multipart upload of $SIZE_MB MiB in $S3_PART_MB MiB parts, 4 in flight, through Satchel (SQLite metadata, blobs in the S3 server) against the AWS SDK straight to the same versitygw.")
 fi

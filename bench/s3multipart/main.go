@@ -27,8 +27,14 @@
 // Flags: -size, -part-size, -concurrency, -rounds (default $ROUNDS or 3),
 // -s3-url (default $SATCHEL_TEST_S3_URL), -database-url, -satchel-bin (built
 // from ./cmd/satchel when empty), -verify, -results (append every round's
-// MB/s as bench/cmd/compare lines to this file). The load average is written
-// to $LOADLOG, when set, before and after every round.
+// MB/s as bench/cmd/compare lines to this file), -s3-pid (the S3 server's
+// process, default read from $SATCHEL_S3_DIR/pid as scripts/s3server.sh
+// writes it). The load average is written to $LOADLOG, when set, before and
+// after every round.
+//
+// Besides the time, every upload prints the CPU seconds it cost the satchel
+// process, this program (the client) and the S3 server: on a busy machine
+// the sums of the three compare the two ways better than the clock.
 package main
 
 import (
@@ -78,6 +84,7 @@ type options struct {
 	verify         bool
 	seed           uint64
 	results        string
+	s3PID          int
 }
 
 func main() {
@@ -98,6 +105,7 @@ func main() {
 	flag.BoolVar(&o.verify, "verify", true, "read both objects back in the first round and compare SHA-256")
 	flag.Uint64Var(&o.seed, "seed", 0x5a7c4e1, "seed of the pseudo-random stream")
 	flag.StringVar(&o.results, "results", "", "append result lines (scenario side round metric value errors) to this file")
+	flag.IntVar(&o.s3PID, "s3-pid", s3ServerPID(), "process id of the S3 server, for its CPU time (default from $SATCHEL_S3_DIR/pid; 0: not shown)")
 	flag.Parse()
 	if o.s3URL == "" {
 		log.Fatal("no S3 server: pass -s3-url or run: eval \"$(bash scripts/s3server.sh)\"")
@@ -166,7 +174,7 @@ func run(o options) error {
 	fmt.Printf("upload of %d bytes (%.0f MiB), parts of %d bytes (%d MiB), %d in flight, %d rounds\n",
 		o.size, float64(o.size)/(1<<20), o.partSize, o.partSize>>20, o.concurrency, o.rounds)
 	fmt.Printf("S3 server %s; Satchel metadata in %s\n\n", s3c.endpoint, meta)
-	fmt.Printf("%-6s %-8s %10s %10s %14s\n", "round", "way", "seconds", "MB/s", "satchel CPU s")
+	fmt.Printf("%-6s %-8s %10s %10s %14s %13s %9s %10s\n", "round", "way", "seconds", "MB/s", "satchel CPU s", "client CPU s", "S3 CPU s", "sum CPU s")
 
 	var results *os.File
 	if o.results != "" {
@@ -186,7 +194,7 @@ func run(o options) error {
 			ways = []string{"direct", "satchel"}
 		}
 		for _, way := range ways {
-			cpu0 := node.cpuSeconds()
+			cpu0, self0, srv0 := node.cpuSeconds(), processCPU(os.Getpid()), processCPU(o.s3PID)
 			var (
 				d    time.Duration
 				key  string
@@ -203,13 +211,18 @@ func run(o options) error {
 				return fmt.Errorf("round %d, %s: %w", r, way, err)
 			}
 			cpu := node.cpuSeconds() - cpu0
+			self, srv := processCPU(os.Getpid())-self0, processCPU(o.s3PID)-srv0
 			rate := float64(o.size) / d.Seconds() / 1e6
 			if way == "satchel" {
 				satRates = append(satRates, rate)
 			} else {
 				dirRates = append(dirRates, rate)
 			}
-			fmt.Printf("%-6d %-8s %10.2f %10.0f %14.2f\n", r, way, d.Seconds(), rate, cpu)
+			srvCol, sumCol := "-", "-"
+			if o.s3PID > 0 {
+				srvCol, sumCol = fmt.Sprintf("%.2f", srv), fmt.Sprintf("%.2f", cpu+self+srv)
+			}
+			fmt.Printf("%-6d %-8s %10.2f %10.0f %14.2f %13.2f %9s %10s\n", r, way, d.Seconds(), rate, cpu, self, srvCol, sumCol)
 			if results != nil {
 				side := "satchel-s3"
 				if way == "direct" {
@@ -453,8 +466,30 @@ func (n *satchelNode) stop() {
 }
 
 // cpuSeconds is the user+system CPU time the satchel process has used.
-func (n *satchelNode) cpuSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n.cmd.Process.Pid))
+func (n *satchelNode) cpuSeconds() float64 { return processCPU(n.cmd.Process.Pid) }
+
+// s3ServerPID reads the pid file scripts/s3server.sh keeps in
+// $SATCHEL_S3_DIR (or its default directory); 0 when there is none.
+func s3ServerPID() int {
+	dir := os.Getenv("SATCHEL_S3_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("satchel-s3server-%d", os.Getuid()))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// processCPU is the user+system CPU time process pid has used (0 when it
+// cannot be read, or pid is 0).
+func processCPU(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
