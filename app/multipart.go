@@ -383,9 +383,15 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 	}
 	// The bytes are published: the fence stays until the session goes.
 	fenced = false
-	head, err := a.readHead(ctx, s.UUID)
+	head, size, err := a.readHead(ctx, s.UUID)
 	if err != nil {
 		return nil, err
+	}
+	if size != s.Size {
+		// Every part was recorded at its size, so the store joined parts
+		// other than the recorded ones (an S3 server finishing a cut-off
+		// write late, say): no file is made of them.
+		return nil, fmt.Errorf("app: completed blob %s has %d bytes, want %d", s.UUID, size, s.Size)
 	}
 	now := time.Now().UTC()
 	opts := UploadOptions{Store: s.Store}
@@ -421,17 +427,18 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 	return f, nil
 }
 
-// readHead reads the first bytes of a committed blob, for sniffing.
-func (a *App) readHead(ctx context.Context, key string) ([]byte, error) {
+// readHead reads the first bytes of a committed blob, for sniffing, and
+// returns them with the blob's size.
+func (a *App) readHead(ctx context.Context, key string) ([]byte, int64, error) {
 	r, err := a.Bucket.Open(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("app: open blob: %w", err)
+		return nil, 0, fmt.Errorf("app: open blob: %w", err)
 	}
 	defer r.Close()
 	buf := make([]byte, sniff.Len)
 	n, err := io.ReadFull(r, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("app: read blob head: %w", err)
+		return nil, 0, fmt.Errorf("app: read blob head: %w", err)
 	}
-	return buf[:n], nil
+	return buf[:n], r.Size(), nil
 }
