@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +51,21 @@ type Metrics struct {
 	variants     *prometheus.CounterVec
 	cdnBytes     prometheus.Counter
 	webhooks     *prometheus.CounterVec
+
+	// http holds the labelled request counter and duration observer of
+	// each (surface, route, code) seen, so that a request costs no label
+	// hashing in the vectors. Routes are patterns and codes a small set.
+	http sync.Map // httpKey → *httpSeries
+}
+
+type httpKey struct {
+	surface, route string
+	code           int
+}
+
+type httpSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New returns metrics registered on a new registry, with the Go runtime and
@@ -149,8 +165,17 @@ func (m *Metrics) HTTPRequest(surface, route string, code int, d time.Duration) 
 	if m == nil {
 		return
 	}
-	m.httpRequests.WithLabelValues(surface, route, strconv.Itoa(code)).Inc()
-	m.httpDuration.WithLabelValues(surface, route).Observe(d.Seconds())
+	k := httpKey{surface, route, code}
+	v, ok := m.http.Load(k)
+	if !ok {
+		v, _ = m.http.LoadOrStore(k, &httpSeries{
+			requests: m.httpRequests.WithLabelValues(surface, route, strconv.Itoa(code)),
+			duration: m.httpDuration.WithLabelValues(surface, route),
+		})
+	}
+	series := v.(*httpSeries)
+	series.requests.Inc()
+	series.duration.Observe(d.Seconds())
 }
 
 // Upload records files of one kind created, with their total size.

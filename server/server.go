@@ -139,6 +139,12 @@ type Config struct {
 	DemoPublicKey string
 	DemoSecretKey string
 	Log           *slog.Logger
+	// AccessLog says which requests get an access log line: AccessLogAll
+	// (default, also for ""), AccessLogErrors or AccessLogOff.
+	AccessLog string
+	// AccessLogger writes the access log lines (nil: Log). cmd/satchel gives
+	// one that batches its writes (internal/logbuf).
+	AccessLogger *slog.Logger
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
 	// MetricsElsewhere keeps /metrics off the main handler (served on its own
@@ -374,7 +380,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	dashboard.New(a, dashboard.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	legacy := http.NewServeMux() // the oldest REST dialect, told apart by its Authentication header
 	legacyapi.New(a, legacyapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(legacy)
-	s.handler = s.inflight.track(guardBodies(cleanPath(traced(legacyapi.Dispatch(observe(legacy, m, log), observe(mux, m, log)), tracer)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
+	access := cfg.AccessLogger
+	if access == nil {
+		access = log
+	}
+	s.handler = s.inflight.track(guardBodies(cleanPath(traced(legacyapi.Dispatch(observe(legacy, m, access, cfg.AccessLog), observe(mux, m, access, cfg.AccessLog)), tracer)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
 	// Jobs queued before this start (by this node or one that died) run now,
 	// once every service they call is wired.
 	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {

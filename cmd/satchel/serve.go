@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/satchel-project/satchel/internal/logbuf"
 	"github.com/satchel-project/satchel/server"
 )
 
@@ -26,13 +27,20 @@ func newLogger(level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// cmdServe runs the server with validated settings until a signal stops it.
-func cmdServe(ctx context.Context, cfg *serveConfig, log *slog.Logger) error {
+// cmdServe runs the server with validated settings until a signal stops it,
+// logging to stderr. Access log lines are written in batches (every 100 ms
+// or 64 KiB); any other record first writes out the batch, then itself.
+func cmdServe(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
+	lines := logbuf.New(stderr, logbuf.Options{})
+	defer lines.Close() // the last access lines, after "stopped"
+	log := newLogger(cfg.LogLevel, lines.Direct())
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	srv, err := server.New(ctx, cfg.serverConfig(log))
+	scfg := cfg.serverConfig(log)
+	scfg.AccessLogger = newLogger(cfg.LogLevel, lines)
+	srv, err := server.New(ctx, scfg)
 	if err != nil {
 		return err
 	}
