@@ -20,11 +20,16 @@ import (
 // newLogger writes text records of level and above to w ("info" when level
 // is not one of debug, info, warn, error; Validate refuses that).
 func newLogger(level string, w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: parseLevel(level)}))
+}
+
+// parseLevel reads a --log-level value (info when it is none).
+func parseLevel(level string) slog.Level {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	return l
 }
 
 // cmdServe runs the server with validated settings until a signal stops it,
@@ -39,7 +44,8 @@ func cmdServe(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	defer stop()
 
 	scfg := cfg.serverConfig(log)
-	scfg.AccessLogger = newLogger(cfg.LogLevel, lines)
+	// The same text as newLogger's, formatted without slog's generic path.
+	scfg.AccessLogger = slog.New(logbuf.NewTextHandler(lines, parseLevel(cfg.LogLevel)))
 	srv, err := server.New(ctx, scfg)
 	if err != nil {
 		return err
