@@ -49,6 +49,8 @@ type Metrics struct {
 	imageWait    prometheus.Histogram
 	imageRun     prometheus.Histogram
 	variants     *prometheus.CounterVec
+	variantHit   prometheus.Counter
+	variantMiss  prometheus.Counter
 	cdnBytes     prometheus.Counter
 	webhooks     *prometheus.CounterVec
 
@@ -129,9 +131,7 @@ func New() *Metrics {
 		m.uploadFiles.WithLabelValues(k)
 		m.uploadBytes.WithLabelValues(k)
 	}
-	for _, r := range []string{"hit", "miss"} {
-		m.variants.WithLabelValues(r)
-	}
+	m.variantHit, m.variantMiss = m.variants.WithLabelValues("hit"), m.variants.WithLabelValues("miss")
 	for _, o := range []string{"delivered", "failed", "retry"} {
 		m.webhooks.WithLabelValues(o)
 	}
@@ -206,9 +206,9 @@ func (m *Metrics) VariantLookup(hit bool) {
 		return
 	}
 	if hit {
-		m.variants.WithLabelValues("hit").Inc()
+		m.variantHit.Inc()
 	} else {
-		m.variants.WithLabelValues("miss").Inc()
+		m.variantMiss.Inc()
 	}
 }
 
