@@ -68,9 +68,12 @@ func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger, mode stri
 	h := log.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &reqctx.Info{ID: reqctx.CleanID(r.Header.Get("X-Request-Id"))}
-		w.Header()["X-Request-Id"] = []string{info.ID}
-		rw := &countingWriter{ResponseWriter: w}
+		st := &observed{}
+		info, rw := &st.info, &st.rw
+		info.ID = reqctx.CleanID(r.Header.Get("X-Request-Id"))
+		st.id[0] = info.ID
+		w.Header()["X-Request-Id"] = st.id[:]
+		rw.ResponseWriter = w
 		routed := reqctx.WithRequest(r, info)
 		mux.ServeHTTP(rw, routed)
 		if rw.status == 0 {
@@ -116,6 +119,13 @@ func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger, mode stri
 		}
 		h.Handle(ctx, rec)
 	})
+}
+
+// observed is what observe keeps of one request, in one allocation.
+type observed struct {
+	info reqctx.Info
+	rw   countingWriter
+	id   [1]string // the X-Request-Id header's value
 }
 
 // countingWriter remembers the status and counts the body bytes written.
