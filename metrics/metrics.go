@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,8 +49,25 @@ type Metrics struct {
 	imageWait    prometheus.Histogram
 	imageRun     prometheus.Histogram
 	variants     *prometheus.CounterVec
+	variantHit   prometheus.Counter
+	variantMiss  prometheus.Counter
 	cdnBytes     prometheus.Counter
 	webhooks     *prometheus.CounterVec
+
+	// http holds the labelled request counter and duration observer of
+	// each (surface, route, code) seen, so that a request costs no label
+	// hashing in the vectors. Routes are patterns and codes a small set.
+	http sync.Map // httpKey → *httpSeries
+}
+
+type httpKey struct {
+	surface, route string
+	code           int
+}
+
+type httpSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New returns metrics registered on a new registry, with the Go runtime and
@@ -113,9 +131,7 @@ func New() *Metrics {
 		m.uploadFiles.WithLabelValues(k)
 		m.uploadBytes.WithLabelValues(k)
 	}
-	for _, r := range []string{"hit", "miss"} {
-		m.variants.WithLabelValues(r)
-	}
+	m.variantHit, m.variantMiss = m.variants.WithLabelValues("hit"), m.variants.WithLabelValues("miss")
 	for _, o := range []string{"delivered", "failed", "retry"} {
 		m.webhooks.WithLabelValues(o)
 	}
@@ -149,8 +165,17 @@ func (m *Metrics) HTTPRequest(surface, route string, code int, d time.Duration) 
 	if m == nil {
 		return
 	}
-	m.httpRequests.WithLabelValues(surface, route, strconv.Itoa(code)).Inc()
-	m.httpDuration.WithLabelValues(surface, route).Observe(d.Seconds())
+	k := httpKey{surface, route, code}
+	v, ok := m.http.Load(k)
+	if !ok {
+		v, _ = m.http.LoadOrStore(k, &httpSeries{
+			requests: m.httpRequests.WithLabelValues(surface, route, strconv.Itoa(code)),
+			duration: m.httpDuration.WithLabelValues(surface, route),
+		})
+	}
+	series := v.(*httpSeries)
+	series.requests.Inc()
+	series.duration.Observe(d.Seconds())
 }
 
 // Upload records files of one kind created, with their total size.
@@ -181,9 +206,9 @@ func (m *Metrics) VariantLookup(hit bool) {
 		return
 	}
 	if hit {
-		m.variants.WithLabelValues("hit").Inc()
+		m.variantHit.Inc()
 	} else {
-		m.variants.WithLabelValues("miss").Inc()
+		m.variantMiss.Inc()
 	}
 }
 

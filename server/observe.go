@@ -48,25 +48,44 @@ func surfaceOf(pattern string) string {
 	return surfaceREST
 }
 
+// Access log modes (Config.AccessLog).
+const (
+	// AccessLogAll writes one line per request (the default).
+	AccessLogAll = "all"
+	// AccessLogErrors writes the lines of answers with a status of 400 or
+	// more only.
+	AccessLogErrors = "errors"
+	// AccessLogOff writes no access lines.
+	AccessLogOff = "off"
+)
+
 // observe gives each request an id (X-Request-Id when the client sent a sane
 // one, echoed in the answer), records its metrics and writes one access log
-// line. Query strings (signatures, tokens) and headers are never logged.
-func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger) http.Handler {
+// line (as mode says). Query strings (signatures, tokens) and headers are
+// never logged. The route is the pattern mux matched while serving the
+// request: it is looked up once, by the mux itself.
+func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger, mode string) http.Handler {
+	h := log.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		_, route := mux.Handler(r)
-		info := &reqctx.Info{ID: reqctx.CleanID(r.Header.Get("X-Request-Id")), Route: route}
-		w.Header().Set("X-Request-Id", info.ID)
+		st := &observed{}
+		info, rw := &st.info, &st.rw
+		info.ID = reqctx.CleanID(r.Header.Get("X-Request-Id"))
+		st.id[0] = info.ID
+		w.Header()["X-Request-Id"] = st.id[:]
+		rw.ResponseWriter = w
+		routed := reqctx.WithRequest(r, info)
+		mux.ServeHTTP(rw, routed)
+		if rw.status == 0 {
+			rw.status = http.StatusOK
+		}
+		end := time.Now()
+		d := end.Sub(start)
+		route := routed.Pattern
 		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 			span.SetName(cmp.Or(route, "unmatched"))
 			span.SetAttributes(attribute.String("http.route", route), attribute.String("request_id", info.ID))
 		}
-		rw := &countingWriter{ResponseWriter: w}
-		mux.ServeHTTP(rw, r.WithContext(reqctx.With(r.Context(), info)))
-		if rw.status == 0 {
-			rw.status = http.StatusOK
-		}
-		d := time.Since(start)
 		surface := surfaceOf(route)
 		if route == "" {
 			route = "unmatched"
@@ -75,7 +94,18 @@ func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger) http.Hand
 		if surface == surfaceCDN {
 			m.CDNBytes(rw.bytes)
 		}
-		attrs := []slog.Attr{
+		switch {
+		case mode == AccessLogOff, mode == AccessLogErrors && rw.status < 400:
+			return
+		}
+		ctx := context.Background()
+		if !h.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		// The record is handed to the handler as Logger.LogAttrs would,
+		// without the caller's program counter (no source is logged).
+		rec := slog.NewRecord(end, slog.LevelInfo, "http request", 0)
+		rec.AddAttrs(
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.String("path", r.URL.Path),
@@ -83,12 +113,19 @@ func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger) http.Hand
 			slog.Int64("bytes", rw.bytes),
 			slog.Duration("duration", d),
 			slog.String("request_id", info.ID),
-		}
+		)
 		if p := info.Project(); p != "" {
-			attrs = append(attrs, slog.String("project", p))
+			rec.AddAttrs(slog.String("project", p))
 		}
-		log.LogAttrs(context.Background(), slog.LevelInfo, "http request", attrs...)
+		h.Handle(ctx, rec)
 	})
+}
+
+// observed is what observe keeps of one request, in one allocation.
+type observed struct {
+	info reqctx.Info
+	rw   countingWriter
+	id   [1]string // the X-Request-Id header's value
 }
 
 // countingWriter remembers the status and counts the body bytes written.
@@ -259,9 +296,9 @@ func (s observedStore) CreateFiles(ctx context.Context, files []*satchel.File, e
 func createKind(ctx context.Context) string {
 	info := reqctx.From(ctx)
 	switch {
-	case info == nil || info.Route == "":
+	case info.Route() == "":
 		return metrics.KindFromURL
-	case surfaceOf(info.Route) == surfaceUpload:
+	case surfaceOf(info.Route()) == surfaceUpload:
 		return metrics.KindDirect
 	}
 	return metrics.KindCopy

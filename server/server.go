@@ -139,6 +139,12 @@ type Config struct {
 	DemoPublicKey string
 	DemoSecretKey string
 	Log           *slog.Logger
+	// AccessLog says which requests get an access log line: AccessLogAll
+	// (default, also for ""), AccessLogErrors or AccessLogOff.
+	AccessLog string
+	// AccessLogger writes the access log lines (nil: Log). cmd/satchel gives
+	// one that batches its writes (internal/logbuf).
+	AccessLogger *slog.Logger
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
 	// MetricsElsewhere keeps /metrics off the main handler (served on its own
@@ -374,7 +380,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	dashboard.New(a, dashboard.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(mux)
 	legacy := http.NewServeMux() // the oldest REST dialect, told apart by its Authentication header
 	legacyapi.New(a, legacyapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log).Register(legacy)
-	s.handler = s.inflight.track(guardBodies(cleanPath(traced(legacyapi.Dispatch(observe(legacy, m, log), observe(mux, m, log)), tracer)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
+	access := cfg.AccessLogger
+	if access == nil {
+		access = log
+	}
+	s.handler = s.inflight.track(guardBodies(cleanPath(traced(legacyapi.Dispatch(observe(legacy, m, access, cfg.AccessLog), observe(mux, m, access, cfg.AccessLog)), tracer)), bodyLimits{MinRate: cfg.BodyMinRate, Idle: cfg.BodyIdleTimeout}))
 	// Jobs queued before this start (by this node or one that died) run now,
 	// once every service they call is wired.
 	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
@@ -457,45 +467,54 @@ func (s *Server) Close() error {
 	return err
 }
 
-// inflight counts requests in progress.
+// inflight counts requests in progress. A request costs two atomic
+// additions; the mutex is taken only when the count drops to zero.
 type inflight struct {
+	n    atomic.Int64
 	mu   sync.Mutex
-	n    int
-	idle chan struct{} // closed when n drops to 0; nil while n is 0
+	idle chan struct{} // made by a waiter, closed when n drops to 0
 }
 
 func (f *inflight) track(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		if f.n++; f.n == 1 {
-			f.idle = make(chan struct{})
-		}
-		f.mu.Unlock()
-		defer func() {
-			f.mu.Lock()
-			if f.n--; f.n == 0 {
-				close(f.idle)
-				f.idle = nil
-			}
-			f.mu.Unlock()
-		}()
+		f.n.Add(1)
+		defer f.done()
 		h.ServeHTTP(w, r)
 	})
 }
 
+// done ends a request, waking the waiters when it was the last.
+func (f *inflight) done() {
+	if f.n.Add(-1) != 0 {
+		return
+	}
+	f.mu.Lock()
+	if f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+	f.mu.Unlock()
+}
+
 // wait returns once no request is in progress, or with ctx's error.
 func (f *inflight) wait(ctx context.Context) error {
-	f.mu.Lock()
-	idle := f.idle
-	f.mu.Unlock()
-	if idle == nil {
-		return nil
-	}
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		// Under mu, a request ending after the check finds the channel.
+		f.mu.Lock()
+		if f.n.Load() == 0 {
+			f.mu.Unlock()
+			return nil
+		}
+		if f.idle == nil {
+			f.idle = make(chan struct{})
+		}
+		idle := f.idle
+		f.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

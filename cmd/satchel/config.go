@@ -97,6 +97,7 @@ type serveConfig struct {
 	MaxProjectUploads int64          `name:"max-project-uploads" env:"SATCHEL_MAX_PROJECT_UPLOADS" default:"64" help:"the same per project and node (429 and Retry-After beyond; 0 = unlimited)"`
 	ShutdownTimeout   time.Duration  `name:"shutdown-timeout" env:"SATCHEL_SHUTDOWN_TIMEOUT" default:"30s" help:"how long SIGTERM/SIGINT waits for requests in progress before cutting them (the next start then recovers)"`
 	LogLevel          string         `name:"log-level" env:"SATCHEL_LOG_LEVEL" default:"info" oneof:"debug,info,warn,error" help:"least severe log records written"`
+	AccessLog         string         `name:"access-log" env:"SATCHEL_ACCESS_LOG" default:"all" oneof:"all,errors,off" help:"which requests get an access log line (errors: status 400 and up)"`
 	DemoPublicKey     string         `name:"demo-public-key" env:"SATCHEL_DEMO_PUBLIC_KEY" unset:"random" help:"public key of the demo project created on first start"`
 	DemoSecretKey     string         `name:"demo-secret-key" env:"SATCHEL_DEMO_SECRET_KEY" unset:"random" help:"secret key of the demo project created on first start"`
 	MetricsAddr       string         `name:"metrics-addr" env:"SATCHEL_METRICS_ADDR" unset:"the main listener" help:"serve /metrics on this separate address instead of the main one"`
@@ -174,7 +175,7 @@ func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
 		ImageMaxSide: int(c.ImageMaxSide), ImageMaxOutputPixels: c.ImageMaxOutput, ImageCheapWorkers: cheapWorkers, ImageCheapPixels: c.ImageCheapPixels, CDNMetaCacheSize: int(c.CDNMetaCache),
 		CDNHotCacheBytes: hotCache(c.CDNHotCache),
 		BodyMinRate:      int64(c.BodyMinRate), BodyIdleTimeout: c.BodyIdleTimeout, MaxConcurrentUploads: int(c.MaxUploads), MaxProjectUploads: int(c.MaxProjectUploads),
-		DemoPublicKey: c.DemoPublicKey, DemoSecretKey: c.DemoSecretKey, Log: log,
+		DemoPublicKey: c.DemoPublicKey, DemoSecretKey: c.DemoSecretKey, Log: log, AccessLog: c.AccessLog,
 		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "", AdminToken: c.AdminToken, NoUploaderPage: !c.UploaderPage,
 	}
 }

@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	switch cmd := kctx.Command(); cmd {
 	case "serve":
-		return cmdServe(ctx, &c.Serve, newLogger(c.Serve.LogLevel, stderr))
+		return cmdServe(ctx, &c.Serve, stderr)
 	case "backup <backup-dir>":
 		return cmdBackup(ctx, &c.Backup, stdout)
 	case "restore <backup-dir>":

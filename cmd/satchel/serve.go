@@ -13,26 +13,40 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/satchel-project/satchel/internal/logbuf"
 	"github.com/satchel-project/satchel/server"
 )
 
 // newLogger writes text records of level and above to w ("info" when level
 // is not one of debug, info, warn, error; Validate refuses that).
 func newLogger(level string, w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: parseLevel(level)}))
+}
+
+// parseLevel reads a --log-level value (info when it is none).
+func parseLevel(level string) slog.Level {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	return l
 }
 
-// cmdServe runs the server with validated settings until a signal stops it.
-func cmdServe(ctx context.Context, cfg *serveConfig, log *slog.Logger) error {
+// cmdServe runs the server with validated settings until a signal stops it,
+// logging to stderr. Access log lines are written in batches (every 100 ms
+// or 64 KiB); any other record first writes out the batch, then itself.
+func cmdServe(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
+	lines := logbuf.New(stderr, logbuf.Options{})
+	defer lines.Close() // the last access lines, after "stopped"
+	log := newLogger(cfg.LogLevel, lines.Direct())
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	srv, err := server.New(ctx, cfg.serverConfig(log))
+	scfg := cfg.serverConfig(log)
+	// The same text as newLogger's, formatted without slog's generic path.
+	scfg.AccessLogger = slog.New(logbuf.NewTextHandler(lines, parseLevel(cfg.LogLevel)))
+	srv, err := server.New(ctx, scfg)
 	if err != nil {
 		return err
 	}

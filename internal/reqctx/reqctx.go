@@ -9,17 +9,40 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
-// Info describes one request. ID and Route are set before the request is
-// handed on and never change; the project key is set while it is handled.
+// Info describes one request. ID is set before the request is handed on and
+// never changes; the route is the pattern the server's mux matched, known
+// from the moment the mux hands the request to its handler; the project key
+// is set while it is handled.
 type Info struct {
-	ID    string
-	Route string
+	ID string
+	// req is the request given to the mux, which sets its Pattern.
+	req *http.Request
 
 	mu      sync.Mutex
 	project string
+}
+
+// Route returns the route pattern that matched the request ("" before the
+// mux routed it, when none matched, and outside a request).
+func (i *Info) Route() string {
+	if i == nil || i.req == nil {
+		return ""
+	}
+	return i.req.Pattern
+}
+
+// WithRequest returns a copy of r whose context carries info, and ties the
+// info's route to the pattern the mux will set on that copy. This is how a
+// request gets its route with a single lookup: the mux's own.
+func WithRequest(r *http.Request, info *Info) *http.Request {
+	r2 := r.WithContext(With(r.Context(), info))
+	info.req = r2
+	return r2
 }
 
 type key struct{}
@@ -73,11 +96,33 @@ func CleanID(id string) string {
 	return NewID()
 }
 
-// NewID returns a random request id.
-func NewID() string {
-	var b [12]byte
+// idPrefix is random per process: with idCounter it makes request ids
+// unique across nodes and restarts without a random read per request.
+var (
+	idPrefix  = newIDPrefix()
+	idCounter atomic.Uint64
+)
+
+func newIDPrefix() [12]byte {
+	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var p [12]byte
+	hex.Encode(p[:], b[:])
+	return p
+}
+
+// NewID returns a new request id: 24 hexadecimal digits, a random prefix of
+// the process and a counter of the requests it numbered.
+func NewID() string {
+	const digits = "0123456789abcdef"
+	var b [24]byte
+	copy(b[:12], idPrefix[:])
+	n := idCounter.Add(1)
+	for i := 23; i >= 12; i-- {
+		b[i] = digits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 // LogHandler wraps h so that records logged with a request's context carry
