@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,6 +337,15 @@ func scanFile(row rowScanner) (*satchel.File, error) {
 }
 
 func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
+	if err := insertFileRow(ctx, tx, f); err != nil {
+		return err
+	}
+	s, u, r := fileState(f)
+	return addCounts(ctx, tx, f.ProjectID, s, u, r)
+}
+
+// insertFileRow inserts f's row without counting it (see insertFile).
+func insertFileRow(ctx context.Context, tx execer, f *satchel.File) error {
 	if f.Metadata == nil {
 		f.Metadata = map[string]string{}
 	}
@@ -352,29 +362,48 @@ func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert file: %w", err)
 	}
-	s, u, r := fileState(f)
-	return addCounts(ctx, tx, f.ProjectID, s, u, r)
+	return nil
 }
 
 // eventRow is an event being inserted.
 type eventRow struct{ *satchel.Event }
 
+// insertEvents writes the events some active webhook subscribes to, with
+// their deliveries. An event nobody is subscribed to has nothing to
+// deliver: it is neither encoded nor written (the common case, and a third
+// of a small upload's database work otherwise). The subscriptions are
+// read once per project of the events.
 func insertEvents(ctx context.Context, tx execer, events []*satchel.Event) error {
+	var subs map[int64][]string
 	for _, e := range events {
 		if e.Created.IsZero() {
 			e.Created = time.Now().UTC()
 		}
-		// An event nobody is subscribed to has nothing to deliver: it is
-		// not written (the common case, and a third of a small upload's
-		// database work otherwise).
-		res, err := tx.ExecContext(ctx, `INSERT INTO events (id, project_id, type, payload, created)
-			SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE project_id = ? AND event = ? AND is_active)`,
-			e.ID, e.ProjectID, e.Type, string(e.Payload), micros(e.Created), e.ProjectID, e.Type)
-		if err != nil {
-			return fmt.Errorf("sqlstore: insert event: %w", err)
+		types, ok := subs[e.ProjectID]
+		if !ok {
+			var err error
+			types, err = queryAll(ctx, tx, "subscribed events", func(r rowScanner) (string, error) {
+				var t string
+				return t, r.Scan(&t)
+			}, `SELECT DISTINCT event FROM webhooks WHERE project_id = ? AND is_active`, e.ProjectID)
+			if err != nil {
+				return err
+			}
+			if subs == nil {
+				subs = map[int64][]string{}
+			}
+			subs[e.ProjectID] = types
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if !slices.Contains(types, e.Type) {
 			continue
+		}
+		payload, err := e.Body()
+		if err != nil {
+			return fmt.Errorf("sqlstore: event payload: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, project_id, type, payload, created) VALUES (?, ?, ?, ?, ?)`,
+			e.ID, e.ProjectID, e.Type, string(payload), micros(e.Created)); err != nil {
+			return fmt.Errorf("sqlstore: insert event: %w", err)
 		}
 		if err := insertDeliveries(ctx, tx, eventRow{e}); err != nil {
 			return err
