@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -114,5 +115,55 @@ func TestEventsKeptOnlyWhenSubscribed(t *testing.T) {
 	}
 	if c, err := db.FileCounts(ctx, p.ID); err != nil || c.Unstored != 1 || c.Stored != 1 {
 		t.Fatalf("counts %+v, %v", c, err)
+	}
+}
+
+// TestRelaxedCommitsRestoreSync checks that the part claims and checks,
+// committed without a WAL fsync of their own, leave the writer connection
+// at synchronous=FULL afterwards, whether they succeed or fail: every
+// other commit stays durable.
+func TestRelaxedCommitsRestoreSync(t *testing.T) {
+	ctx := context.Background()
+	db, p := openTestSQLite(t)
+	synchronous := func() int {
+		t.Helper()
+		var v int
+		if err := db.wdb.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := synchronous(); v != 2 {
+		t.Fatalf("synchronous=%d before, want 2 (FULL)", v)
+	}
+	now := time.Now().UTC()
+	id := uuid.NewString()
+	if err := db.CreateUploadSession(ctx, &satchel.UploadSession{UUID: id, ProjectID: p.ID, Size: 10, PartSize: 10, ContentType: "x/y",
+		OriginalFilename: "f", Store: "auto", Created: now, Expires: now.Add(time.Hour), Upload: "up-" + id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, claimed, err := db.ClaimPart(ctx, id, 1, "w1"); err != nil || !claimed {
+		t.Fatalf("claim: %v, %v", claimed, err)
+	}
+	if v := synchronous(); v != 2 {
+		t.Fatalf("synchronous=%d after a claim, want 2 (FULL)", v)
+	}
+	if err := db.CheckPart(ctx, id, 1, "w2"); !errors.Is(err, satchel.ErrConflict) {
+		t.Fatalf("check by another writer: %v", err)
+	}
+	if _, _, err := db.ClaimPart(ctx, uuid.NewString(), 1, "w1"); !satchel.IsNotFound(err) {
+		t.Fatalf("claim in no session: %v", err)
+	}
+	if v := synchronous(); v != 2 {
+		t.Fatalf("synchronous=%d after failed claims, want 2 (FULL)", v)
+	}
+	if err := db.CheckPart(ctx, id, 1, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishPart(ctx, id, 1, "w1", 10, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if parts, err := db.Parts(ctx, id); err != nil || parts[1].Size != 10 {
+		t.Fatalf("parts %v, %v", parts, err)
 	}
 }

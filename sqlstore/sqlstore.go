@@ -6,6 +6,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -183,6 +184,12 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 		// back in the pool.
 		defer db.wsc.prepareWanted(ctx)
 	}
+	return db.run(tx, fn)
+}
+
+// run runs fn in the write transaction tx and commits it (or rolls it back
+// when fn fails).
+func (db *DB) run(tx *sql.Tx, fn func(execer) error) error {
 	if err := fn(execer{c: tx, pg: db.pg, tx: tx, ins: db.jobs, sc: db.wsc}); err != nil {
 		tx.Rollback()
 		return err
@@ -191,6 +198,47 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	return nil
+}
+
+// txRelaxed runs fn in a write transaction whose commit need not be durable
+// on its own: nothing it writes may be lost in a crash in a way that
+// matters, because what depends on it is made durable by a later commit of
+// the same writer. That later commit makes it durable too, for the log is
+// flushed in order: on PostgreSQL the transaction commits with
+// synchronous_commit off (WAL flushed by the next synchronous commit); on
+// SQLite the writer connection commits it with synchronous=NORMAL (frames
+// appended to the WAL without an fsync, which the next synchronous=FULL
+// commit's fsync covers) and is set back to FULL at once, or closed if that
+// fails, so no other transaction ever runs relaxed.
+func (db *DB) txRelaxed(ctx context.Context, fn func(execer) error) error {
+	if db.pg {
+		return db.tx(ctx, func(tx execer) error {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return fmt.Errorf("sqlstore: relax commit: %w", err)
+			}
+			return fn(tx)
+		})
+	}
+	conn, err := db.wdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: writer: %w", err)
+	}
+	defer db.wsc.prepareWanted(ctx)
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=NORMAL`); err != nil {
+		return fmt.Errorf("sqlstore: relax commit: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous=FULL`); err != nil {
+			// Never hand a relaxed connection back to the pool.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	return db.run(tx, fn)
 }
 
 // Projects.
@@ -582,11 +630,14 @@ func lockOpenSession(ctx context.Context, tx execer, uuid string) error {
 	return satchel.ErrConflict
 }
 
-// ClaimPart implements satchel.Store.
+// ClaimPart implements satchel.Store. Its commit is relaxed (txRelaxed): a
+// claim lost in a crash leaves the part unrecorded, and the write it let
+// through was never acknowledged; FinishPart's durable commit makes it
+// durable with the part's record.
 func (db *DB) ClaimPart(ctx context.Context, uuid string, n int, writer string) (string, bool, error) {
 	var prev string
 	var claimed bool
-	err := db.tx(ctx, func(tx execer) error {
+	err := db.txRelaxed(ctx, func(tx execer) error {
 		if err := lockOpenSession(ctx, tx, uuid); err != nil {
 			return err
 		}
@@ -622,9 +673,10 @@ func (db *DB) BeginPart(ctx context.Context, uuid string, n int, writer string) 
 	})
 }
 
-// CheckPart implements satchel.Store.
+// CheckPart implements satchel.Store. It records nothing (the session
+// lock is an update to the same value): its commit is relaxed.
 func (db *DB) CheckPart(ctx context.Context, uuid string, n int, writer string) error {
-	return db.tx(ctx, func(tx execer) error {
+	return db.txRelaxed(ctx, func(tx execer) error {
 		if err := lockOpenSession(ctx, tx, uuid); err != nil {
 			return err
 		}
