@@ -13,7 +13,24 @@ type Event struct {
 	Type      string
 	// Payload is the event's JSON body.
 	Payload []byte
+	// Encode, when Payload is nil, makes the payload. A store calls it
+	// (through Body) only for an event it keeps: an event no webhook
+	// subscribes to is never encoded.
+	Encode  func() ([]byte, error)
 	Created time.Time
+}
+
+// Body is the event's payload: Payload, or what Encode makes (kept in
+// Payload).
+func (e *Event) Body() ([]byte, error) {
+	if e.Payload == nil && e.Encode != nil {
+		b, err := e.Encode()
+		if err != nil {
+			return nil, err
+		}
+		e.Payload = b
+	}
+	return e.Payload, nil
 }
 
 // Event types.

@@ -418,13 +418,20 @@ func abortAll(ins []*Incoming) {
 	}
 }
 
-// uploadEvents are the outbox events of newly uploaded files.
+// uploadEvents are the outbox events of newly uploaded files. Their
+// payloads are encoded only if the store keeps them (a webhook subscribes):
+// the snapshot is taken now, the encoding left to the store.
 func uploadEvents(files []*satchel.File) []*satchel.Event {
-	var evs []*satchel.Event
+	evs := make([]*satchel.Event, 0, 2*len(files))
+	now := time.Now().UTC()
 	for _, f := range files {
-		evs = append(evs, fileEvent(f, satchel.EventFileUploaded))
+		snap := *f
+		encode := func() ([]byte, error) {
+			return satchel.EncodeEventData(&satchel.EventData{File: &snap, Initiator: satchel.Initiator{Type: "api"}})
+		}
+		evs = append(evs, &satchel.Event{ID: newUUID(), ProjectID: f.ProjectID, Type: satchel.EventFileUploaded, Encode: encode, Created: now})
 		if f.Stored != nil {
-			evs = append(evs, fileEvent(f, satchel.EventFileStored))
+			evs = append(evs, &satchel.Event{ID: newUUID(), ProjectID: f.ProjectID, Type: satchel.EventFileStored, Encode: encode, Created: now})
 		}
 	}
 	return evs

@@ -22,9 +22,11 @@ import (
 // lock; new blobs are written under tmp/ and renamed into place after fsync.
 type Disk struct {
 	root string
-	// shards marks the blobs/ab/cd directories known to exist, by the
-	// number of their hexadecimal name (keys are UUIDs).
+	// shards marks the blobs/ab/cd directories known to exist durably, by
+	// the number of their hexadecimal name (keys are UUIDs); tops marks the
+	// blobs/ab directories likewise, by the number of ab.
 	shards [1 << 16]atomic.Bool
+	tops   [1 << 8]atomic.Bool
 	// unnamed is set while new blobs are created as unnamed files in their
 	// shard (O_TMPFILE) and linked into place at commit.
 	unnamed atomic.Bool
@@ -172,22 +174,24 @@ func (d *Disk) shardIndex(dir string) int {
 }
 
 // ensureShard makes the shard directory dir (blobs/ab/cd) exist durably:
-// the directories it creates are fsynced into their parents.
+// the directories it creates are fsynced into their parents. The parent
+// blobs/ab is made (and its entry fsynced) only the first time one of its
+// shards is met: a new shard then costs one mkdir and one fsync.
 func (d *Disk) ensureShard(dir string) error {
 	i := d.shardIndex(dir)
 	if i >= 0 && d.shards[i].Load() {
 		return nil
 	}
-	for _, p := range []string{filepath.Dir(dir), dir} {
-		err := os.Mkdir(p, 0o750)
-		if err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("blobstore: create shard: %w", err)
-		}
-		// Also when another writer created it meanwhile: its entry may
-		// not be durable yet.
-		if err := syncDir(filepath.Dir(p)); err != nil {
+	if i < 0 || !d.tops[i>>8].Load() {
+		if err := makeDirDurable(filepath.Dir(dir)); err != nil {
 			return err
 		}
+		if i >= 0 {
+			d.tops[i>>8].Store(true)
+		}
+	}
+	if err := makeDirDurable(dir); err != nil {
+		return err
 	}
 	if i >= 0 {
 		d.shards[i].Store(true)
@@ -195,10 +199,22 @@ func (d *Disk) ensureShard(dir string) error {
 	return nil
 }
 
-// forgetShard drops what ensureShard knew of dir.
+// makeDirDurable makes the directory p and fsyncs its entry into its
+// parent, also when p existed already: another writer may have created it
+// meanwhile, and its entry may not be durable yet.
+func makeDirDurable(p string) error {
+	err := os.Mkdir(p, 0o750)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("blobstore: create shard: %w", err)
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+// forgetShard drops what ensureShard knew of dir and of its parent.
 func (d *Disk) forgetShard(dir string) {
 	if i := d.shardIndex(dir); i >= 0 {
 		d.shards[i].Store(false)
+		d.tops[i>>8].Store(false)
 	}
 }
 
@@ -317,18 +333,6 @@ func publish(tmp, final string) error {
 		return fmt.Errorf("blobstore: publish: %w", err)
 	}
 	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("blobstore: open dir: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("blobstore: fsync dir: %w", err)
-	}
-	return nil
 }
 
 // writebackFile asks the kernel to start writing dirty pages every few MiB.

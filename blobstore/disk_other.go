@@ -41,6 +41,19 @@ func openBlob(p string) (*os.File, error) {
 	return os.Open(p)
 }
 
+// syncDir fsyncs the directory dir, making the entries made in it durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("blobstore: open dir: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("blobstore: fsync dir: %w", err)
+	}
+	return nil
+}
+
 // datasync flushes f to stable storage (on macOS a full flush of the drive's
 // cache, F_FULLFSYNC).
 func datasync(f *os.File) error {

@@ -56,12 +56,7 @@ func (db *DB) commitBatch(reqs []*createReq) {
 		return
 	}
 	err := db.tx(context.Background(), func(tx execer) error {
-		for _, r := range live {
-			if err := insertBatch(r.ctx, tx, r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertBatch(context.Background(), tx, live)
 	})
 	if err == nil {
 		db.batchCommits.Add(1)
@@ -76,15 +71,41 @@ func (db *DB) commitBatch(reqs []*createReq) {
 	}
 	// One request spoiled the batch: commit each on its own so only it fails.
 	for _, r := range live {
-		r.done <- db.tx(context.Background(), func(tx execer) error { return insertBatch(r.ctx, tx, r) })
+		r.done <- db.tx(context.Background(), func(tx execer) error { return insertBatch(r.ctx, tx, []*createReq{r}) })
 	}
 }
 
-func insertBatch(ctx context.Context, tx execer, r *createReq) error {
-	for _, f := range r.files {
-		if err := insertFile(ctx, tx, f); err != nil {
+// insertBatch writes the files and events of reqs: every file row, then
+// the project counters once per project (one statement for the batch, not
+// one per file), then the events.
+func insertBatch(ctx context.Context, tx execer, reqs []*createReq) error {
+	type counts struct{ stored, unstored, removed int64 }
+	var (
+		byProject = map[int64]*counts{}
+		order     []int64
+		events    []*satchel.Event
+	)
+	for _, r := range reqs {
+		for _, f := range r.files {
+			if err := insertFileRow(r.ctx, tx, f); err != nil {
+				return err
+			}
+			c := byProject[f.ProjectID]
+			if c == nil {
+				c = &counts{}
+				byProject[f.ProjectID] = c
+				order = append(order, f.ProjectID)
+			}
+			s, u, rm := fileState(f)
+			c.stored, c.unstored, c.removed = c.stored+s, c.unstored+u, c.removed+rm
+		}
+		events = append(events, r.events...)
+	}
+	for _, id := range order {
+		c := byProject[id]
+		if err := addCounts(ctx, tx, id, c.stored, c.unstored, c.removed); err != nil {
 			return err
 		}
 	}
-	return insertEvents(ctx, tx, r.events)
+	return insertEvents(ctx, tx, events)
 }

@@ -6,9 +6,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,6 +184,12 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 		// back in the pool.
 		defer db.wsc.prepareWanted(ctx)
 	}
+	return db.run(tx, fn)
+}
+
+// run runs fn in the write transaction tx and commits it (or rolls it back
+// when fn fails).
+func (db *DB) run(tx *sql.Tx, fn func(execer) error) error {
 	if err := fn(execer{c: tx, pg: db.pg, tx: tx, ins: db.jobs, sc: db.wsc}); err != nil {
 		tx.Rollback()
 		return err
@@ -190,6 +198,47 @@ func (db *DB) tx(ctx context.Context, fn func(execer) error) error {
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	return nil
+}
+
+// txRelaxed runs fn in a write transaction whose commit need not be durable
+// on its own: nothing it writes may be lost in a crash in a way that
+// matters, because what depends on it is made durable by a later commit of
+// the same writer. That later commit makes it durable too, for the log is
+// flushed in order: on PostgreSQL the transaction commits with
+// synchronous_commit off (WAL flushed by the next synchronous commit); on
+// SQLite the writer connection commits it with synchronous=NORMAL (frames
+// appended to the WAL without an fsync, which the next synchronous=FULL
+// commit's fsync covers) and is set back to FULL at once, or closed if that
+// fails, so no other transaction ever runs relaxed.
+func (db *DB) txRelaxed(ctx context.Context, fn func(execer) error) error {
+	if db.pg {
+		return db.tx(ctx, func(tx execer) error {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return fmt.Errorf("sqlstore: relax commit: %w", err)
+			}
+			return fn(tx)
+		})
+	}
+	conn, err := db.wdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: writer: %w", err)
+	}
+	defer db.wsc.prepareWanted(ctx)
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=NORMAL`); err != nil {
+		return fmt.Errorf("sqlstore: relax commit: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous=FULL`); err != nil {
+			// Never hand a relaxed connection back to the pool.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	return db.run(tx, fn)
 }
 
 // Projects.
@@ -336,6 +385,15 @@ func scanFile(row rowScanner) (*satchel.File, error) {
 }
 
 func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
+	if err := insertFileRow(ctx, tx, f); err != nil {
+		return err
+	}
+	s, u, r := fileState(f)
+	return addCounts(ctx, tx, f.ProjectID, s, u, r)
+}
+
+// insertFileRow inserts f's row without counting it (see insertFile).
+func insertFileRow(ctx context.Context, tx execer, f *satchel.File) error {
 	if f.Metadata == nil {
 		f.Metadata = map[string]string{}
 	}
@@ -352,29 +410,48 @@ func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert file: %w", err)
 	}
-	s, u, r := fileState(f)
-	return addCounts(ctx, tx, f.ProjectID, s, u, r)
+	return nil
 }
 
 // eventRow is an event being inserted.
 type eventRow struct{ *satchel.Event }
 
+// insertEvents writes the events some active webhook subscribes to, with
+// their deliveries. An event nobody is subscribed to has nothing to
+// deliver: it is neither encoded nor written (the common case, and a third
+// of a small upload's database work otherwise). The subscriptions are
+// read once per project of the events.
 func insertEvents(ctx context.Context, tx execer, events []*satchel.Event) error {
+	var subs map[int64][]string
 	for _, e := range events {
 		if e.Created.IsZero() {
 			e.Created = time.Now().UTC()
 		}
-		// An event nobody is subscribed to has nothing to deliver: it is
-		// not written (the common case, and a third of a small upload's
-		// database work otherwise).
-		res, err := tx.ExecContext(ctx, `INSERT INTO events (id, project_id, type, payload, created)
-			SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE project_id = ? AND event = ? AND is_active)`,
-			e.ID, e.ProjectID, e.Type, string(e.Payload), micros(e.Created), e.ProjectID, e.Type)
-		if err != nil {
-			return fmt.Errorf("sqlstore: insert event: %w", err)
+		types, ok := subs[e.ProjectID]
+		if !ok {
+			var err error
+			types, err = queryAll(ctx, tx, "subscribed events", func(r rowScanner) (string, error) {
+				var t string
+				return t, r.Scan(&t)
+			}, `SELECT DISTINCT event FROM webhooks WHERE project_id = ? AND is_active`, e.ProjectID)
+			if err != nil {
+				return err
+			}
+			if subs == nil {
+				subs = map[int64][]string{}
+			}
+			subs[e.ProjectID] = types
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if !slices.Contains(types, e.Type) {
 			continue
+		}
+		payload, err := e.Body()
+		if err != nil {
+			return fmt.Errorf("sqlstore: event payload: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, project_id, type, payload, created) VALUES (?, ?, ?, ?, ?)`,
+			e.ID, e.ProjectID, e.Type, string(payload), micros(e.Created)); err != nil {
+			return fmt.Errorf("sqlstore: insert event: %w", err)
 		}
 		if err := insertDeliveries(ctx, tx, eventRow{e}); err != nil {
 			return err
@@ -553,11 +630,14 @@ func lockOpenSession(ctx context.Context, tx execer, uuid string) error {
 	return satchel.ErrConflict
 }
 
-// ClaimPart implements satchel.Store.
+// ClaimPart implements satchel.Store. Its commit is relaxed (txRelaxed): a
+// claim lost in a crash leaves the part unrecorded, and the write it let
+// through was never acknowledged; FinishPart's durable commit makes it
+// durable with the part's record.
 func (db *DB) ClaimPart(ctx context.Context, uuid string, n int, writer string) (string, bool, error) {
 	var prev string
 	var claimed bool
-	err := db.tx(ctx, func(tx execer) error {
+	err := db.txRelaxed(ctx, func(tx execer) error {
 		if err := lockOpenSession(ctx, tx, uuid); err != nil {
 			return err
 		}
@@ -593,9 +673,10 @@ func (db *DB) BeginPart(ctx context.Context, uuid string, n int, writer string) 
 	})
 }
 
-// CheckPart implements satchel.Store.
+// CheckPart implements satchel.Store. It records nothing (the session
+// lock is an update to the same value): its commit is relaxed.
 func (db *DB) CheckPart(ctx context.Context, uuid string, n int, writer string) error {
-	return db.tx(ctx, func(tx execer) error {
+	return db.txRelaxed(ctx, func(tx execer) error {
 		if err := lockOpenSession(ctx, tx, uuid); err != nil {
 			return err
 		}
