@@ -5,9 +5,10 @@
 // does (see PERF.md): the source is decoded at the smallest size the
 // operations allow (JPEG shrink-on-load by the largest of 2, 4 or 8 that
 // still leaves at least the target size, WebP and SVG scaled while
-// decoding; for resize and crop pipelines a JPEG of up to 64 MB is read
-// into memory and decoded in one pass, which keeps libjpeg-turbo on its fast
-// Huffman path, see decodeJPEG), libvips runs one thread per operation with the engine running
+// decoding; for resize and crop pipelines a JPEG is decoded in one pass
+// from its file in 256 KB reads, or from memory, which keeps libjpeg-turbo
+// on its fast Huffman path, see decodeJPEG), libvips runs one thread per
+// operation with the engine running
 // Options.Workers operations at once, the libvips operation cache is off
 // and glibc is held to two malloc arenas so that the resident size stays
 // flat. Operations that must read the image out of order (rotations,
