@@ -69,12 +69,12 @@ type Options struct {
 	// an image grow to; sides the image already had are kept. Beyond it the
 	// operation fails with an *OpError.
 	MaxOutputSide int
-	// Workers is how many transforms run at once: two per core by default
-	// (2 × runtime.NumCPU()). The CPU time of a transform does not grow
-	// with more of them, and a second one per core keeps the core busy
-	// while the first waits (reading its source, handing strips between
-	// libvips threads). Only cheap transforms get the second one per core
-	// (see ExpensiveWorkers); cheap ones hold little memory each.
+	// Workers is how many transforms run at once: one per core by default
+	// (runtime.NumCPU()). Transforms are CPU-bound: with two per core cold
+	// resizes ran at the same rate (one per core already keeps every core
+	// busy) with a fifth longer p99, as running transforms share the cores
+	// instead of finishing in turn. More workers than cores only let cheap
+	// transforms in: expensive ones stay at ExpensiveWorkers.
 	Workers int
 	// CheapWorkers is how many of the Workers only take cheap transforms
 	// (estimated cost at most CheapCost), so that those never wait behind
@@ -176,7 +176,7 @@ func New(o Options) (*Engine, error) {
 		o.MaxOutputSide = DefaultMaxOutputSide
 	}
 	if o.Workers <= 0 {
-		o.Workers = 2 * runtime.NumCPU()
+		o.Workers = runtime.NumCPU()
 	}
 	switch {
 	case o.CheapWorkers == 0:

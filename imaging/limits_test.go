@@ -208,13 +208,18 @@ func TestExpensiveWorkersBound(t *testing.T) {
 	<-done
 }
 
-// TestWorkerDefaults: two workers per core, one of them kept for cheap
-// transforms, and expensive ones at most one per core less that one.
+// TestWorkerDefaults: one worker per core, one of them kept for cheap
+// transforms (when there are two or more), and expensive ones at most one
+// per core less that one, however many workers are asked for.
 func TestWorkerDefaults(t *testing.T) {
 	n := runtime.NumCPU()
 	e := newEngine(t, Options{})
-	if e.o.Workers != 2*n || e.o.CheapWorkers != 1 || e.o.ExpensiveWorkers != max(1, n-1) {
+	if e.o.Workers != n || e.o.CheapWorkers != min(1, n-1) || e.o.ExpensiveWorkers != max(1, n-1) {
 		t.Errorf("%d cores: workers %d, cheap %d, expensive %d", n, e.o.Workers, e.o.CheapWorkers, e.o.ExpensiveWorkers)
+	}
+	e = newEngine(t, Options{Workers: 4 * n})
+	if e.o.ExpensiveWorkers != max(1, n-1) {
+		t.Errorf("%d cores, %d workers: expensive %d, want %d", n, 4*n, e.o.ExpensiveWorkers, max(1, n-1))
 	}
 	e = newEngine(t, Options{Workers: 3, ExpensiveWorkers: 10})
 	if e.o.ExpensiveWorkers != 2 {

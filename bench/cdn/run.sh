@@ -14,7 +14,7 @@
 #   COLD_C=4             concurrent cold requests
 #   SATCHEL_WORKERS="0"  Satchel --image-workers values for the cold test,
 #                        one Satchel process each (0 = Satchel's default:
-#                        two per core)
+#                        one per core)
 #   VIPS_WORKERS=4       concurrent transforms of vipsserver
 #   IMGPROXY_BIN=        imgproxy binary to compare with (optional)
 #   SATCHEL_BASE_BIN=    another satchel binary (say, built from the main
