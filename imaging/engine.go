@@ -5,9 +5,10 @@
 // does (see PERF.md): the source is decoded at the smallest size the
 // operations allow (JPEG shrink-on-load by the largest of 2, 4 or 8 that
 // still leaves at least the target size, WebP and SVG scaled while
-// decoding; for resize and crop pipelines a JPEG of up to 64 MB is read
-// into memory and decoded in one pass, which keeps libjpeg-turbo on its fast
-// Huffman path, see decodeJPEG), libvips runs one thread per operation with the engine running
+// decoding; for resize and crop pipelines a JPEG is decoded in one pass
+// from its file in 256 KB reads, or from memory, which keeps libjpeg-turbo
+// on its fast Huffman path, see decodeJPEG), libvips runs one thread per
+// operation with the engine running
 // Options.Workers operations at once, the libvips operation cache is off
 // and glibc is held to two malloc arenas so that the resident size stays
 // flat. Operations that must read the image out of order (rotations,
@@ -20,7 +21,9 @@
 // comes back shortly after and the number of running transforms never
 // exceeds Workers. Each transform's cost is estimated before it takes a
 // slot (planCost); expensive ones may not take the CheapWorkers slots, so
-// cheap ones never wait behind them.
+// cheap ones never wait behind them, and at most ExpensiveWorkers of them
+// (one per core less the cheap slot) run at once, which bounds the memory
+// they hold.
 package imaging
 
 import (
@@ -66,13 +69,24 @@ type Options struct {
 	// an image grow to; sides the image already had are kept. Beyond it the
 	// operation fails with an *OpError.
 	MaxOutputSide int
-	// Workers is how many transforms run at once (runtime.NumCPU()).
+	// Workers is how many transforms run at once: one per core by default
+	// (runtime.NumCPU()). Transforms are CPU-bound: with two per core cold
+	// resizes ran at the same rate (one per core already keeps every core
+	// busy) with a fifth longer p99, as running transforms share the cores
+	// instead of finishing in turn. More workers than cores only let cheap
+	// transforms in: expensive ones stay at ExpensiveWorkers.
 	Workers int
 	// CheapWorkers is how many of the Workers only take cheap transforms
 	// (estimated cost at most CheapCost), so that those never wait behind
 	// expensive ones: 1 by default when Workers is 2 or more, negative for
 	// none. At least one worker always takes expensive transforms.
 	CheapWorkers int
+	// ExpensiveWorkers is how many expensive transforms run at once, at
+	// most Workers-CheapWorkers: by default one per core less CheapWorkers,
+	// at least one. Expensive transforms hold the most memory (up to
+	// MaxPixels decoded) and keep a core busy on their own, so more of them
+	// than cores would only multiply the memory held.
+	ExpensiveWorkers int
 	// CheapCost is the estimated cost, in pixels processed, up to which a
 	// transform is cheap (see estimate).
 	CheapCost int64
@@ -171,6 +185,10 @@ func New(o Options) (*Engine, error) {
 		o.CheapWorkers = 0
 	}
 	o.CheapWorkers = min(o.CheapWorkers, o.Workers-1)
+	if o.ExpensiveWorkers <= 0 {
+		o.ExpensiveWorkers = max(1, runtime.NumCPU()-o.CheapWorkers)
+	}
+	o.ExpensiveWorkers = min(o.ExpensiveWorkers, o.Workers-o.CheapWorkers)
 	if o.CheapCost <= 0 {
 		o.CheapCost = DefaultCheapCost
 	}
@@ -186,11 +204,11 @@ func New(o Options) (*Engine, error) {
 	if err := startVips(); err != nil {
 		return nil, err
 	}
-	return &Engine{o: o, slots: make(chan struct{}, o.Workers), heavy: make(chan struct{}, o.Workers-o.CheapWorkers)}, nil
+	return &Engine{o: o, slots: make(chan struct{}, o.Workers), heavy: make(chan struct{}, o.ExpensiveWorkers)}, nil
 }
 
 // acquire takes a worker slot, waiting in the queue if there is room. An
-// expensive transform first takes one of the Workers-CheapWorkers places
+// expensive transform first takes one of the ExpensiveWorkers places
 // expensive ones may hold.
 func (e *Engine) acquire(ctx context.Context, expensive bool) error {
 	if !expensive {

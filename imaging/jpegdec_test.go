@@ -36,8 +36,9 @@ func grey(w, h int) *image.Gray {
 	return g
 }
 
-// TestJPEGDecodeMatchesLoader checks that the in-memory JPEG decoder gives
-// exactly the pixels and metadata of libvips' own loader at every shrink.
+// TestJPEGDecodeMatchesLoader checks that the JPEG decoder, from memory
+// and from a file, gives exactly the pixels and metadata of libvips' own
+// loader at every shrink.
 func TestJPEGDecodeMatchesLoader(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -48,23 +49,34 @@ func TestJPEGDecodeMatchesLoader(t *testing.T) {
 		{"grey", encodeJPEG(t, grey(317, 229), 85), 1},
 		{"exif", exifJPEG(encodeJPEG(t, noisy(400, 300, 9), 80), 6, "Cam", "2024:01:02 03:04:05", 1.5, 2.5), 3},
 		{"truncated", encodeJPEG(t, noisy(300, 200, 4), 90)[:20000], 3},
+		// Larger than one read of the file decoder.
+		{"large", encodeJPEG(t, noisy(1600, 1200, 6), 95), 3},
 	} {
-		for _, shrink := range []int{1, 2, 4, 8} {
-			fast, lib, err := decodeJPEGBoth(c.jpg, shrink)
+		path := toFile(t, c.jpg, c.name+".jpg").path
+		for _, run := range []struct {
+			from   string
+			shrink int
+		}{{"memory", 1}, {"memory", 2}, {"memory", 4}, {"memory", 8}, {"file", 1}, {"file", 2}, {"file", 4}, {"file", 8}} {
+			shrink := run.shrink
+			p := ""
+			if run.from == "file" {
+				p = path
+			}
+			fast, lib, err := decodeJPEGBoth(c.jpg, shrink, p)
 			if err != nil {
-				t.Fatalf("%s 1/%d: %v", c.name, shrink, err)
+				t.Fatalf("%s from %s 1/%d: %v", c.name, run.from, shrink, err)
 			}
 			if fast.bands != c.bands {
-				t.Errorf("%s 1/%d: %d bands", c.name, shrink, fast.bands)
+				t.Errorf("%s from %s 1/%d: %d bands", c.name, run.from, shrink, fast.bands)
 			}
 			if fast.w != lib.w || fast.h != lib.h || fast.bands != lib.bands || fast.interp != lib.interp ||
 				fast.orientation != lib.orientation || fast.xres != lib.xres || fast.exifLen != lib.exifLen {
-				t.Errorf("%s 1/%d: got %+v, loader %+v", c.name, shrink,
+				t.Errorf("%s from %s 1/%d: got %+v, loader %+v", c.name, run.from, shrink,
 					decodedJPEG{w: fast.w, h: fast.h, bands: fast.bands, interp: fast.interp, orientation: fast.orientation, xres: fast.xres, exifLen: fast.exifLen},
 					decodedJPEG{w: lib.w, h: lib.h, bands: lib.bands, interp: lib.interp, orientation: lib.orientation, xres: lib.xres, exifLen: lib.exifLen})
 			}
 			if !bytes.Equal(fast.pix, lib.pix) {
-				t.Errorf("%s 1/%d: pixels differ from the loader's", c.name, shrink)
+				t.Errorf("%s from %s 1/%d: pixels differ from the loader's", c.name, run.from, shrink)
 			}
 		}
 	}

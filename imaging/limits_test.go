@@ -3,6 +3,7 @@ package imaging
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -153,5 +154,79 @@ func TestCheapTransformNotBehindExpensive(t *testing.T) {
 	}
 	if order[0] != "cheap" {
 		t.Fatalf("finishing order %v, want the cheap transform first", order)
+	}
+}
+
+// TestExpensiveWorkersBound runs more expensive transforms than
+// ExpensiveWorkers allows: only that many start, the others wait, and the
+// slots left over still serve cheap transforms at once.
+func TestExpensiveWorkersBound(t *testing.T) {
+	e := newEngine(t, Options{Workers: 4, CheapWorkers: 1, ExpensiveWorkers: 2})
+	gate := make(chan struct{})
+	heavy := sizedGate{gateSource{memSource{encodePNG(t, pattern(32, 32))}, gate, make(chan struct{}, 4)}, 6000, 6000}
+	heavyOps := []cdnurl.Op{cdnurl.Blur{Strength: 10}}
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.Do(context.Background(), "u", heavy, heavyOps, "", nil); err != nil {
+				t.Errorf("expensive: %v", err)
+			}
+		}()
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(heavy.entered) < 2 || e.waiting.Load() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d expensive transforms started, %d waiting; want 2 and 2", len(heavy.entered), e.waiting.Load())
+		}
+	}
+	// Two started and two wait for a place: all four are accounted for.
+	if n := len(heavy.entered); n != 2 {
+		t.Fatalf("%d expensive transforms running at once, want 2", n)
+	}
+	cheapOps := []cdnurl.Op{cdnurl.Preview{Size: &cdnurl.Size{W: px(16), H: px(16), WSet: true, HSet: true}}}
+	cheap := memSource{encodePNG(t, pattern(32, 32))}
+	var cwg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		cwg.Add(1)
+		go func() {
+			defer cwg.Done()
+			if _, err := e.Do(context.Background(), "u", cheap, cheapOps, "", nil); err != nil {
+				t.Errorf("cheap: %v", err)
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { cwg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Error("cheap transforms waited behind the expensive ones")
+	}
+	close(gate)
+	wg.Wait()
+	<-done
+}
+
+// TestWorkerDefaults: one worker per core, one of them kept for cheap
+// transforms (when there are two or more), and expensive ones at most one
+// per core less that one, however many workers are asked for.
+func TestWorkerDefaults(t *testing.T) {
+	n := runtime.NumCPU()
+	e := newEngine(t, Options{})
+	if e.o.Workers != n || e.o.CheapWorkers != min(1, n-1) || e.o.ExpensiveWorkers != max(1, n-1) {
+		t.Errorf("%d cores: workers %d, cheap %d, expensive %d", n, e.o.Workers, e.o.CheapWorkers, e.o.ExpensiveWorkers)
+	}
+	e = newEngine(t, Options{Workers: 4 * n})
+	if e.o.ExpensiveWorkers != max(1, n-1) {
+		t.Errorf("%d cores, %d workers: expensive %d, want %d", n, 4*n, e.o.ExpensiveWorkers, max(1, n-1))
+	}
+	e = newEngine(t, Options{Workers: 3, ExpensiveWorkers: 10})
+	if e.o.ExpensiveWorkers != 2 {
+		t.Errorf("3 workers, 1 cheap: expensive %d, want 2", e.o.ExpensiveWorkers)
+	}
+	e = newEngine(t, Options{Workers: 1})
+	if e.o.CheapWorkers != 0 || e.o.ExpensiveWorkers != 1 {
+		t.Errorf("1 worker: cheap %d, expensive %d", e.o.CheapWorkers, e.o.ExpensiveWorkers)
 	}
 }

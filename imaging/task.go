@@ -189,11 +189,12 @@ func (t *task) open() error {
 	if t.loader == "" {
 		return ErrNotImage
 	}
-	if t.loader == "svgload" || (t.loader == "jpegload" && t.src.Size() <= maxJPEGInMemory) {
+	if t.loader == "svgload" || (t.loader == "jpegload" && !fastJPEGOps(t.ops) && t.src.Size() <= maxJPEGInMemory) {
 		// Loaded from a file, an SVG may pull in files next to it (other
 		// users' blobs); from memory it has no base to resolve against.
-		// A JPEG decodes faster from one buffer (see decodeJPEG) than
-		// streamed from its file 4 KB per read.
+		// A JPEG the loader streams reads its file 4 KB per call; from
+		// memory those are copies. (decodeJPEG reads the file itself, in
+		// large chunks, without holding all of it.)
 		data, n, err := t.readAll()
 		if err != nil {
 			return err
@@ -436,7 +437,7 @@ func (t *task) decode(scale float64) (root vimg, seq bool, err error) {
 		o.n = -1
 		o.sequential = 0
 	}
-	if t.loader == "jpegload" && t.blob != nil && !t.animated && fastJPEGOps(t.ops) {
+	if t.loader == "jpegload" && !t.animated && fastJPEGOps(t.ops) {
 		if root, ok, err := t.decodeJPEG(o.shrink); err != nil || ok {
 			return root, false, err
 		}
@@ -449,9 +450,10 @@ func (t *task) decode(scale float64) (root vimg, seq bool, err error) {
 	return root, o.sequential != 0, nil
 }
 
-// Bounds of decodeJPEG: the encoded file read into memory, and the decoded
-// (shrunk) pixels held in memory at once per transform. Larger images
-// stream from libvips' loader, strip by strip.
+// Bounds of the JPEG path: a source without a local file, or one the
+// loader streams, is read into memory up to maxJPEGInMemory; decodeJPEG
+// holds at most maxJPEGDecodedMemory of decoded (shrunk) pixels per
+// transform, larger images stream from libvips' loader, strip by strip.
 const (
 	maxJPEGInMemory      = 64 << 20
 	maxJPEGDecodedMemory = 32 << 20
@@ -483,11 +485,12 @@ func fastJPEGOps(ops []cdnurl.Op) bool {
 	return true
 }
 
-// decodeJPEG decodes the whole JPEG held in t.blob at 1/shrink scale into
-// memory, straight from the buffer (faster than libvips' loader, which
-// feeds libjpeg 4 KB at a time), with the metadata libvips reads. ok is
-// false when the image is left to the loader: too large decoded, or not
-// RGB or grey. The root is watched for stop requests and is random access.
+// decodeJPEG decodes the whole JPEG, held in t.blob or in the file t.path,
+// at 1/shrink scale into memory, straight from the buffer or from the file
+// in large reads (faster than libvips' loader, which feeds libjpeg 4 KB at
+// a time), with the metadata libvips reads. ok is false when the image is
+// left to the loader: too large decoded, or not RGB or grey. The root is
+// watched for stop requests and is random access.
 func (t *task) decodeJPEG(shrink C.int) (root vimg, ok bool, err error) {
 	o := loadOpts()
 	o.shrink = shrink
@@ -499,9 +502,20 @@ func (t *task) decodeJPEG(shrink C.int) (root vimg, ok bool, err error) {
 	if int64(width(hdr))*int64(height(hdr))*int64(bands(hdr)) > maxJPEGDecodedMemory {
 		return nil, false, nil
 	}
-	var n C.size_t
-	data := C.vips_blob_get(t.blob, &n)
-	switch C.sat_jpeg_decode(data, n, shrink, hdr, t.ctl, &root) {
+	var rc C.int
+	if t.blob != nil {
+		var n C.size_t
+		data := C.vips_blob_get(t.blob, &n)
+		rc = C.sat_jpeg_decode(data, n, shrink, hdr, t.ctl, &root)
+	} else {
+		f, err := os.Open(t.path)
+		if err != nil {
+			return nil, false, err
+		}
+		rc = C.sat_jpeg_decode_fd(C.int(f.Fd()), shrink, hdr, t.ctl, &root)
+		f.Close()
+	}
+	switch rc {
 	case 0:
 	case 1:
 		return nil, false, nil

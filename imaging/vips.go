@@ -9,6 +9,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
 	"unsafe"
 
 	"github.com/satchel-project/satchel/internal/vips"
@@ -183,8 +184,9 @@ type decodedJPEG struct {
 }
 
 // decodeJPEGBoth decodes the JPEG b at 1/shrink scale with decodeJPEG's
-// decoder and with libvips' jpegload. Tests compare the two.
-func decodeJPEGBoth(b []byte, shrink int) (fast, lib decodedJPEG, err error) {
+// decoder and with libvips' jpegload. Tests compare the two. With a path
+// (a file holding b) the decoder reads the file rather than memory.
+func decodeJPEGBoth(b []byte, shrink int, path string) (fast, lib decodedJPEG, err error) {
 	if err := startVips(); err != nil {
 		return fast, lib, err
 	}
@@ -204,7 +206,18 @@ func decodeJPEGBoth(b []byte, shrink int) (fast, lib decodedJPEG, err error) {
 		return fast, lib, fmt.Errorf("jpegload: %s", takeError())
 	}
 	defer unref(libIm)
-	switch C.sat_jpeg_decode(data, C.size_t(len(b)), C.int(shrink), hdr, nil, &fastIm) {
+	var rc C.int
+	if path == "" {
+		rc = C.sat_jpeg_decode(data, C.size_t(len(b)), C.int(shrink), hdr, nil, &fastIm)
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return fast, lib, err
+		}
+		rc = C.sat_jpeg_decode_fd(C.int(f.Fd()), C.int(shrink), hdr, nil, &fastIm)
+		f.Close()
+	}
+	switch rc {
 	case 0:
 	case 1:
 		return fast, lib, errors.New("left to libvips")

@@ -43,6 +43,10 @@ int sat_load(const char *loader, const char *filename, VipsBlob *buffer,
 // to libvips (CMYK, or a header that does not match).
 int sat_jpeg_decode(const void *buf, size_t len, int shrink, VipsImage *hdr,
 	sat_ctl *ctl, VipsImage **out);
+// sat_jpeg_decode_fd is sat_jpeg_decode reading the JPEG from fd, from its
+// current offset, a chunk at a time.
+int sat_jpeg_decode_fd(int fd, int shrink, VipsImage *hdr, sat_ctl *ctl,
+	VipsImage **out);
 
 // Metadata.
 int sat_get_int(VipsImage *im, const char *name, int *out);

@@ -3,6 +3,7 @@ package variantcache
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -101,5 +102,25 @@ func TestSharedLayer(t *testing.T) {
 	e, err := b.Get(context.Background(), key, func(context.Context) ([]byte, string, error) { t.Fatal("recomputed"); return nil, "", nil })
 	if err != nil || e.Size != int64(len("from-shared")) {
 		t.Fatalf("shared load: %+v %v", e, err)
+	}
+}
+
+// BenchmarkStoreMiss is the variant cache's share of a cold transform: a
+// miss whose computation returns a 25 KB variant at once, stored in a
+// directory of its own as a new file's first variant is.
+func BenchmarkStoreMiss(b *testing.B) {
+	c, err := Open(b.TempDir(), 1<<40)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("v"), 25000)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		key := Key(fmt.Sprintf("u%09d", i), "resize/400x300/")
+		if _, err := c.Get(context.Background(), key, func(context.Context) ([]byte, string, error) {
+			return body, "image/jpeg", nil
+		}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -18,8 +18,9 @@
 #   VIPS_WORKERS=4       concurrent transforms of vipsserver
 #   IMGPROXY_BIN=        imgproxy binary to compare with (optional)
 #   SATCHEL_BASE_BIN=    another satchel binary (say, built from the main
-#                        branch) served as "satchel-base" in the warm and
-#                        original rounds, for before/after in one run
+#                        branch) served as "satchel-base" in every scenario
+#                        (with its default workers in the cold one), for
+#                        before/after in one run
 #   DURATION=10s         wrk duration of every warm / original round
 #   CONNS=64             wrk connections
 #   THREADS=2            wrk threads
@@ -252,7 +253,7 @@ fi
 [[ -s $DATA/orig-100KB.bin ]] || "$BIN/cdnload" bytes -out "$DATA/orig-100KB.bin" -size 100000 -seed 1
 [[ -s $DATA/orig-2MB.bin ]] || "$BIN/cdnload" bytes -out "$DATA/orig-2MB.bin" -size 2000000 -seed 2
 PHOTO_BYTES=$(stat -c %s "$DATA/photo.jpg")
-need_mb=$((PHOTO_BYTES * ROUNDS * COLD_N * $(wc -w <<<"$SATCHEL_WORKERS") / 1000000 + 500))
+need_mb=$((PHOTO_BYTES * ROUNDS * COLD_N * ($(wc -w <<<"$SATCHEL_WORKERS") + 1) / 1000000 + 500))
 avail_mb=$(df -Pm "$OUT" | awk 'NR==2 {print $4}')
 if ((avail_mb < need_mb)); then
 	echo "only $avail_mb MB free under $OUT, need about $need_mb MB" >&2
@@ -273,13 +274,22 @@ if has cold; then
 	K=$((ROUNDS * COLD_N))
 	snames=() spids=() sports=()
 	i=0
-	for wk in $SATCHEL_WORKERS; do
+	cold_sides=()
+	for wk in $SATCHEL_WORKERS; do cold_sides+=("$wk"); done
+	# The other build, with its own default workers, for before/after.
+	[[ -n $SATCHEL_BASE_BIN ]] && cold_sides+=(base)
+	for wk in "${cold_sides[@]}"; do
 		name=satchel
 		[[ $wk != 0 ]] && name=satchel-w$wk
+		[[ $wk == base ]] && name=satchel-base
 		port=$((PORT + 10 + i))
 		flags=()
-		[[ $wk != 0 ]] && flags=(--image-workers "$wk")
-		start_satchel "$name" "$port" "${flags[@]}"
+		[[ $wk != 0 && $wk != base ]] && flags=(--image-workers "$wk")
+		if [[ $wk == base ]]; then
+			SATCHEL_EXE=$SATCHEL_BASE_BIN start_satchel "$name" "$port"
+		else
+			start_satchel "$name" "$port" "${flags[@]}"
+		fi
 		say "$name: uploading the photo $K times"
 		"$BIN/cdnload" upload -base "http://$HOST:$port" -pub "$PUB" -file "$DATA/photo.jpg" -n "$K" -c 4 \
 			-out "$SRV/$name.uuids"

@@ -83,7 +83,7 @@ type serveConfig struct {
 	CustomAddonsKey   string         `name:"addons-secret" env:"SATCHEL_ADDONS_SECRET" unset:"none" help:"key signing the requests to custom add-ons"`
 	AddonTimeout      time.Duration  `name:"addon-timeout" env:"SATCHEL_ADDON_TIMEOUT" default:"1m" nonzero:"" help:"time limit of one call to an HTTP add-on"`
 	MaxImagePixels    int64          `name:"max-image-pixels" env:"SATCHEL_MAX_IMAGE_PIXELS" default:"${maxImagePixels}" nonzero:"" help:"largest source image to transform, in pixels"`
-	ImageWorkers      int64          `name:"image-workers" env:"SATCHEL_IMAGE_WORKERS" default:"0" help:"concurrent image transforms (0 = one per core)"`
+	ImageWorkers      int64          `name:"image-workers" env:"SATCHEL_IMAGE_WORKERS" default:"0" help:"concurrent image transforms (0 = one per core); expensive ones take at most one per core less one (at least one) of them"`
 	ImageQueue        int64          `name:"image-queue" env:"SATCHEL_IMAGE_QUEUE" default:"${imageQueue}" help:"transforms that may wait for a worker before answering 429 (0 = none)"`
 	ImageTimeout      time.Duration  `name:"image-timeout" env:"SATCHEL_IMAGE_TIMEOUT" default:"${imageTimeout}" nonzero:"" help:"time limit of one transform"`
 	ImageMaxSide      int64          `name:"image-max-side" env:"SATCHEL_IMAGE_MAX_SIDE" default:"5000" nonzero:"" help:"longest side, in pixels, an image operation may make an image grow to (sides the source already has are kept)"`
