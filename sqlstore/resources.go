@@ -72,14 +72,20 @@ func (db *DB) UpdateResource(ctx context.Context, r *satchel.Resource) error {
 	return nil
 }
 
-// ListResources implements satchel.ResourceStore.
+// ListResources implements satchel.ResourceStore: the page and the count
+// are read in one snapshot.
 func (db *DB) ListResources(ctx context.Context, projectID int64, kind string, offset, limit int) ([]*satchel.Resource, int64, error) {
 	var n int64
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_resources WHERE project_id=? AND kind=? AND removed IS NULL`, projectID, kind).Scan(&n); err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: count resources: %w", err)
-	}
-	rs, err := queryAll(ctx, db.r, "list resources", scanResource, `SELECT `+resourceCols+` FROM api_resources
-		WHERE project_id=? AND kind=? AND removed IS NULL ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`, projectID, kind, limit, offset)
+	var rs []*satchel.Resource
+	err := db.snapshot(ctx, func(e execer) error {
+		if err := e.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_resources WHERE project_id=? AND kind=? AND removed IS NULL`, projectID, kind).Scan(&n); err != nil {
+			return fmt.Errorf("sqlstore: count resources: %w", err)
+		}
+		var err error
+		rs, err = queryAll(ctx, e, "list resources", scanResource, `SELECT `+resourceCols+` FROM api_resources
+			WHERE project_id=? AND kind=? AND removed IS NULL ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`, projectID, kind, limit, offset)
+		return err
+	})
 	return rs, n, err
 }
 
