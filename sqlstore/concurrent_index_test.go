@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pressly/goose/v3"
@@ -93,4 +94,29 @@ func invalidIndexes(t *testing.T, db *DB) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Nodes starting together on one new database all come up: the ones
+// waiting for the first's migration hold no snapshot that its CREATE INDEX
+// CONCURRENTLY would wait for (see migrationLock). The deadline only ends
+// a test that would otherwise hang.
+func TestConcurrentOpenPostgres(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			db, err := OpenPostgres(ctx, dsn)
+			if err == nil {
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
