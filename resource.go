@@ -49,8 +49,33 @@ type ResourceStore interface {
 	// stand for no file (removed or not) yet: URL fetches and chunked
 	// uploads still under way, or failed. Newest first, and counts them all.
 	ListPendingFiles(ctx context.Context, projectID int64, offset, limit int) ([]*Resource, int64, error)
+	// FileListing reads one page of a project's file listing in one
+	// snapshot of the store: the pending files (as ListPendingFiles) first,
+	// then the project's live files, newest first (as ListFiles), from
+	// offset, at most limit in all, with the counts of both as of the same
+	// moment. A file cannot be both pending and live in one snapshot.
+	FileListing(ctx context.Context, projectID int64, offset, limit int) (*FileListing, error)
 	// ListUntargeted pages through the live resources of a kind, of every
 	// project, that stand for nothing yet (Target ""), by id after the
 	// cursor after.
 	ListUntargeted(ctx context.Context, kind, after string, limit int) ([]*Resource, error)
+}
+
+// FileListing is one page of a project's file listing read in one snapshot
+// (see ResourceStore.FileListing).
+type FileListing struct {
+	// Pending are the page's pending file resources, newest first.
+	Pending []*Resource
+	// PendingCount counts every pending file resource of the project.
+	PendingCount int64
+	// Files are the page's live files after the pending ones, newest first.
+	Files []*File
+	// Counts are the project's file counters.
+	Counts FileCounts
+}
+
+// Count is the number of entries of the whole listing: the pending files
+// and the live (stored or not) ones.
+func (l *FileListing) Count() int64 {
+	return l.PendingCount + l.Counts.Stored + l.Counts.Unstored
 }

@@ -152,7 +152,7 @@ type App struct {
 	locks    keyedMutex
 	slots    uploadSlots
 	// anonymous holds the anonymous rate limits (ThrottleAnonymous).
-	anonymous anonymousLimiters
+	anonymous *anonymousLimiters
 
 	// halt ends the jobs that outlive River's job timeout (see Halt).
 	halt    context.Context
@@ -180,9 +180,10 @@ func New(ctx context.Context, store satchel.Store, bucket blobstore.Bucket, insp
 	halt, haltNow := context.WithCancel(context.Background())
 	return &App{
 		Store: store, Bucket: bucket, Inspect: insp, Fetch: fc, Log: log, cfg: cfg,
-		partKey: pk,
-		slots:   uploadSlots{maxTotal: cfg.MaxConcurrentUploads, maxProject: cfg.MaxProjectUploads},
-		halt:    halt, haltNow: haltNow,
+		partKey:   pk,
+		slots:     uploadSlots{maxTotal: cfg.MaxConcurrentUploads, maxProject: cfg.MaxProjectUploads},
+		anonymous: newAnonymousLimiters(),
+		halt:      halt, haltNow: haltNow,
 	}, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/internal/httpx"
+	"github.com/satchel-project/satchel/internal/ratelimit"
 	"golang.org/x/time/rate"
 )
 
@@ -81,10 +83,13 @@ func (a *App) UploadsInProgress() int {
 const maxAnonymousClients = 100_000
 
 // anonymousLimiters hold the anonymous creates of each project and client
-// address: token buckets of the project's per-minute rate.
-type anonymousLimiters struct {
-	mu sync.Mutex
-	m  map[anonymousClient]*anonymousBucket
+// address block (httpx.AddrKey): token buckets of the project's per-minute
+// rate. A bucket unused for a minute is full again, the same as a new one,
+// so it is forgotten then.
+type anonymousLimiters = ratelimit.Table[anonymousClient, anonymousBucket]
+
+func newAnonymousLimiters() *anonymousLimiters {
+	return ratelimit.New[anonymousClient, anonymousBucket](maxAnonymousClients, time.Minute)
 }
 
 type anonymousClient struct {
@@ -95,7 +100,6 @@ type anonymousClient struct {
 type anonymousBucket struct {
 	perMinute int
 	lim       *rate.Limiter
-	used      time.Time
 }
 
 // ThrottleAnonymous charges one anonymous create of a client address to
@@ -107,46 +111,21 @@ func (a *App) ThrottleAnonymous(p *satchel.Project, client netip.Addr) error {
 	if perMinute <= 0 {
 		return nil
 	}
-	bits := 32
-	if client.Is6() {
-		bits = 64
-	}
-	addr, _ := client.Prefix(bits)
-	key := anonymousClient{project: p.ID, addr: addr}
 	now := time.Now()
-	l := &a.anonymous
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.m[key]
-	if b == nil || b.perMinute != perMinute {
-		if len(l.m) >= maxAnonymousClients {
-			l.prune(now)
+	var wait time.Duration
+	a.anonymous.Do(anonymousClient{project: p.ID, addr: httpx.AddrKey(client)}, now, func(b *anonymousBucket, _ bool) bool {
+		if b.lim == nil || b.perMinute != perMinute {
+			*b = anonymousBucket{perMinute: perMinute, lim: rate.NewLimiter(rate.Limit(float64(perMinute)/60), perMinute)}
 		}
-		if l.m == nil {
-			l.m = map[anonymousClient]*anonymousBucket{}
+		r := b.lim.ReserveN(now, 1)
+		if wait = r.DelayFrom(now); wait > 0 {
+			r.CancelAt(now)
 		}
-		b = &anonymousBucket{perMinute: perMinute, lim: rate.NewLimiter(rate.Limit(float64(perMinute)/60), perMinute)}
-		l.m[key] = b
-	}
-	b.used = now
-	r := b.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
+		return true
+	})
+	if wait > 0 {
 		return &satchel.Error{Kind: satchel.KindThrottled, Reason: satchel.ReasonAnonymousThrottled,
-			Message: "Too many anonymous uploads from this address.", RetryAfter: int(d/time.Second) + 1}
+			Message: "Too many anonymous uploads from this address.", RetryAfter: int(wait/time.Second) + 1}
 	}
 	return nil
-}
-
-// prune forgets the buckets unused for a minute (full again: a new one is
-// the same), and every bucket if that is not enough.
-func (l *anonymousLimiters) prune(now time.Time) {
-	for k, b := range l.m {
-		if now.Sub(b.used) >= time.Minute {
-			delete(l.m, k)
-		}
-	}
-	if len(l.m) >= maxAnonymousClients {
-		clear(l.m)
-	}
 }

@@ -104,7 +104,7 @@ T0=$(date +%s)
 S3_STARTED=0
 cleanup() {
 	if [[ $S3_STARTED == 1 ]]; then
-		env -u SATCHEL_BIN SATCHEL_S3_DIR="$OUT/s3server" bash "$ROOT/scripts/s3server.sh" stop >/dev/null 2>&1 || true
+		env SATCHEL_S3_DIR="$OUT/s3server" bash "$ROOT/scripts/s3server.sh" stop >/dev/null 2>&1 || true
 	fi
 }
 trap cleanup EXIT
@@ -232,9 +232,9 @@ fi
 if want s3; then
 	say "s3: versitygw from scripts/s3server.sh (state in $OUT/s3server)"
 	mkdir -p "$OUT/s3server"
-	if ! env -u SATCHEL_BIN SATCHEL_S3_DIR="$OUT/s3server" bash "$ROOT/scripts/s3server.sh" stop >/dev/null 2>&1; then :; fi
+	if ! env SATCHEL_S3_DIR="$OUT/s3server" bash "$ROOT/scripts/s3server.sh" stop >/dev/null 2>&1; then :; fi
 	S3_STARTED=1
-	s3env=$(env -u SATCHEL_BIN SATCHEL_S3_DIR="$OUT/s3server" bash "$ROOT/scripts/s3server.sh") || die "scripts/s3server.sh failed"
+	s3env=$(env SATCHEL_S3_DIR="$OUT/s3server" bash "$ROOT/scripts/s3server.sh") || die "scripts/s3server.sh failed"
 	eval "$s3env"
 	step s3 "$BIN/s3multipart" -size $((SIZE_MB << 20)) -part-size $((S3_PART_MB << 20)) -rounds "$ROUNDS" \
 		-s3-url "$SATCHEL_TEST_S3_URL" -s3-pid "$(cat "$OUT/s3server/pid" 2>/dev/null || echo 0)" \

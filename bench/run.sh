@@ -6,7 +6,8 @@
 #
 # Knobs (environment):
 #   SIZE_MB=1024         large upload, MiB (scenario 1)
-#   ROUNDS=3             rounds of scenario 1 (each server, interleaved)
+#   ROUNDS=3             rounds of scenario 1 (each server, interleaved; every
+#                        scenario rotates the order of its servers each round)
 #   PART_SIZES="5242880 67108864"   Satchel multipart part sizes tried
 #   WORKERS=4            parts in flight
 #   DIRECT_MB=100        direct upload, MB = 10^6 bytes (scenario 2)
@@ -203,6 +204,14 @@ fi
 
 has() { [[ " $ONLY " == *" $1 "* ]]; }
 
+# rotated N R prints the side indexes 0..N-1 of round R, the order rotated
+# by one each round (A B C, then B C A, then C A B; A B, then B A), so that
+# no side always runs first, on a machine warmed or tired by the others.
+rotated() {
+	local j
+	for ((j = 0; j < $1; j++)); do echo $(((j + $2 - 1) % $1)); done
+}
+
 # ---- 1: large upload: Satchel multipart (one server per part size) vs tusd
 if has big; then
 	say "scenario 1: $SIZE_MB MiB upload, $ROUNDS round(s)"
@@ -224,7 +233,7 @@ if has big; then
 	argsets+=("put -url http://$HOST:$p/put/ -data $OUT/data-$SIZE_MB.bin -size $SIZE")
 	for r in $(seq "$ROUNDS"); do
 		round_load "upload-${SIZE_MB}MiB" "$r" before
-		for i in "${!names[@]}"; do
+		for i in $(rotated "${#names[@]}" "$r"); do
 			# shellcheck disable=SC2086 # argsets are word lists by design
 			measure "${names[$i]}" "${pids[$i]}" ${argsets[$i]} -scenario "upload-${SIZE_MB}MiB" -round "$r"
 			drop_uploads "${names[$i]}"
@@ -243,17 +252,17 @@ if has direct; then
 	tpid=$LAST_PID
 	start_ceiling ceiling-durable "$((PORT + 2))" true
 	cpid=$LAST_PID
+	names=(satchel-base tusd-patch ceiling-durable) pids=("$spid" "$tpid" "$cpid")
+	argsets=("direct -url http://$HOST:$PORT -body $OUT/direct.body -size $DIRECT"
+		"tus -url http://$HOST:$((PORT + 1))/files/ -data $OUT/data-$SIZE_MB.bin -size $DIRECT"
+		"direct -url http://$HOST:$((PORT + 2)) -body $OUT/direct.body -size $DIRECT")
 	for r in $(seq "$DIRECT_ROUNDS"); do
 		round_load "direct-${DIRECT_MB}MB" "$r" before
-		measure satchel-base "$spid" direct -url "http://$HOST:$PORT" -body "$OUT/direct.body" -size "$DIRECT" \
-			-scenario "direct-${DIRECT_MB}MB" -round "$r"
-		drop_uploads satchel-base
-		measure tusd-patch "$tpid" tus -url "http://$HOST:$((PORT + 1))/files/" -data "$OUT/data-$SIZE_MB.bin" -size "$DIRECT" \
-			-scenario "direct-${DIRECT_MB}MB" -round "$r"
-		drop_uploads tusd-patch
-		measure ceiling-durable "$cpid" direct -url "http://$HOST:$((PORT + 2))" -body "$OUT/direct.body" -size "$DIRECT" \
-			-scenario "direct-${DIRECT_MB}MB" -round "$r"
-		drop_uploads ceiling-durable
+		for i in $(rotated "${#names[@]}" "$r"); do
+			# shellcheck disable=SC2086 # argsets are word lists by design
+			measure "${names[$i]}" "${pids[$i]}" ${argsets[$i]} -scenario "direct-${DIRECT_MB}MB" -round "$r"
+			drop_uploads "${names[$i]}"
+		done
 		round_load "direct-${DIRECT_MB}MB" "$r" after
 	done
 	stop "$spid" satchel-base
@@ -271,17 +280,14 @@ if has small; then
 	start_ceiling ceiling-nodurable "$((PORT + 2))" false
 	npid=$LAST_PID
 	small="-pub $PUB -file-size $SMALL_BYTES -c $CONC -duration $DURATION -max $MAX_REQS -scenario small-${SMALL_BYTES}B-c$CONC"
+	names=(satchel-base ceiling-durable ceiling-nodurable) pids=("$spid" "$cpid" "$npid") ports=("$PORT" "$((PORT + 1))" "$((PORT + 2))")
 	for r in $(seq "$SMALL_ROUNDS"); do
 		round_load "small-${SMALL_BYTES}B-c$CONC" "$r" before
-		# shellcheck disable=SC2086
-		measure satchel-base "$spid" small -url "http://$HOST:$PORT/base/" $small -round "$r"
-		sync
-		# shellcheck disable=SC2086
-		measure ceiling-durable "$cpid" small -url "http://$HOST:$((PORT + 1))/base/" $small -round "$r"
-		sync
-		# shellcheck disable=SC2086
-		measure ceiling-nodurable "$npid" small -url "http://$HOST:$((PORT + 2))/base/" $small -round "$r"
-		sync
+		for i in $(rotated "${#names[@]}" "$r"); do
+			# shellcheck disable=SC2086
+			measure "${names[$i]}" "${pids[$i]}" small -url "http://$HOST:${ports[$i]}/base/" $small -round "$r"
+			sync
+		done
 		round_load "small-${SMALL_BYTES}B-c$CONC" "$r" after
 	done
 	stop "$spid" satchel-base

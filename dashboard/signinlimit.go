@@ -2,24 +2,27 @@ package dashboard
 
 import (
 	"net/netip"
-	"sync"
 	"time"
+
+	"github.com/satchel-project/satchel/internal/httpx"
+	"github.com/satchel-project/satchel/internal/ratelimit"
 )
 
 // maxLimitEntries bounds the addresses the sign-in limit remembers.
 const maxLimitEntries = 10000
 
 // failureLimit counts failed sign-ins per client address (an IPv6 client
-// by its /64, which one host usually holds whole) in fixed windows: once an
-// address has failed max times in a window, it is refused until the
-// window ends. Counts are per node.
+// by its /64, which one host usually holds whole: httpx.AddrKey) in fixed
+// windows: once an address has failed max times in a window, it is refused
+// until the window ends. Counts are per node. An address unseen for a
+// window has no window running any more and is forgotten; when the table
+// is full, the least recently seen address goes first.
 type failureLimit struct {
 	max    int
 	window time.Duration
 	now    func() time.Time
 
-	mu    sync.Mutex
-	fails map[netip.Prefix]*failures
+	fails *ratelimit.Table[netip.Prefix, failures]
 }
 
 type failures struct {
@@ -28,62 +31,36 @@ type failures struct {
 }
 
 func newFailureLimit(max int, window time.Duration) *failureLimit {
-	return &failureLimit{max: max, window: window, now: time.Now, fails: map[netip.Prefix]*failures{}}
-}
-
-func limitKey(ip netip.Addr) netip.Prefix {
-	if ip.Is4() {
-		return netip.PrefixFrom(ip, 32)
-	}
-	p, _ := ip.Prefix(64)
-	return p
+	return &failureLimit{max: max, window: window, now: time.Now, fails: ratelimit.New[netip.Prefix, failures](maxLimitEntries, window)}
 }
 
 // blocked reports whether ip is refused, and for how much longer.
-func (l *failureLimit) blocked(ip netip.Addr) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.fails[limitKey(ip)]
-	if f == nil || f.n < l.max {
-		return 0, false
-	}
-	left := f.since.Add(l.window).Sub(l.now())
-	return left, left > 0
+func (l *failureLimit) blocked(ip netip.Addr) (left time.Duration, refused bool) {
+	now := l.now()
+	l.fails.Do(httpx.AddrKey(ip), now, func(f *failures, found bool) bool {
+		if !found {
+			return false
+		}
+		if f.n >= l.max {
+			left = f.since.Add(l.window).Sub(now)
+			refused = left > 0
+		}
+		return now.Sub(f.since) < l.window
+	})
+	return left, refused
 }
 
 // fail counts a failed sign-in from ip and reports whether it was the one
 // that reached the limit.
-func (l *failureLimit) fail(ip netip.Addr) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now, k := l.now(), limitKey(ip)
-	f := l.fails[k]
-	if f != nil && now.Sub(f.since) >= l.window {
-		f = nil
-	}
-	if f == nil {
-		if len(l.fails) >= maxLimitEntries {
-			l.evict(now)
+func (l *failureLimit) fail(ip netip.Addr) (reached bool) {
+	now := l.now()
+	l.fails.Do(httpx.AddrKey(ip), now, func(f *failures, found bool) bool {
+		if !found || now.Sub(f.since) >= l.window {
+			*f = failures{since: now}
 		}
-		f = &failures{since: now}
-		l.fails[k] = f
-	}
-	f.n++
-	return f.n == l.max
-}
-
-// evict forgets the windows that ended or, when none did, the oldest one.
-func (l *failureLimit) evict(now time.Time) {
-	var oldest netip.Prefix
-	var since time.Time
-	for k, f := range l.fails {
-		if now.Sub(f.since) >= l.window {
-			delete(l.fails, k)
-		} else if since.IsZero() || f.since.Before(since) {
-			oldest, since = k, f.since
-		}
-	}
-	if len(l.fails) >= maxLimitEntries {
-		delete(l.fails, oldest)
-	}
+		f.n++
+		reached = f.n == l.max
+		return true
+	})
+	return reached
 }

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/satchel-project/satchel/internal/httpx"
 )
 
 func TestFailureLimit(t *testing.T) {
@@ -47,7 +49,8 @@ func TestFailureLimit(t *testing.T) {
 }
 
 // TestFailureLimitBounded: the table never holds more than maxLimitEntries
-// addresses; when full it drops the windows that ended, else the oldest.
+// addresses; when full it drops the windows that ended, else the least
+// recently seen.
 func TestFailureLimitBounded(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	l := newFailureLimit(2, time.Minute)
@@ -57,17 +60,22 @@ func TestFailureLimitBounded(t *testing.T) {
 	for i := range maxLimitEntries + 100 {
 		now = now.Add(time.Millisecond)
 		l.fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
-		if len(l.fails) > maxLimitEntries {
-			t.Fatalf("%d entries", len(l.fails))
+		if l.fails.Len() > maxLimitEntries {
+			t.Fatalf("%d entries", l.fails.Len())
 		}
 	}
-	if _, ok := l.fails[limitKey(first)]; ok {
+	var kept bool
+	l.fails.Do(httpx.AddrKey(first), now, func(_ *failures, found bool) bool {
+		kept = found
+		return found
+	})
+	if kept {
 		t.Fatal("the oldest entry was kept over newer ones")
 	}
 	// Once windows end, a full table makes room by dropping them all.
 	now = now.Add(2 * time.Minute)
 	l.fail(first)
-	if len(l.fails) != 1 {
-		t.Fatalf("%d entries after every window ended, want 1", len(l.fails))
+	if l.fails.Len() != 1 {
+		t.Fatalf("%d entries after every window ended, want 1", l.fails.Len())
 	}
 }

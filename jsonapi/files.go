@@ -486,39 +486,64 @@ func (h *Handler) listFiles(w http.ResponseWriter, r *http.Request) {
 // uploads, failed fetches), newest first, then the project's live files,
 // newest first, each under its dialect id (or its derived id, see
 // derivedFileID). It returns the count of both.
+//
+// The page and the count are read in one snapshot of the store (see
+// satchel.ResourceStore.FileListing), so a file that becomes ready while
+// the page is read is listed once, pending or live. A URL fetch whose file
+// arrived unseen is still pending in the store with its file live beside
+// it; loading the page settles it, and the page is read again so that the
+// file takes its one place among the live files. A file is never listed
+// twice on a page (by its UUID).
 func (h *Handler) listFilePage(r *http.Request, c *caller, offset, limit int) ([]fileDoc, int64, error) {
 	ctx := r.Context()
-	pending, np, err := h.app.Store.ListPendingFiles(ctx, c.p.ID, offset, limit)
-	if err != nil {
-		return nil, 0, err
-	}
-	counts, err := h.app.Store.FileCounts(ctx, c.p.ID)
-	if err != nil {
-		return nil, 0, err
-	}
-	docs := make([]fileDoc, 0, limit)
-	for _, res := range pending {
-		v, err := h.loadFile(ctx, c.p, res)
+	for try := 1; ; try++ {
+		l, err := h.app.Store.FileListing(ctx, c.p.ID, offset, limit)
 		if err != nil {
 			return nil, 0, err
 		}
-		docs = append(docs, h.fileDoc(r, c, v, nil, nil))
-	}
-	if len(pending) < limit {
-		files, err := h.app.ListFiles(ctx, c.p, satchel.FileQuery{Desc: true, Offset: max(offset-int(np), 0), Limit: limit - len(pending)})
-		if err != nil {
-			return nil, 0, err
+		views := make([]*fileView, 0, limit)
+		settled := false
+		for _, res := range l.Pending {
+			target := res.Target
+			v, err := h.loadFile(ctx, c.p, res)
+			if err != nil {
+				return nil, 0, err
+			}
+			settled = settled || (target == "" && v.res.Target != "")
+			views = append(views, v)
 		}
-		for _, f := range files {
+		if settled && try < maxListingReads {
+			continue
+		}
+		seen := make(map[string]bool, limit)
+		for _, v := range views {
+			if v.res.Target != "" {
+				seen[v.res.Target] = true
+			}
+		}
+		for _, f := range l.Files {
+			if seen[f.UUID] {
+				continue
+			}
+			seen[f.UUID] = true
 			v, err := h.fileView(ctx, c.p, f)
 			if err != nil {
 				return nil, 0, err
 			}
+			views = append(views, v)
+		}
+		docs := make([]fileDoc, 0, len(views))
+		for _, v := range views {
 			docs = append(docs, h.fileDoc(r, c, v, nil, nil))
 		}
+		return docs, l.Count(), nil
 	}
-	return docs, np + counts.Stored + counts.Unstored, nil
 }
+
+// maxListingReads bounds the reads of one listing page: each read again
+// follows fetches settled by the one before, which cannot go on forever
+// but need not be followed far either (the page dedupes what is left).
+const maxListingReads = 3
 
 // fileView is the resource view of a live file: its dialect resource, or
 // one under its derived id (recorded once the id is used).

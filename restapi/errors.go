@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/internal/httpx"
 )
 
 // reasonSimpleAuthOverHTTP refuses the secret key sent in clear text.
@@ -12,6 +13,7 @@ const reasonSimpleAuthOverHTTP satchel.Reason = "rest.simple_auth_over_http"
 // An errorRow is how the REST API answers one kind of error: a status and a
 // {"detail": …} body.
 type errorRow struct {
+	// status is the HTTP status; 0 is the kind's usual one (httpx.Status).
 	status int
 	// detail words the error, with the error's data filled in (see
 	// satchel.Error.Fill); empty means the error's own sentence.
@@ -21,19 +23,14 @@ type errorRow struct {
 	nonField bool
 }
 
-// kindRows is the REST API's answer to each kind of error.
+// kindRows words the kinds of error whose REST detail is not the error's
+// own sentence. Every kind has its usual status (httpx.Status); a kind
+// missing here answers with that status and the error's sentence.
 var kindRows = map[satchel.Kind]errorRow{
-	satchel.KindInternal:     {status: http.StatusInternalServerError, detail: "Internal error."},
-	satchel.KindInvalid:      {status: http.StatusBadRequest},
-	satchel.KindNotFound:     {status: http.StatusNotFound, detail: "Not found."},
-	satchel.KindConflict:     {status: http.StatusConflict},
-	satchel.KindForbidden:    {status: http.StatusForbidden},
-	satchel.KindUnauthorized: {status: http.StatusUnauthorized},
-	satchel.KindTooLarge:     {status: http.StatusRequestEntityTooLarge},
-	satchel.KindThrottled:    {status: http.StatusTooManyRequests, detail: "Request was throttled. Expected available in {retry_after} seconds."},
-	satchel.KindUnavailable:  {status: http.StatusServiceUnavailable, detail: "Internal error."},
-	satchel.KindExpired:      {status: http.StatusForbidden},
-	satchel.KindTimeout:      {status: http.StatusRequestTimeout},
+	satchel.KindInternal:    {detail: "Internal error."},
+	satchel.KindNotFound:    {detail: "Not found."},
+	satchel.KindThrottled:   {detail: "Request was throttled. Expected available in {retry_after} seconds."},
+	satchel.KindUnavailable: {detail: "Internal error."},
 }
 
 // errorRows words the reasons the REST API answers otherwise than their kind.
@@ -58,7 +55,7 @@ var errorRows = map[satchel.Reason]errorRow{
 	satchel.ReasonWebhookSecretTooLong:  {status: http.StatusBadRequest, detail: "`{field}` can not be longer than {limit} characters."},
 	satchel.ReasonWebhookVersionInvalid: {status: http.StatusBadRequest, detail: "`{field}` must be 0.6 or 0.7."},
 	satchel.ReasonWebhookNotUnique:      {status: http.StatusBadRequest, nonField: true},
-	satchel.ReasonWebhookNotFound:       {status: http.StatusNotFound},
+	satchel.ReasonWebhookNotFound:       {}, // its own sentence, with the id
 
 	reasonSimpleAuthOverHTTP: {status: http.StatusBadRequest},
 }
@@ -70,8 +67,12 @@ func render(err error) (*satchel.Error, errorRow, string) {
 	if !ok {
 		row, ok = kindRows[e.Kind]
 	}
-	if !ok {
+	if !ok && httpx.Status(e.Kind) >= 500 {
+		// A fault the client is told nothing of (a kind unknown here too).
 		row = kindRows[satchel.KindInternal]
+	}
+	if row.status == 0 {
+		row.status = httpx.Status(e.Kind)
 	}
 	if row.detail == "" {
 		return e, row, e.Message

@@ -10,9 +10,9 @@
 # `bash scripts/s3server.sh stop` stops the server (its data is kept).
 #
 # Settings (environment):
-#   SATCHEL_BIN      where the binary is installed (default ~/.cache/satchel/bin)
-#   SATCHEL_S3_DIR   server state: data, pid, port, log (default $TMPDIR/satchel-s3server-UID)
-#   SATCHEL_S3_PORT  port to listen on (default: the first free one from 19000)
+#   SATCHEL_S3_BIN_DIR where the versitygw binary is installed (default ~/.cache/satchel/bin)
+#   SATCHEL_S3_DIR     server state: data, pid, port, log (default $TMPDIR/satchel-s3server-UID)
+#   SATCHEL_S3_PORT    port to listen on (default: the first free one from 19000)
 set -euo pipefail
 
 VGW_MODULE=github.com/versity/versitygw
@@ -22,7 +22,7 @@ SECRET_KEY=satchelsecret
 REGION=us-east-1
 BUCKET=satchel-test
 
-BIN_DIR=${SATCHEL_BIN:-$HOME/.cache/satchel/bin}
+BIN_DIR=${SATCHEL_S3_BIN_DIR:-$HOME/.cache/satchel/bin}
 BIN=$BIN_DIR/versitygw
 STATE=${SATCHEL_S3_DIR:-${TMPDIR:-/tmp}/satchel-s3server-$(id -u)}
 PID_FILE=$STATE/pid

@@ -96,3 +96,40 @@ func TestJSONAPIListsEveryFile(t *testing.T) {
 	// An id that is no file of the project is not found.
 	wantStatus(t, jaDo(t, "GET", base+"/files/f-0000000000000000000000.json", testSecret, "", nil), http.StatusNotFound)
 }
+
+// A URL fetch whose file arrived while nobody looked is pending in the
+// store with its file live beside it: the listing shows the file once,
+// under the dialect's id, and counts it once, on every page size.
+func TestJSONAPIListsUnseenFetchOnce(t *testing.T) {
+	png := pngBytes(t, 8, 8)
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(png)
+	}))
+	defer src.Close()
+	s := startServer(t, nil)
+	base := jaBase(s, testPub)
+	uploadTo(t, s.URL, "one.txt", []byte("uploaded through the Upload API"), "1")
+	var fetched []string
+	fetch := func() {
+		for range 2 {
+			r := jaJSON(t, "POST", base+"/files.json", testSecret, `{"file":{"source_url":"`+src.URL+`/a.png"}}`)
+			wantStatus(t, r, http.StatusCreated)
+			id := r.data(t)["id"].(string)
+			waitFetchDone(t, s, id)
+			fetched = append(fetched, id)
+		}
+	}
+	fetch()
+	files, count := listAll(t, base, testSecret, 20)
+	fetch()
+	pages, count1 := listAll(t, base, testSecret, 1)
+	if len(files) != 3 || count != 3 || len(pages) != 5 || count1 != 5 {
+		t.Fatalf("listed %d (count %v), then %d one a page (count %v); want 3 and 5", len(files), count, len(pages), count1)
+	}
+	for _, id := range fetched {
+		if a := pages[id]; a == nil || a["status"] != "ready" {
+			t.Errorf("fetched file %s listed as %v", id, a)
+		}
+	}
+}

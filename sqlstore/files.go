@@ -46,8 +46,12 @@ func countChange(ctx context.Context, tx execer, old, cur *satchel.File) error {
 
 // FileCounts implements satchel.Store.
 func (db *DB) FileCounts(ctx context.Context, projectID int64) (satchel.FileCounts, error) {
+	return fileCounts(ctx, db.r, projectID)
+}
+
+func fileCounts(ctx context.Context, e execer, projectID int64) (satchel.FileCounts, error) {
 	var c satchel.FileCounts
-	err := db.r.QueryRowContext(ctx, `SELECT stored, unstored, removed FROM project_counters WHERE project_id=?`, projectID).Scan(&c.Stored, &c.Unstored, &c.Removed)
+	err := e.QueryRowContext(ctx, `SELECT stored, unstored, removed FROM project_counters WHERE project_id=?`, projectID).Scan(&c.Stored, &c.Unstored, &c.Removed)
 	if err := notFound(err); err != nil && !satchel.IsNotFound(err) {
 		return c, fmt.Errorf("sqlstore: counts: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver
 )
@@ -28,10 +29,36 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("sqlstore: postgres conn: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7472616)`); err != nil {
+	if err := migrationLock(ctx, conn); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlstore: migration lock: %w", err)
+		return nil, err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7472616)`)
 	return open(ctx, db, db, true, dsn)
+}
+
+// migrationLockPoll is how often a node waiting for another's migration
+// tries the lock again.
+const migrationLockPoll = 100 * time.Millisecond
+
+// migrationLock takes the advisory lock that serialises migrations, trying
+// it again and again rather than waiting in pg_advisory_lock: a statement
+// that waits keeps its snapshot, and CREATE INDEX CONCURRENTLY (a migration
+// of the node holding the lock) waits for every older snapshot of the
+// database to go, so the two would wait for each other for ever.
+func migrationLock(ctx context.Context, conn *sql.Conn) error {
+	for {
+		var ok bool
+		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(7472616)`).Scan(&ok); err != nil {
+			return fmt.Errorf("sqlstore: migration lock: %w", err)
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sqlstore: migration lock: %w", ctx.Err())
+		case <-time.After(migrationLockPoll):
+		}
+	}
 }

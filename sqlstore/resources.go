@@ -72,14 +72,20 @@ func (db *DB) UpdateResource(ctx context.Context, r *satchel.Resource) error {
 	return nil
 }
 
-// ListResources implements satchel.ResourceStore.
+// ListResources implements satchel.ResourceStore: the page and the count
+// are read in one snapshot.
 func (db *DB) ListResources(ctx context.Context, projectID int64, kind string, offset, limit int) ([]*satchel.Resource, int64, error) {
 	var n int64
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_resources WHERE project_id=? AND kind=? AND removed IS NULL`, projectID, kind).Scan(&n); err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: count resources: %w", err)
-	}
-	rs, err := queryAll(ctx, db.r, "list resources", scanResource, `SELECT `+resourceCols+` FROM api_resources
-		WHERE project_id=? AND kind=? AND removed IS NULL ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`, projectID, kind, limit, offset)
+	var rs []*satchel.Resource
+	err := db.snapshot(ctx, func(e execer) error {
+		if err := e.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_resources WHERE project_id=? AND kind=? AND removed IS NULL`, projectID, kind).Scan(&n); err != nil {
+			return fmt.Errorf("sqlstore: count resources: %w", err)
+		}
+		var err error
+		rs, err = queryAll(ctx, e, "list resources", scanResource, `SELECT `+resourceCols+` FROM api_resources
+			WHERE project_id=? AND kind=? AND removed IS NULL ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`, projectID, kind, limit, offset)
+		return err
+	})
 	return rs, n, err
 }
 
@@ -89,13 +95,45 @@ const pendingFile = `project_id=? AND kind='` + satchel.ResourceFile + `' AND re
 
 // ListPendingFiles implements satchel.ResourceStore.
 func (db *DB) ListPendingFiles(ctx context.Context, projectID int64, offset, limit int) ([]*satchel.Resource, int64, error) {
+	return listPendingFiles(ctx, db.r, projectID, offset, limit)
+}
+
+func listPendingFiles(ctx context.Context, e execer, projectID int64, offset, limit int) ([]*satchel.Resource, int64, error) {
 	var n int64
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_resources WHERE `+pendingFile, projectID).Scan(&n); err != nil {
+	if err := e.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_resources WHERE `+pendingFile, projectID).Scan(&n); err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: count pending files: %w", err)
 	}
-	rs, err := queryAll(ctx, db.r, "list pending files", scanResource, `SELECT `+resourceCols+` FROM api_resources
+	rs, err := queryAll(ctx, e, "list pending files", scanResource, `SELECT `+resourceCols+` FROM api_resources
 		WHERE `+pendingFile+` ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`, projectID, limit, offset)
 	return rs, n, err
+}
+
+// FileListing implements satchel.ResourceStore, in one read transaction.
+func (db *DB) FileListing(ctx context.Context, projectID int64, offset, limit int) (*satchel.FileListing, error) {
+	l := &satchel.FileListing{}
+	err := db.snapshot(ctx, func(e execer) error {
+		var err error
+		if l.Pending, l.PendingCount, err = listPendingFiles(ctx, e, projectID, offset, limit); err != nil {
+			return err
+		}
+		if db.snapshotHook != nil {
+			db.snapshotHook()
+		}
+		if l.Counts, err = fileCounts(ctx, e, projectID); err != nil {
+			return err
+		}
+		if len(l.Pending) >= limit {
+			return nil
+		}
+		q, args := listFilesQuery(satchel.FileQuery{ProjectID: projectID, Desc: true,
+			Offset: max(offset-int(l.PendingCount), 0), Limit: limit - len(l.Pending)})
+		l.Files, err = queryAll(ctx, e, "list files", scanFile, q, args...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // ListUntargeted implements satchel.ResourceStore.

@@ -44,6 +44,10 @@ type DB struct {
 	// closeMu guards sends on batch against Close: senders hold it shared.
 	closeMu sync.RWMutex
 	closed  bool
+
+	// snapshotHook, if set (by tests), runs in FileListing between its
+	// reads.
+	snapshotHook func()
 }
 
 // ErrClosed is returned by writes that arrive after Close.
@@ -239,6 +243,34 @@ func (db *DB) txRelaxed(ctx context.Context, fn func(execer) error) error {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	return db.run(tx, fn)
+}
+
+// snapshot runs fn in a read-only transaction on the reader pool, so that
+// every query of fn sees the same state of the database: on PostgreSQL at
+// REPEATABLE READ (one snapshot for the transaction), on SQLite in WAL mode
+// a read transaction (its snapshot taken at the first read).
+func (db *DB) snapshot(ctx context.Context, fn func(execer) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.pg {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	if db.rsc != nil {
+		// Statements first met in fn are prepared once the connection is
+		// back in the pool.
+		defer db.rsc.prepareWanted(ctx)
+	}
+	tx, err := db.rdb.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin read: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(execer{c: tx, pg: db.pg, tx: tx, sc: db.rsc}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: end read: %w", err)
+	}
+	return nil
 }
 
 // Projects.

@@ -99,6 +99,22 @@ func testResources(t *testing.T, s satchel.Store) {
 	if _, n, _ := s.ListPendingFiles(ctx, other.ID, 0, 10); n != 0 {
 		t.Fatalf("another project's pending files: %d", n)
 	}
+	// The listing page: the pending files, then the live files, counted
+	// together.
+	live := newFile(p, base.Add(time.Minute), false)
+	if err := s.CreateFiles(ctx, []*satchel.File{live}, nil); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.FileListing(ctx, p.ID, 0, 10)
+	if err != nil || len(l.Pending) != 1 || l.Pending[0].ID != made[1].ID || len(l.Files) != 1 || l.Files[0].UUID != live.UUID || l.Count() != 2 {
+		t.Fatalf("listing: %+v %v", l, err)
+	}
+	if l, err := s.FileListing(ctx, p.ID, 1, 10); err != nil || len(l.Pending) != 0 || len(l.Files) != 1 || l.Count() != 2 {
+		t.Fatalf("listing from 1: %+v %v", l, err)
+	}
+	if l, err := s.FileListing(ctx, p.ID, 0, 1); err != nil || len(l.Pending) != 1 || len(l.Files) != 0 {
+		t.Fatalf("listing of 1: %+v %v", l, err)
+	}
 
 	// Untargeted resources of a kind, of every project, paged by id.
 	var waiting []string

@@ -85,3 +85,15 @@ func PublicBase(configured string, r *http.Request, trusted []netip.Prefix) stri
 	}
 	return scheme + "://" + r.Host
 }
+
+// AddrKey is the block a per-client limit counts an address in: an IPv4
+// address alone (/32), an IPv6 one by its /64, the block one subscriber
+// usually holds whole. IPv4-mapped IPv6 addresses count as IPv4.
+func AddrKey(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return netip.PrefixFrom(ip, 32)
+	}
+	p, _ := ip.Prefix(64)
+	return p
+}

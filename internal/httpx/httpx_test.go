@@ -98,3 +98,16 @@ func TestClientIP(t *testing.T) {
 		}
 	}
 }
+
+func TestAddrKey(t *testing.T) {
+	for _, c := range []struct{ ip, want string }{
+		{"198.51.100.7", "198.51.100.7/32"},
+		{"::ffff:198.51.100.7", "198.51.100.7/32"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::9", "2001:db8:1:2::/64"},
+	} {
+		if got := AddrKey(netip.MustParseAddr(c.ip)); got.String() != c.want {
+			t.Errorf("AddrKey(%s) = %s, want %s", c.ip, got, c.want)
+		}
+	}
+}
