@@ -335,17 +335,25 @@ func scanFile(row rowScanner) (*satchel.File, error) {
 	return &f, nil
 }
 
-func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
+// fileRow is the placeholders of one row of fileCols.
+const fileRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// fileArgs appends the values of f's row, in the order of fileCols, to
+// args. A nil Metadata or Tags is set to an empty one first.
+func fileArgs(args []any, f *satchel.File) []any {
 	if f.Metadata == nil {
 		f.Metadata = map[string]string{}
 	}
 	if f.Tags == nil {
 		f.Tags = []string{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.UUID, f.ProjectID, f.Size, f.MimeType, f.OriginalFilename, f.Filename, f.BlobKey, f.Checksum, f.IsImage, f.IsReady,
+	return append(args, f.UUID, f.ProjectID, f.Size, f.MimeType, f.OriginalFilename, f.Filename, f.BlobKey, f.Checksum, f.IsImage, f.IsReady,
 		micros(f.Uploaded), nullMicros(f.Stored), nullMicros(f.Removed), f.Source, f.SourceURL, mustJSON(f.ContentInfo), mustJSON(f.Metadata), mustJSON(f.Tags),
 		nullMicros(f.Expires), f.OriginalProtected, variationsJSON(f.Variations), appdataJSON(f.Appdata))
+}
+
+func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES `+fileRow, fileArgs(nil, f)...)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: file %s: %w", f.UUID, satchel.ErrConflict)
 	}
