@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/satchel-project/satchel"
@@ -103,8 +104,17 @@ func variations(f *satchel.File) *map[string]string {
 	return &f.Variations
 }
 
-// File renders a file object for version v.
+// File renders a file object for version v. A file with its JSON columns
+// undecoded (f.JSON) is rendered as the same file decoded would be.
 func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
+	return appendFile(nil, f, v, b, o)
+}
+
+// appendFile appends the file object File renders to buf.
+func appendFile(buf []byte, f *satchel.File, v string, b Bases, o FileOptions) []byte {
+	if f.JSON != nil && v == V07 && !o.Appdata {
+		return appendFileV07JSON(buf, f, b, o)
+	}
 	base := fileBase{
 		DatetimeRemoved: timePtr(f.Removed), DatetimeStored: timePtr(storedTime(f)), DatetimeUploaded: Time(f.Uploaded),
 		IsImage: f.IsImage, IsReady: f.IsReady, MimeType: f.MimeType, OriginalFilename: f.OriginalFilename,
@@ -118,6 +128,13 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 	var src *string
 	if f.Source != "" {
 		src = &f.Source
+	}
+	if f.JSON != nil {
+		d := *f
+		if err := d.DecodeJSON(); err != nil {
+			panic(fmt.Sprintf("apiview: %v", err))
+		}
+		f = &d
 	}
 	var img *satchel.ImageInfo
 	var vid *satchel.VideoInfo
@@ -147,11 +164,127 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 	default:
 		out = fileV05{fileBase: base, ImageInfo: img, RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
 	}
-	buf, err := json.Marshal(out)
+	return appendJSON(buf, out)
+}
+
+// appendJSON appends encoding/json's encoding of v to buf.
+func appendJSON(buf []byte, v any) []byte {
+	out, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("apiview: marshal file: %v", err))
 	}
+	if buf == nil {
+		return out
+	}
+	return append(buf, out...)
+}
+
+// appendFileV07JSON appends the v0.7 object of a file whose JSON columns
+// are undecoded (f.JSON), without appdata. The stored JSON is what
+// encoding/json makes of the decoded values, so it is copied as it is, and
+// the bytes are those of fileV07: the base fields, then the others in
+// fileV07's order.
+func appendFileV07JSON(buf []byte, f *satchel.File, b Bases, o FileOptions) []byte {
+	buf = appendBase(buf, f, b)
+	buf = append(buf, `,"variations":`...)
+	if vars := variations(f); vars != nil {
+		buf = appendJSON(buf, *vars)
+	} else {
+		buf = append(buf, "null"...)
+	}
+	buf = append(buf, `,"content_info":`...)
+	buf = appendStored(buf, f.JSON.ContentInfo, "null")
+	buf = append(buf, `,"metadata":`...)
+	buf = appendStored(buf, f.JSON.Metadata, "{}")
+	buf = append(buf, `,"tags":`...)
+	buf = appendStored(buf, f.JSON.Tags, "[]")
+	buf = append(buf, `,"source":`...)
+	if f.Source != "" {
+		buf = appendString(buf, f.Source)
+	} else {
+		buf = append(buf, "null"...)
+	}
+	if o.DefaultEffects != nil {
+		buf = append(buf, `,"default_effects":`...)
+		buf = appendString(buf, *o.DefaultEffects)
+	}
+	return append(buf, '}')
+}
+
+// appendBase appends the fields of fileBase as encoding/json renders them
+// (in its order, with its escaping), without the closing brace.
+func appendBase(buf []byte, f *satchel.File, b Bases) []byte {
+	buf = append(buf, `{"datetime_removed":`...)
+	buf = appendTime(buf, f.Removed)
+	buf = append(buf, `,"datetime_stored":`...)
+	buf = appendTime(buf, storedTime(f))
+	buf = append(buf, `,"datetime_uploaded":`...)
+	buf = appendTime(buf, &f.Uploaded)
+	buf = append(buf, `,"is_image":`...)
+	buf = strconv.AppendBool(buf, f.IsImage)
+	buf = append(buf, `,"is_ready":`...)
+	buf = strconv.AppendBool(buf, f.IsReady)
+	buf = append(buf, `,"mime_type":`...)
+	buf = appendString(buf, f.MimeType)
+	buf = append(buf, `,"original_file_url":`...)
+	if f.Removed == nil && f.IsReady {
+		buf = appendString(buf, b.CDN, "/", f.UUID, "/", f.Filename)
+	} else {
+		buf = append(buf, "null"...)
+	}
+	buf = append(buf, `,"original_filename":`...)
+	buf = appendString(buf, f.OriginalFilename)
+	buf = append(buf, `,"size":`...)
+	buf = strconv.AppendInt(buf, f.Size, 10)
+	buf = append(buf, `,"url":`...)
+	buf = appendString(buf, b.API, "/files/", f.UUID, "/")
+	buf = append(buf, `,"uuid":`...)
+	buf = appendString(buf, f.UUID)
+	if f.OriginalProtected {
+		buf = append(buf, `,"original_protected":true`...)
+	}
+	if f.Expires != nil {
+		buf = append(buf, `,"datetime_expires":`...)
+		buf = appendTime(buf, f.Expires)
+	}
 	return buf
+}
+
+// appendTime appends a datetime as Time renders it, quoted, or null.
+func appendTime(buf []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(buf, "null"...)
+	}
+	buf = append(buf, '"')
+	buf = t.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000000Z")
+	return append(buf, '"')
+}
+
+// appendString appends the concatenation of parts as a JSON string, as
+// encoding/json writes it: printable ASCII other than the quote, the
+// backslash and the HTML characters it escapes is copied, anything else
+// goes through encoding/json.
+func appendString(buf []byte, parts ...string) []byte {
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			if c := p[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return appendJSON(buf, strings.Join(parts, ""))
+			}
+		}
+	}
+	buf = append(buf, '"')
+	for _, p := range parts {
+		buf = append(buf, p...)
+	}
+	return append(buf, '"')
+}
+
+// appendStored appends a stored JSON value, or empty for a missing or null one.
+func appendStored(buf, stored []byte, empty string) []byte {
+	if len(stored) == 0 || string(stored) == "null" {
+		return append(buf, empty...)
+	}
+	return append(buf, stored...)
 }
 
 // Appdata renders a file's add-on results: by add-on name, "data",
@@ -309,7 +442,7 @@ func Files(files []*satchel.File, v string, b Bases, o FileOptions) any {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, File(f, v, b, o)...)
+		buf = appendFile(buf, f, v, b, o)
 	}
 	return compact(append(buf, ']'))
 }

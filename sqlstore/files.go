@@ -68,6 +68,9 @@ func (db *DB) FileSizes(ctx context.Context, projectID int64) (satchel.FileSizes
 // ListFiles implements satchel.Store.
 func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.File, error) {
 	query, args := listFilesQuery(q)
+	if q.Undecoded {
+		return queryAll(ctx, db.r, "list files", scanFileJSON, query, args...)
+	}
 	return queryAll(ctx, db.r, "list files", scanFile, query, args...)
 }
 

@@ -293,43 +293,36 @@ func (db *DB) Projects(ctx context.Context) ([]*satchel.Project, error) {
 const fileCols = `uuid, project_id, size, mime_type, original_filename, filename, blob_key, checksum, is_image, is_ready, uploaded, stored, removed, source, source_url, content_info, metadata, tags, expires, original_protected, variations, appdata`
 
 func scanFile(row rowScanner) (*satchel.File, error) {
+	f, err := scanFileJSON(row)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.DecodeJSON(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	return f, nil
+}
+
+// scanFileJSON reads a file row (fileCols), leaving its content info,
+// metadata, tags and appdata undecoded in f.JSON.
+func scanFileJSON(row rowScanner) (*satchel.File, error) {
 	var f satchel.File
+	var j satchel.FileJSON
 	var uploaded int64
 	var stored, removed, expires sql.NullInt64
-	var ci, md, tags, vars, ad string
+	var vars []byte
 	if err := row.Scan(&f.UUID, &f.ProjectID, &f.Size, &f.MimeType, &f.OriginalFilename, &f.Filename, &f.BlobKey, &f.Checksum,
-		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &ci, &md, &tags, &expires, &f.OriginalProtected, &vars, &ad); err != nil {
+		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &j.ContentInfo, &j.Metadata, &j.Tags, &expires, &f.OriginalProtected, &vars, &j.Appdata); err != nil {
 		return nil, notFound(err)
 	}
 	f.Expires = timePtr(expires)
 	f.Uploaded = fromMicros(uploaded)
 	f.Stored = timePtr(stored)
 	f.Removed = timePtr(removed)
-	if ci != "null" && ci != "" {
-		f.ContentInfo = new(satchel.ContentInfo)
-		if err := json.Unmarshal([]byte(ci), f.ContentInfo); err != nil {
-			return nil, fmt.Errorf("sqlstore: file %s content info: %w", f.UUID, err)
-		}
-	}
-	// Most files have no metadata or tags: skip the decoder for those.
-	if md == "{}" {
-		f.Metadata = map[string]string{}
-	} else if err := json.Unmarshal([]byte(md), &f.Metadata); err != nil {
-		return nil, fmt.Errorf("sqlstore: file %s metadata: %w", f.UUID, err)
-	}
-	if tags == "[]" {
-		f.Tags = []string{}
-	} else if err := json.Unmarshal([]byte(tags), &f.Tags); err != nil {
-		return nil, fmt.Errorf("sqlstore: file %s tags: %w", f.UUID, err)
-	}
-	if vars != "" {
-		if err := json.Unmarshal([]byte(vars), &f.Variations); err != nil {
+	f.JSON = &j
+	if len(vars) > 0 {
+		if err := json.Unmarshal(vars, &f.Variations); err != nil {
 			return nil, fmt.Errorf("sqlstore: file %s variations: %w", f.UUID, err)
-		}
-	}
-	if ad != "{}" && ad != "" {
-		if err := json.Unmarshal([]byte(ad), &f.Appdata); err != nil {
-			return nil, fmt.Errorf("sqlstore: file %s appdata: %w", f.UUID, err)
 		}
 	}
 	return &f, nil
