@@ -126,7 +126,19 @@ type File struct {
 // ContentInfo is "null" or empty for a file without it; Appdata may be
 // empty.
 type FileJSON struct {
-	ContentInfo, Metadata, Tags, Appdata []byte
+	ContentInfo, Metadata, Tags, Appdata string
+}
+
+// DecodeContentInfo decodes the content info (nil when there is none).
+func (j *FileJSON) DecodeContentInfo() (*ContentInfo, error) {
+	if j.ContentInfo == "" || j.ContentInfo == "null" {
+		return nil, nil
+	}
+	ci := new(ContentInfo)
+	if err := json.Unmarshal([]byte(j.ContentInfo), ci); err != nil {
+		return nil, fmt.Errorf("content info: %w", err)
+	}
+	return ci, nil
 }
 
 // DecodeJSON decodes f.JSON, if set, into f's ContentInfo, Metadata, Tags
@@ -137,26 +149,24 @@ func (f *File) DecodeJSON() error {
 		return nil
 	}
 	f.JSON = nil
-	if ci := j.ContentInfo; len(ci) > 0 && string(ci) != "null" {
-		f.ContentInfo = new(ContentInfo)
-		if err := json.Unmarshal(ci, f.ContentInfo); err != nil {
-			return fmt.Errorf("file %s content info: %w", f.UUID, err)
-		}
+	var err error
+	if f.ContentInfo, err = j.DecodeContentInfo(); err != nil {
+		return fmt.Errorf("file %s %w", f.UUID, err)
 	}
 	// Most files have no metadata, tags or add-on results: skip the
 	// decoder for those.
-	if string(j.Metadata) == "{}" {
+	if j.Metadata == "{}" {
 		f.Metadata = map[string]string{}
-	} else if err := json.Unmarshal(j.Metadata, &f.Metadata); err != nil {
+	} else if err := json.Unmarshal([]byte(j.Metadata), &f.Metadata); err != nil {
 		return fmt.Errorf("file %s metadata: %w", f.UUID, err)
 	}
-	if string(j.Tags) == "[]" {
+	if j.Tags == "[]" {
 		f.Tags = []string{}
-	} else if err := json.Unmarshal(j.Tags, &f.Tags); err != nil {
+	} else if err := json.Unmarshal([]byte(j.Tags), &f.Tags); err != nil {
 		return fmt.Errorf("file %s tags: %w", f.UUID, err)
 	}
-	if ad := j.Appdata; len(ad) > 0 && string(ad) != "{}" {
-		if err := json.Unmarshal(ad, &f.Appdata); err != nil {
+	if ad := j.Appdata; ad != "" && ad != "{}" {
+		if err := json.Unmarshal([]byte(ad), &f.Appdata); err != nil {
 			return fmt.Errorf("file %s appdata: %w", f.UUID, err)
 		}
 	}

@@ -131,8 +131,14 @@ func appendFile(buf []byte, f *satchel.File, v string, b Bases, o FileOptions) [
 	}
 	if f.JSON != nil {
 		d := *f
-		if err := d.DecodeJSON(); err != nil {
-			panic(fmt.Sprintf("apiview: %v", err))
+		var err error
+		if v == V07 {
+			err = d.DecodeJSON()
+		} else { // earlier versions show no metadata, tags or appdata
+			d.ContentInfo, err = f.JSON.DecodeContentInfo()
+		}
+		if err != nil {
+			panic(fmt.Sprintf("apiview: file %s: %v", f.UUID, err))
 		}
 		f = &d
 	}
@@ -255,9 +261,39 @@ func appendTime(buf []byte, t *time.Time) []byte {
 	if t == nil {
 		return append(buf, "null"...)
 	}
+	u := t.UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		buf = append(buf, '"')
+		buf = u.AppendFormat(buf, "2006-01-02T15:04:05.000000Z")
+		return append(buf, '"')
+	}
+	hour, minute, sec := u.Clock()
 	buf = append(buf, '"')
-	buf = t.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000000Z")
-	return append(buf, '"')
+	buf = appendDigits(buf, year, 4)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, int(month), 2)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, day, 2)
+	buf = append(buf, 'T')
+	buf = appendDigits(buf, hour, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, minute, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, sec, 2)
+	buf = append(buf, '.')
+	buf = appendDigits(buf, u.Nanosecond()/1000, 6)
+	return append(buf, 'Z', '"')
+}
+
+// appendDigits appends n (0 <= n < 10^width) in width decimal digits.
+func appendDigits(buf []byte, n, width int) []byte {
+	buf = append(buf, "000000"[:width]...)
+	for i := len(buf) - 1; n > 0; i-- {
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return buf
 }
 
 // appendString appends the concatenation of parts as a JSON string, as
@@ -280,8 +316,8 @@ func appendString(buf []byte, parts ...string) []byte {
 }
 
 // appendStored appends a stored JSON value, or empty for a missing or null one.
-func appendStored(buf, stored []byte, empty string) []byte {
-	if len(stored) == 0 || string(stored) == "null" {
+func appendStored(buf []byte, stored, empty string) []byte {
+	if stored == "" || stored == "null" {
 		return append(buf, empty...)
 	}
 	return append(buf, stored...)
@@ -407,7 +443,14 @@ type field struct {
 type object []field
 
 func (o object) marshal() json.RawMessage {
-	buf := []byte{'{'}
+	size := 64
+	for _, f := range o {
+		if c, ok := f.v.(compact); ok {
+			size += len(c)
+		}
+	}
+	buf := make([]byte, 1, size)
+	buf[0] = '{'
 	for i, f := range o {
 		if i > 0 {
 			buf = append(buf, ',')
@@ -436,7 +479,7 @@ type compact []byte
 // Files renders a list of files (a JSON array of File objects) for a value
 // of Object.
 func Files(files []*satchel.File, v string, b Bases, o FileOptions) any {
-	buf := make([]byte, 0, 1024*len(files)+2)
+	buf := make([]byte, 0, 1280*len(files)+2)
 	buf = append(buf, '[')
 	for i, f := range files {
 		if i > 0 {

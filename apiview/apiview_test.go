@@ -68,12 +68,12 @@ func TestUndecodedFile(t *testing.T) {
 	}
 	stored := func(f *satchel.File) *satchel.File {
 		u := *f
-		marshal := func(v any) []byte {
+		marshal := func(v any) string {
 			b, err := json.Marshal(v)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return b
+			return string(b)
 		}
 		md, tags := any(f.Metadata), any(f.Tags)
 		if f.Metadata == nil {
@@ -82,7 +82,7 @@ func TestUndecodedFile(t *testing.T) {
 		if f.Tags == nil {
 			tags = []string{}
 		}
-		ad := []byte("{}")
+		ad := "{}"
 		if len(f.Appdata) > 0 {
 			ad = marshal(f.Appdata)
 		}
@@ -112,5 +112,18 @@ func TestUndecodedFile(t *testing.T) {
 	}
 	if undecoded[0].JSON == nil || undecoded[0].ContentInfo != nil {
 		t.Error("rendering decoded the caller's file")
+	}
+}
+
+// appendTime writes what Time does, quoted, for any time.
+func TestAppendTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 12, 3, 4, 5, 6, 7000, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), {},
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", -3600)), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC), time.Unix(1764734706, 123456789).In(time.FixedZone("y", 19800)),
+	} {
+		if got, want := string(appendTime(nil, &tm)), `"`+Time(tm)+`"`; got != want {
+			t.Errorf("%v: %s, want %s", tm, got, want)
+		}
 	}
 }

@@ -170,9 +170,10 @@ func (h *Handler) listFiles(r *request) error {
 		return badRequest("Unknown ordering: %s.", o)
 	}
 	opts := fileOptions(r)
-	// apiview copies a v0.7 file's stored JSON into the answer as it is
-	// (appdata has a shape of its own, decoded).
-	fq.Undecoded = r.version == apiview.V07 && !opts.Appdata
+	// apiview copies a v0.7 file's stored JSON into the answer as it is,
+	// and decodes only the content info for earlier versions (appdata has a
+	// shape of its own: decoded).
+	fq.Undecoded = !opts.Appdata
 	pg, err := paginate(r, "/files/", fq.Limit, fq.Desc, func(cursor string, desc bool, limit int) ([]*satchel.File, error) {
 		q := fq
 		q.Desc, q.Limit = desc, limit

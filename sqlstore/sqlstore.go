@@ -297,20 +297,25 @@ func scanFile(row rowScanner) (*satchel.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	j := f.JSON
 	if err := f.DecodeJSON(); err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
+	*j = satchel.FileJSON{} // allocated with f: let the strings go
 	return f, nil
 }
 
 // scanFileJSON reads a file row (fileCols), leaving its content info,
 // metadata, tags and appdata undecoded in f.JSON.
 func scanFileJSON(row rowScanner) (*satchel.File, error) {
-	var f satchel.File
-	var j satchel.FileJSON
+	fj := new(struct { // one allocation for both
+		f satchel.File
+		j satchel.FileJSON
+	})
+	f, j := &fj.f, &fj.j
 	var uploaded int64
 	var stored, removed, expires sql.NullInt64
-	var vars []byte
+	var vars string
 	if err := row.Scan(&f.UUID, &f.ProjectID, &f.Size, &f.MimeType, &f.OriginalFilename, &f.Filename, &f.BlobKey, &f.Checksum,
 		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &j.ContentInfo, &j.Metadata, &j.Tags, &expires, &f.OriginalProtected, &vars, &j.Appdata); err != nil {
 		return nil, notFound(err)
@@ -319,13 +324,13 @@ func scanFileJSON(row rowScanner) (*satchel.File, error) {
 	f.Uploaded = fromMicros(uploaded)
 	f.Stored = timePtr(stored)
 	f.Removed = timePtr(removed)
-	f.JSON = &j
-	if len(vars) > 0 {
-		if err := json.Unmarshal(vars, &f.Variations); err != nil {
+	f.JSON = j
+	if vars != "" {
+		if err := json.Unmarshal([]byte(vars), &f.Variations); err != nil {
 			return nil, fmt.Errorf("sqlstore: file %s variations: %w", f.UUID, err)
 		}
 	}
-	return &f, nil
+	return f, nil
 }
 
 // fileRow is the placeholders of one row of fileCols.
