@@ -115,6 +115,11 @@ func appendFile(buf []byte, f *satchel.File, v string, b Bases, o FileOptions) [
 	if f.JSON != nil && v == V07 && !o.Appdata {
 		return appendFileV07JSON(buf, f, b, o)
 	}
+	if f.JSON != nil && v != V07 {
+		if img, ok := storedImageInfo(f.JSON.ContentInfo); ok {
+			return appendFileLegacyJSON(buf, f, v, b, o, img)
+		}
+	}
 	base := fileBase{
 		DatetimeRemoved: timePtr(f.Removed), DatetimeStored: timePtr(storedTime(f)), DatetimeUploaded: Time(f.Uploaded),
 		IsImage: f.IsImage, IsReady: f.IsReady, MimeType: f.MimeType, OriginalFilename: f.OriginalFilename,
@@ -215,6 +220,126 @@ func appendFileV07JSON(buf []byte, f *satchel.File, b Bases, o FileOptions) []by
 		buf = appendString(buf, *o.DefaultEffects)
 	}
 	return append(buf, '}')
+}
+
+// appendFileLegacyJSON appends the v0.5 or v0.6 object of a file whose
+// JSON columns are undecoded and that has no video info: img is the
+// stored JSON of its image info ("null" when none). The fields are those
+// of fileV06 and fileV05, in their order.
+func appendFileLegacyJSON(buf []byte, f *satchel.File, v string, b Bases, o FileOptions, img string) []byte {
+	buf = appendBase(buf, f, b)
+	if v == V06 {
+		buf = append(buf, `,"variations":`...)
+		if vars := variations(f); vars != nil {
+			buf = appendJSON(buf, *vars)
+		} else {
+			buf = append(buf, "null"...)
+		}
+	}
+	buf = append(buf, `,"image_info":`...)
+	buf = append(buf, img...)
+	if v == V06 {
+		buf = append(buf, `,"video_info":null`...)
+	}
+	if o.Rekognition {
+		buf = append(buf, `,"rekognition_info":{}`...)
+	}
+	buf = append(buf, `,"source":`...)
+	if f.Source != "" {
+		buf = appendString(buf, f.Source)
+	} else {
+		buf = append(buf, "null"...)
+	}
+	if o.DefaultEffects != nil {
+		buf = append(buf, `,"default_effects":`...)
+		buf = appendString(buf, *o.DefaultEffects)
+	}
+	return append(buf, '}')
+}
+
+// storedImageInfo finds the "image" member of stored content info (as
+// encoding/json wrote it: compact, keys in ContentInfo's order) and returns
+// it, "null" when absent. ok is false when the content info has video info
+// (the legacy shape is a conversion of it) or is not of that form.
+func storedImageInfo(ci string) (img string, ok bool) {
+	if ci == "" || ci == "null" {
+		return "null", true
+	}
+	if len(ci) < 2 || ci[0] != '{' || ci[len(ci)-1] != '}' {
+		return "", false
+	}
+	img = "null"
+	for i := 1; i < len(ci)-1; {
+		if ci[i] == ',' {
+			i++
+		}
+		end := skipString(ci, i)
+		if end < 0 || end >= len(ci) || ci[end] != ':' {
+			return "", false
+		}
+		key := ci[i:end]
+		vend := skipValue(ci, end+1)
+		if vend < 0 {
+			return "", false
+		}
+		switch key {
+		case `"video"`:
+			return "", false
+		case `"image"`:
+			img = ci[end+1 : vend]
+		}
+		i = vend
+	}
+	return img, true
+}
+
+// skipString returns the index after the JSON string starting at i, or -1.
+func skipString(s string, i int) int {
+	if i >= len(s) || s[i] != '"' {
+		return -1
+	}
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the compact JSON value starting at i,
+// or -1.
+func skipValue(s string, i int) int {
+	depth := 0
+	for i < len(s) {
+		switch c := s[i]; c {
+		case '"':
+			if i = skipString(s, i); i < 0 {
+				return -1
+			}
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the enclosing object
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return -1
 }
 
 // appendBase appends the fields of fileBase as encoding/json renders them

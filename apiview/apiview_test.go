@@ -53,8 +53,8 @@ func TestUndecodedFile(t *testing.T) {
 		{UUID: "0f8c3d4e-1111-4a2b-9c3d-000000000001", Size: 10, MimeType: "image/png", Filename: "a <b> & c.png", OriginalFilename: "a <b> & c.png",
 			IsImage: true, IsReady: true, Uploaded: up, Stored: &up, Source: "local<&>", Expires: &up, OriginalProtected: true,
 			Metadata: map[string]string{"k": "v\u2028<&>", "é": "ü", "a": "\x01"}, Tags: []string{"x", "<y>"},
-			ContentInfo: &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "image/png", Type: "image", Subtype: "png"}, Image: &satchel.ImageInfo{
-				Width: 2, Height: 3, Format: "PNG", Orientation: &o, DatetimeOriginal: &dt, DPI: []float64{72, 299.99}, Sequence: true,
+			ContentInfo: &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "image/png", Type: "image", Subtype: `png"},"video":{]\`}, Image: &satchel.ImageInfo{
+				Width: 2, Height: 3, Format: `P"N}G,{\`, ColorMode: `"image":`, Orientation: &o, DatetimeOriginal: &dt, DPI: []float64{72, 299.99}, Sequence: true,
 				GeoLocation: &satchel.GeoLocation{Latitude: 55.123456789, Longitude: -1e-7}}},
 			Variations: map[string]string{"video/-/format/mp4/": "0f8c3d4e-1111-4a2b-9c3d-000000000009"},
 			Appdata:    map[string]satchel.AddonResult{"uc_clamav_virus_scan": {Data: json.RawMessage(`{"infected":false}`), Version: "1", Created: up, Updated: up}}},
@@ -125,5 +125,33 @@ func TestAppendTime(t *testing.T) {
 		if got, want := string(appendTime(nil, &tm)), `"`+Time(tm)+`"`; got != want {
 			t.Errorf("%v: %s, want %s", tm, got, want)
 		}
+	}
+}
+
+// storedImageInfo finds the image info in stored content info, whatever
+// its strings hold, and declines content info with video info.
+func TestStoredImageInfo(t *testing.T) {
+	o := 3
+	img := &satchel.ImageInfo{Width: 2, Height: 3, Format: `P"N}G,{\`, ColorMode: `"image":`, Orientation: &o, DPI: []float64{72, 72},
+		GeoLocation: &satchel.GeoLocation{Latitude: 1.5, Longitude: -2}}
+	for _, c := range []struct {
+		ci   *satchel.ContentInfo
+		want any
+		ok   bool
+	}{
+		{&satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "image/png", Type: `"image":{}`, Subtype: `png"},"video":{]\`}, Image: img}, img, true},
+		{&satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "application/pdf"}}, nil, true},
+		{nil, nil, true},
+		{&satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "video/mp4"}, Video: &satchel.VideoInfo{Format: "mp4"}}, nil, false},
+	} {
+		ci, _ := json.Marshal(c.ci)
+		want, _ := json.Marshal(c.want)
+		got, ok := storedImageInfo(string(ci))
+		if ok != c.ok || ok && got != string(want) {
+			t.Errorf("%s: %s, %v; want %s, %v", ci, got, ok, want, c.ok)
+		}
+	}
+	if _, ok := storedImageInfo(`{"mime":{"mime":"a"`); ok {
+		t.Error("truncated content info accepted")
 	}
 }

@@ -171,8 +171,9 @@ func (h *Handler) listFiles(r *request) error {
 	}
 	opts := fileOptions(r)
 	// apiview copies a v0.7 file's stored JSON into the answer as it is,
-	// and decodes only the content info for earlier versions (appdata has a
-	// shape of its own: decoded).
+	// and for earlier versions the image info out of the stored content
+	// info (appdata, and the legacy video info, have shapes of their own:
+	// decoded).
 	fq.Undecoded = !opts.Appdata
 	pg, err := paginate(r, "/files/", fq.Limit, fq.Desc, func(cursor string, desc bool, limit int) ([]*satchel.File, error) {
 		q := fq
