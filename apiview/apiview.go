@@ -197,29 +197,14 @@ func appendJSON(buf []byte, v any) []byte {
 // fileV07's order.
 func appendFileV07JSON(buf []byte, f *satchel.File, b Bases, o FileOptions) []byte {
 	buf = appendBase(buf, f, b)
-	buf = append(buf, `,"variations":`...)
-	if vars := variations(f); vars != nil {
-		buf = appendJSON(buf, *vars)
-	} else {
-		buf = append(buf, "null"...)
-	}
+	buf = appendVariations(buf, f)
 	buf = append(buf, `,"content_info":`...)
 	buf = appendStored(buf, f.JSON.ContentInfo, "null")
 	buf = append(buf, `,"metadata":`...)
 	buf = appendStored(buf, f.JSON.Metadata, "{}")
 	buf = append(buf, `,"tags":`...)
 	buf = appendStored(buf, f.JSON.Tags, "[]")
-	buf = append(buf, `,"source":`...)
-	if f.Source != "" {
-		buf = appendString(buf, f.Source)
-	} else {
-		buf = append(buf, "null"...)
-	}
-	if o.DefaultEffects != nil {
-		buf = append(buf, `,"default_effects":`...)
-		buf = appendString(buf, *o.DefaultEffects)
-	}
-	return append(buf, '}')
+	return appendSourceEnd(buf, f, o)
 }
 
 // appendFileLegacyJSON appends the v0.5 or v0.6 object of a file whose
@@ -229,12 +214,7 @@ func appendFileV07JSON(buf []byte, f *satchel.File, b Bases, o FileOptions) []by
 func appendFileLegacyJSON(buf []byte, f *satchel.File, v string, b Bases, o FileOptions, img string) []byte {
 	buf = appendBase(buf, f, b)
 	if v == V06 {
-		buf = append(buf, `,"variations":`...)
-		if vars := variations(f); vars != nil {
-			buf = appendJSON(buf, *vars)
-		} else {
-			buf = append(buf, "null"...)
-		}
+		buf = appendVariations(buf, f)
 	}
 	buf = append(buf, `,"image_info":`...)
 	buf = append(buf, img...)
@@ -244,6 +224,21 @@ func appendFileLegacyJSON(buf []byte, f *satchel.File, v string, b Bases, o File
 	if o.Rekognition {
 		buf = append(buf, `,"rekognition_info":{}`...)
 	}
+	return appendSourceEnd(buf, f, o)
+}
+
+// appendVariations appends the "variations" member.
+func appendVariations(buf []byte, f *satchel.File) []byte {
+	buf = append(buf, `,"variations":`...)
+	if vars := variations(f); vars != nil {
+		return appendJSON(buf, *vars)
+	}
+	return append(buf, "null"...)
+}
+
+// appendSourceEnd appends the last members of every version, "source" and
+// "default_effects", and closes the object.
+func appendSourceEnd(buf []byte, f *satchel.File, o FileOptions) []byte {
 	buf = append(buf, `,"source":`...)
 	if f.Source != "" {
 		buf = appendString(buf, f.Source)
