@@ -5,6 +5,8 @@
 package satchel
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -111,6 +113,64 @@ type File struct {
 	// without a secure-delivery token or the file's access token; image
 	// operations are still served.
 	OriginalProtected bool
+	// JSON, when set, holds ContentInfo, Metadata, Tags and Appdata as the
+	// store keeps them, not decoded (those four fields are then empty):
+	// a store leaves them so for a FileQuery with Undecoded. DecodeJSON
+	// fills the fields in.
+	JSON *FileJSON `json:"-"`
+}
+
+// FileJSON is a file's content info, metadata, tags and add-on results in
+// their stored form: encoding/json's encoding of File's ContentInfo,
+// Metadata, Tags and Appdata (valid and compact; "{}" and "[]" when empty).
+// ContentInfo is "null" or empty for a file without it; Appdata may be
+// empty.
+type FileJSON struct {
+	ContentInfo, Metadata, Tags, Appdata string
+}
+
+// DecodeContentInfo decodes the content info (nil when there is none).
+func (j *FileJSON) DecodeContentInfo() (*ContentInfo, error) {
+	if j.ContentInfo == "" || j.ContentInfo == "null" {
+		return nil, nil
+	}
+	ci := new(ContentInfo)
+	if err := json.Unmarshal([]byte(j.ContentInfo), ci); err != nil {
+		return nil, fmt.Errorf("content info: %w", err)
+	}
+	return ci, nil
+}
+
+// DecodeJSON decodes f.JSON, if set, into f's ContentInfo, Metadata, Tags
+// and Appdata, and clears it.
+func (f *File) DecodeJSON() error {
+	j := f.JSON
+	if j == nil {
+		return nil
+	}
+	f.JSON = nil
+	var err error
+	if f.ContentInfo, err = j.DecodeContentInfo(); err != nil {
+		return fmt.Errorf("file %s %w", f.UUID, err)
+	}
+	// Most files have no metadata, tags or add-on results: skip the
+	// decoder for those.
+	if j.Metadata == "{}" {
+		f.Metadata = map[string]string{}
+	} else if err := json.Unmarshal([]byte(j.Metadata), &f.Metadata); err != nil {
+		return fmt.Errorf("file %s metadata: %w", f.UUID, err)
+	}
+	if j.Tags == "[]" {
+		f.Tags = []string{}
+	} else if err := json.Unmarshal([]byte(j.Tags), &f.Tags); err != nil {
+		return fmt.Errorf("file %s tags: %w", f.UUID, err)
+	}
+	if ad := j.Appdata; ad != "" && ad != "{}" {
+		if err := json.Unmarshal([]byte(ad), &f.Appdata); err != nil {
+			return fmt.Errorf("file %s appdata: %w", f.UUID, err)
+		}
+	}
+	return nil
 }
 
 // IsStored reports whether the file is stored (kept beyond the temporary period).

@@ -241,6 +241,9 @@ type FileQuery struct {
 	// Offset skips that many files first (pages by number; the cursors
 	// above are cheaper for deep pages).
 	Offset int
+	// Undecoded leaves each file's JSON columns undecoded, in File.JSON,
+	// for a caller that copies them into its answer as they are.
+	Undecoded bool
 }
 
 // FileCounts are a project's file counters, maintained with every change.

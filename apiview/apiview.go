@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/satchel-project/satchel"
@@ -103,8 +104,22 @@ func variations(f *satchel.File) *map[string]string {
 	return &f.Variations
 }
 
-// File renders a file object for version v.
+// File renders a file object for version v. A file with its JSON columns
+// undecoded (f.JSON) is rendered as the same file decoded would be.
 func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
+	return appendFile(nil, f, v, b, o)
+}
+
+// appendFile appends the file object File renders to buf.
+func appendFile(buf []byte, f *satchel.File, v string, b Bases, o FileOptions) []byte {
+	if f.JSON != nil && v == V07 && !o.Appdata {
+		return appendFileV07JSON(buf, f, b, o)
+	}
+	if f.JSON != nil && v != V07 {
+		if img, ok := storedImageInfo(f.JSON.ContentInfo); ok {
+			return appendFileLegacyJSON(buf, f, v, b, o, img)
+		}
+	}
 	base := fileBase{
 		DatetimeRemoved: timePtr(f.Removed), DatetimeStored: timePtr(storedTime(f)), DatetimeUploaded: Time(f.Uploaded),
 		IsImage: f.IsImage, IsReady: f.IsReady, MimeType: f.MimeType, OriginalFilename: f.OriginalFilename,
@@ -118,6 +133,19 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 	var src *string
 	if f.Source != "" {
 		src = &f.Source
+	}
+	if f.JSON != nil {
+		d := *f
+		var err error
+		if v == V07 {
+			err = d.DecodeJSON()
+		} else { // earlier versions show no metadata, tags or appdata
+			d.ContentInfo, err = f.JSON.DecodeContentInfo()
+		}
+		if err != nil {
+			panic(fmt.Sprintf("apiview: file %s: %v", f.UUID, err))
+		}
+		f = &d
 	}
 	var img *satchel.ImageInfo
 	var vid *satchel.VideoInfo
@@ -147,11 +175,272 @@ func File(f *satchel.File, v string, b Bases, o FileOptions) json.RawMessage {
 	default:
 		out = fileV05{fileBase: base, ImageInfo: img, RekognitionInfo: rek, Source: src, DefaultEffects: o.DefaultEffects}
 	}
-	buf, err := json.Marshal(out)
+	return appendJSON(buf, out)
+}
+
+// appendJSON appends encoding/json's encoding of v to buf.
+func appendJSON(buf []byte, v any) []byte {
+	out, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("apiview: marshal file: %v", err))
 	}
+	if buf == nil {
+		return out
+	}
+	return append(buf, out...)
+}
+
+// appendFileV07JSON appends the v0.7 object of a file whose JSON columns
+// are undecoded (f.JSON), without appdata. The stored JSON is what
+// encoding/json makes of the decoded values, so it is copied as it is, and
+// the bytes are those of fileV07: the base fields, then the others in
+// fileV07's order.
+func appendFileV07JSON(buf []byte, f *satchel.File, b Bases, o FileOptions) []byte {
+	buf = appendBase(buf, f, b)
+	buf = appendVariations(buf, f)
+	buf = append(buf, `,"content_info":`...)
+	buf = appendStored(buf, f.JSON.ContentInfo, "null")
+	buf = append(buf, `,"metadata":`...)
+	buf = appendStored(buf, f.JSON.Metadata, "{}")
+	buf = append(buf, `,"tags":`...)
+	buf = appendStored(buf, f.JSON.Tags, "[]")
+	return appendSourceEnd(buf, f, o)
+}
+
+// appendFileLegacyJSON appends the v0.5 or v0.6 object of a file whose
+// JSON columns are undecoded and that has no video info: img is the
+// stored JSON of its image info ("null" when none). The fields are those
+// of fileV06 and fileV05, in their order.
+func appendFileLegacyJSON(buf []byte, f *satchel.File, v string, b Bases, o FileOptions, img string) []byte {
+	buf = appendBase(buf, f, b)
+	if v == V06 {
+		buf = appendVariations(buf, f)
+	}
+	buf = append(buf, `,"image_info":`...)
+	buf = append(buf, img...)
+	if v == V06 {
+		buf = append(buf, `,"video_info":null`...)
+	}
+	if o.Rekognition {
+		buf = append(buf, `,"rekognition_info":{}`...)
+	}
+	return appendSourceEnd(buf, f, o)
+}
+
+// appendVariations appends the "variations" member.
+func appendVariations(buf []byte, f *satchel.File) []byte {
+	buf = append(buf, `,"variations":`...)
+	if vars := variations(f); vars != nil {
+		return appendJSON(buf, *vars)
+	}
+	return append(buf, "null"...)
+}
+
+// appendSourceEnd appends the last members of every version, "source" and
+// "default_effects", and closes the object.
+func appendSourceEnd(buf []byte, f *satchel.File, o FileOptions) []byte {
+	buf = append(buf, `,"source":`...)
+	if f.Source != "" {
+		buf = appendString(buf, f.Source)
+	} else {
+		buf = append(buf, "null"...)
+	}
+	if o.DefaultEffects != nil {
+		buf = append(buf, `,"default_effects":`...)
+		buf = appendString(buf, *o.DefaultEffects)
+	}
+	return append(buf, '}')
+}
+
+// storedImageInfo finds the "image" member of stored content info (as
+// encoding/json wrote it: compact, keys in ContentInfo's order) and returns
+// it, "null" when absent. ok is false when the content info has video info
+// (the legacy shape is a conversion of it) or is not of that form.
+func storedImageInfo(ci string) (img string, ok bool) {
+	if ci == "" || ci == "null" {
+		return "null", true
+	}
+	if len(ci) < 2 || ci[0] != '{' || ci[len(ci)-1] != '}' {
+		return "", false
+	}
+	img = "null"
+	for i := 1; i < len(ci)-1; {
+		if ci[i] == ',' {
+			i++
+		}
+		end := skipString(ci, i)
+		if end < 0 || end >= len(ci) || ci[end] != ':' {
+			return "", false
+		}
+		key := ci[i:end]
+		vend := skipValue(ci, end+1)
+		if vend < 0 {
+			return "", false
+		}
+		switch key {
+		case `"video"`:
+			return "", false
+		case `"image"`:
+			img = ci[end+1 : vend]
+		}
+		i = vend
+	}
+	return img, true
+}
+
+// skipString returns the index after the JSON string starting at i, or -1.
+func skipString(s string, i int) int {
+	if i >= len(s) || s[i] != '"' {
+		return -1
+	}
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the compact JSON value starting at i,
+// or -1.
+func skipValue(s string, i int) int {
+	depth := 0
+	for i < len(s) {
+		switch c := s[i]; c {
+		case '"':
+			if i = skipString(s, i); i < 0 {
+				return -1
+			}
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the enclosing object
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return -1
+}
+
+// appendBase appends the fields of fileBase as encoding/json renders them
+// (in its order, with its escaping), without the closing brace.
+func appendBase(buf []byte, f *satchel.File, b Bases) []byte {
+	buf = append(buf, `{"datetime_removed":`...)
+	buf = appendTime(buf, f.Removed)
+	buf = append(buf, `,"datetime_stored":`...)
+	buf = appendTime(buf, storedTime(f))
+	buf = append(buf, `,"datetime_uploaded":`...)
+	buf = appendTime(buf, &f.Uploaded)
+	buf = append(buf, `,"is_image":`...)
+	buf = strconv.AppendBool(buf, f.IsImage)
+	buf = append(buf, `,"is_ready":`...)
+	buf = strconv.AppendBool(buf, f.IsReady)
+	buf = append(buf, `,"mime_type":`...)
+	buf = appendString(buf, f.MimeType)
+	buf = append(buf, `,"original_file_url":`...)
+	if f.Removed == nil && f.IsReady {
+		buf = appendString(buf, b.CDN, "/", f.UUID, "/", f.Filename)
+	} else {
+		buf = append(buf, "null"...)
+	}
+	buf = append(buf, `,"original_filename":`...)
+	buf = appendString(buf, f.OriginalFilename)
+	buf = append(buf, `,"size":`...)
+	buf = strconv.AppendInt(buf, f.Size, 10)
+	buf = append(buf, `,"url":`...)
+	buf = appendString(buf, b.API, "/files/", f.UUID, "/")
+	buf = append(buf, `,"uuid":`...)
+	buf = appendString(buf, f.UUID)
+	if f.OriginalProtected {
+		buf = append(buf, `,"original_protected":true`...)
+	}
+	if f.Expires != nil {
+		buf = append(buf, `,"datetime_expires":`...)
+		buf = appendTime(buf, f.Expires)
+	}
 	return buf
+}
+
+// appendTime appends a datetime as Time renders it, quoted, or null.
+func appendTime(buf []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(buf, "null"...)
+	}
+	u := t.UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		buf = append(buf, '"')
+		buf = u.AppendFormat(buf, "2006-01-02T15:04:05.000000Z")
+		return append(buf, '"')
+	}
+	hour, minute, sec := u.Clock()
+	buf = append(buf, '"')
+	buf = appendDigits(buf, year, 4)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, int(month), 2)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, day, 2)
+	buf = append(buf, 'T')
+	buf = appendDigits(buf, hour, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, minute, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, sec, 2)
+	buf = append(buf, '.')
+	buf = appendDigits(buf, u.Nanosecond()/1000, 6)
+	return append(buf, 'Z', '"')
+}
+
+// appendDigits appends n (0 <= n < 10^width) in width decimal digits.
+func appendDigits(buf []byte, n, width int) []byte {
+	buf = append(buf, "000000"[:width]...)
+	for i := len(buf) - 1; n > 0; i-- {
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return buf
+}
+
+// appendString appends the concatenation of parts as a JSON string, as
+// encoding/json writes it: printable ASCII other than the quote, the
+// backslash and the HTML characters it escapes is copied, anything else
+// goes through encoding/json.
+func appendString(buf []byte, parts ...string) []byte {
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			if c := p[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return appendJSON(buf, strings.Join(parts, ""))
+			}
+		}
+	}
+	buf = append(buf, '"')
+	for _, p := range parts {
+		buf = append(buf, p...)
+	}
+	return append(buf, '"')
+}
+
+// appendStored appends a stored JSON value, or empty for a missing or null one.
+func appendStored(buf []byte, stored, empty string) []byte {
+	if stored == "" || stored == "null" {
+		return append(buf, empty...)
+	}
+	return append(buf, stored...)
 }
 
 // Appdata renders a file's add-on results: by add-on name, "data",
@@ -274,7 +563,14 @@ type field struct {
 type object []field
 
 func (o object) marshal() json.RawMessage {
-	buf := []byte{'{'}
+	size := 64
+	for _, f := range o {
+		if c, ok := f.v.(compact); ok {
+			size += len(c)
+		}
+	}
+	buf := make([]byte, 1, size)
+	buf[0] = '{'
 	for i, f := range o {
 		if i > 0 {
 			buf = append(buf, ',')
@@ -303,13 +599,13 @@ type compact []byte
 // Files renders a list of files (a JSON array of File objects) for a value
 // of Object.
 func Files(files []*satchel.File, v string, b Bases, o FileOptions) any {
-	buf := make([]byte, 0, 1024*len(files)+2)
+	buf := make([]byte, 0, 1280*len(files)+2)
 	buf = append(buf, '[')
 	for i, f := range files {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, File(f, v, b, o)...)
+		buf = appendFile(buf, f, v, b, o)
 	}
 	return compact(append(buf, ']'))
 }

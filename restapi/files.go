@@ -169,6 +169,12 @@ func (h *Handler) listFiles(r *request) error {
 	default:
 		return badRequest("Unknown ordering: %s.", o)
 	}
+	opts := fileOptions(r)
+	// apiview copies a v0.7 file's stored JSON into the answer as it is,
+	// and for earlier versions the image info out of the stored content
+	// info (appdata, and the legacy video info, have shapes of their own:
+	// decoded).
+	fq.Undecoded = !opts.Appdata
 	pg, err := paginate(r, "/files/", fq.Limit, fq.Desc, func(cursor string, desc bool, limit int) ([]*satchel.File, error) {
 		q := fq
 		q.Desc, q.Limit = desc, limit
@@ -223,7 +229,7 @@ func (h *Handler) listFiles(r *request) error {
 	return r.reply(http.StatusOK, apiview.Object(
 		"next", next, "previous", prev, "total", total,
 		"totals", map[string]int64{"removed": counts.Removed, "stored": counts.Stored, "unstored": counts.Unstored},
-		"per_page", limit, "results", apiview.Files(files, r.version, r.bases, fileOptions(r)),
+		"per_page", limit, "results", apiview.Files(files, r.version, r.bases, opts),
 	))
 }
 

@@ -223,19 +223,18 @@ func (h *Handler) writeError(r *request, err error) {
 
 // reply writes a JSON body with the version's content type.
 func (r *request) reply(status int, v any) error {
-	var buf bytes.Buffer
-	switch b := v.(type) {
-	case json.RawMessage:
-		buf.Write(b)
-	default:
+	body, ok := v.(json.RawMessage)
+	if !ok {
+		var buf bytes.Buffer
 		if err := json.NewEncoder(&buf).Encode(v); err != nil {
 			return fmt.Errorf("restapi: encode: %w", err)
 		}
+		body = buf.Bytes()
 	}
 	r.w.Header().Set("Content-Type", contentType(r.version))
 	r.w.Header().Set("Vary", "Accept")
 	r.w.WriteHeader(status)
-	_, err := r.w.Write(buf.Bytes())
+	_, err := r.w.Write(body)
 	return err
 }
 

@@ -72,6 +72,9 @@ func (db *DB) FileSizes(ctx context.Context, projectID int64) (satchel.FileSizes
 // ListFiles implements satchel.Store.
 func (db *DB) ListFiles(ctx context.Context, q satchel.FileQuery) ([]*satchel.File, error) {
 	query, args := listFilesQuery(q)
+	if q.Undecoded {
+		return queryAll(ctx, db.r, "list files", scanFileJSON, query, args...)
+	}
 	return queryAll(ctx, db.r, "list files", scanFile, query, args...)
 }
 
@@ -317,4 +320,49 @@ func (db *DB) TakeVariants(ctx context.Context, fileUUID string) ([]string, erro
 		return err
 	})
 	return keys, err
+}
+
+// importRows is how many files ImportFiles inserts per statement: 22
+// values a row stays well under both databases' limits on parameters.
+const importRows = 500
+
+// ImportFiles inserts files in bulk: many rows per INSERT, all in one
+// transaction, and the project counters adjusted once per project. The rows
+// are encoded exactly as CreateFiles encodes them; unlike CreateFiles it
+// writes no events and does not wait for a group commit. It is meant for
+// loading many files at once (benchmarks, imports).
+func (db *DB) ImportFiles(ctx context.Context, files []*satchel.File) error {
+	return db.tx(ctx, func(tx execer) error {
+		type counts struct{ s, u, r int64 }
+		byProject := map[int64]*counts{}
+		args := make([]any, 0, importRows*22)
+		for len(files) > 0 {
+			chunk := files[:min(importRows, len(files))]
+			files = files[len(chunk):]
+			args = args[:0]
+			for _, f := range chunk {
+				args = fileArgs(args, f)
+				c := byProject[f.ProjectID]
+				if c == nil {
+					c = &counts{}
+					byProject[f.ProjectID] = c
+				}
+				s, u, r := fileState(f)
+				c.s, c.u, c.r = c.s+s, c.u+u, c.r+r
+			}
+			q := `INSERT INTO files (` + fileCols + `) VALUES ` + fileRow + strings.Repeat(", "+fileRow, len(chunk)-1)
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				if isUniqueViolation(err) {
+					return fmt.Errorf("sqlstore: import files: %w", satchel.ErrConflict)
+				}
+				return fmt.Errorf("sqlstore: import files: %w", err)
+			}
+		}
+		for id, c := range byProject {
+			if err := addCounts(ctx, tx, id, c.s, c.u, c.r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

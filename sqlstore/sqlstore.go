@@ -374,46 +374,44 @@ func (db *DB) Projects(ctx context.Context) ([]*satchel.Project, error) {
 const fileCols = `uuid, project_id, size, mime_type, original_filename, filename, blob_key, checksum, is_image, is_ready, uploaded, stored, removed, source, source_url, content_info, metadata, tags, expires, original_protected, variations, appdata`
 
 func scanFile(row rowScanner) (*satchel.File, error) {
-	var f satchel.File
+	f, err := scanFileJSON(row)
+	if err != nil {
+		return nil, err
+	}
+	j := f.JSON
+	if err := f.DecodeJSON(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	*j = satchel.FileJSON{} // allocated with f: let the strings go
+	return f, nil
+}
+
+// scanFileJSON reads a file row (fileCols), leaving its content info,
+// metadata, tags and appdata undecoded in f.JSON.
+func scanFileJSON(row rowScanner) (*satchel.File, error) {
+	fj := new(struct { // one allocation for both
+		f satchel.File
+		j satchel.FileJSON
+	})
+	f, j := &fj.f, &fj.j
 	var uploaded int64
 	var stored, removed, expires sql.NullInt64
-	var ci, md, tags, vars, ad string
+	var vars string
 	if err := row.Scan(&f.UUID, &f.ProjectID, &f.Size, &f.MimeType, &f.OriginalFilename, &f.Filename, &f.BlobKey, &f.Checksum,
-		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &ci, &md, &tags, &expires, &f.OriginalProtected, &vars, &ad); err != nil {
+		&f.IsImage, &f.IsReady, &uploaded, &stored, &removed, &f.Source, &f.SourceURL, &j.ContentInfo, &j.Metadata, &j.Tags, &expires, &f.OriginalProtected, &vars, &j.Appdata); err != nil {
 		return nil, notFound(err)
 	}
 	f.Expires = timePtr(expires)
 	f.Uploaded = fromMicros(uploaded)
 	f.Stored = timePtr(stored)
 	f.Removed = timePtr(removed)
-	if ci != "null" && ci != "" {
-		f.ContentInfo = new(satchel.ContentInfo)
-		if err := json.Unmarshal([]byte(ci), f.ContentInfo); err != nil {
-			return nil, fmt.Errorf("sqlstore: file %s content info: %w", f.UUID, err)
-		}
-	}
-	// Most files have no metadata or tags: skip the decoder for those.
-	if md == "{}" {
-		f.Metadata = map[string]string{}
-	} else if err := json.Unmarshal([]byte(md), &f.Metadata); err != nil {
-		return nil, fmt.Errorf("sqlstore: file %s metadata: %w", f.UUID, err)
-	}
-	if tags == "[]" {
-		f.Tags = []string{}
-	} else if err := json.Unmarshal([]byte(tags), &f.Tags); err != nil {
-		return nil, fmt.Errorf("sqlstore: file %s tags: %w", f.UUID, err)
-	}
+	f.JSON = j
 	if vars != "" {
 		if err := json.Unmarshal([]byte(vars), &f.Variations); err != nil {
 			return nil, fmt.Errorf("sqlstore: file %s variations: %w", f.UUID, err)
 		}
 	}
-	if ad != "{}" && ad != "" {
-		if err := json.Unmarshal([]byte(ad), &f.Appdata); err != nil {
-			return nil, fmt.Errorf("sqlstore: file %s appdata: %w", f.UUID, err)
-		}
-	}
-	return &f, nil
+	return f, nil
 }
 
 func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
@@ -424,18 +422,26 @@ func insertFile(ctx context.Context, tx execer, f *satchel.File) error {
 	return addCounts(ctx, tx, f.ProjectID, s, u, r)
 }
 
-// insertFileRow inserts f's row without counting it (see insertFile).
-func insertFileRow(ctx context.Context, tx execer, f *satchel.File) error {
+// fileRow is the placeholders of one row of fileCols.
+const fileRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// fileArgs appends the values of f's row, in the order of fileCols, to
+// args. A nil Metadata or Tags is set to an empty one first.
+func fileArgs(args []any, f *satchel.File) []any {
 	if f.Metadata == nil {
 		f.Metadata = map[string]string{}
 	}
 	if f.Tags == nil {
 		f.Tags = []string{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.UUID, f.ProjectID, f.Size, f.MimeType, f.OriginalFilename, f.Filename, f.BlobKey, f.Checksum, f.IsImage, f.IsReady,
+	return append(args, f.UUID, f.ProjectID, f.Size, f.MimeType, f.OriginalFilename, f.Filename, f.BlobKey, f.Checksum, f.IsImage, f.IsReady,
 		micros(f.Uploaded), nullMicros(f.Stored), nullMicros(f.Removed), f.Source, f.SourceURL, mustJSON(f.ContentInfo), mustJSON(f.Metadata), mustJSON(f.Tags),
 		nullMicros(f.Expires), f.OriginalProtected, variationsJSON(f.Variations), appdataJSON(f.Appdata))
+}
+
+// insertFileRow inserts f's row without counting it (see insertFile).
+func insertFileRow(ctx context.Context, tx execer, f *satchel.File) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileCols+`) VALUES `+fileRow, fileArgs(nil, f)...)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: file %s: %w", f.UUID, satchel.ErrConflict)
 	}

@@ -1,9 +1,10 @@
 // Command restlist measures REST file listing at scale: it fills a project
-// with N files (through the store, in SQLite or PostgreSQL), starts `satchel
-// serve` on that database, and times GET /files/?limit=100 for the first
-// page, a deep page and two other orderings, next to the raw keyset query a
-// page needs (the same SELECT through database/sql, every column read), and
-// a batch store of 100 files.
+// with N files (in bulk through the store, in SQLite or PostgreSQL), starts
+// `satchel serve` on that database, and times GET /files/?limit=100 for the
+// first page and a deep page, next to the raw keyset query a page needs
+// (the same SELECT through database/sql, every column read); then the other
+// orderings and filters (by size, stored=false, removed=true) and a batch
+// store of 100 files.
 //
 //	go run ./bench/restlist -n 1000000 -satchel /tmp/satchel
 //	eval "$(bash scripts/pgserver.sh)"
@@ -66,7 +67,7 @@ func main() {
 	n := flag.Int("n", 1000000, "files in the project")
 	bin := flag.String("satchel", "", "satchel binary (built from ./cmd/satchel when empty)")
 	dir := flag.String("dir", "", "data dir (kept between runs when given: filling is skipped if full)")
-	dbURL := flag.String("database-url", "", "PostgreSQL DSN: the files go into the schema bench_restlist_<n> there (kept between runs) instead of SQLite")
+	dbURL := flag.String("database-url", "", "PostgreSQL DSN: the files go into the schema bench_restlist2_<n> there (kept between runs) instead of SQLite")
 	reqs := flag.Int("requests", 2000, "requests per measurement")
 	rounds := flag.Int("rounds", 1, "rounds of every measurement, Satchel and raw query alternating")
 	results := flag.String("results", "", "append result lines (scenario side round metric value errors) to this file")
@@ -137,8 +138,12 @@ func run(ctx context.Context, t target, bin string, n, reqs, rounds int, results
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	get := func(path string) error {
+		version := "0.7"
+		if p, ok := strings.CutSuffix(path, "&v=0.6"); ok { // ordering by size is not in 0.7
+			path, version = p, "0.6"
+		}
 		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Accept", "application/vnd.uploadcare-v0.7+json")
+		req.Header.Set("Accept", "application/vnd.uploadcare-v"+version+"+json")
 		req.Header.Set("Authorization", "Uploadcare.Simple "+pub+":"+secret)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -172,7 +177,17 @@ func run(ctx context.Context, t target, bin string, n, reqs, rounds int, results
 		{"GET /files/?limit=100&from=<middle> (deep page)", "deep", "satchel-rest", func() error { return get("/files/?limit=100&from=" + url.QueryEscape(fromMid)) }},
 		{"raw keyset query, deep page", "deep", "raw-keyset", func() error { return raw.page(ctx, projectID, &mid) }},
 		{"GET /files/?limit=100&ordering=-datetime_uploaded", "", "", func() error { return get("/files/?limit=100&ordering=-datetime_uploaded") }},
+		{"GET /files/?limit=100&ordering=-datetime_uploaded&from=<middle>", "", "", func() error {
+			return get("/files/?limit=100&ordering=-datetime_uploaded&from=" + url.QueryEscape(fromMid))
+		}},
 		{"GET /files/?limit=100&stored=true&from=<middle>", "", "", func() error { return get("/files/?limit=100&stored=true&from=" + url.QueryEscape(fromMid)) }},
+		{"GET /files/?limit=100&stored=false&ordering=-datetime_uploaded", "", "", func() error {
+			return get("/files/?limit=100&stored=false&ordering=-datetime_uploaded")
+		}},
+		{"GET /files/?limit=100&removed=true (one file in 10,000 removed)", "", "", func() error { return get("/files/?limit=100&removed=true") }},
+		// Sizes run from 1000 to 5999: 3500 is in the middle.
+		{"GET /files/?limit=100&ordering=size&from=3500 (v0.6)", "", "", func() error { return get("/files/?limit=100&ordering=size&from=3500&v=0.6") }},
+		{"GET /files/?limit=100&ordering=-size&stored=true (v0.6)", "", "", func() error { return get("/files/?limit=100&ordering=-size&stored=true&v=0.6") }},
 	}
 	var out *os.File
 	if results != "" {
@@ -281,7 +296,7 @@ func measure(n int, fn func() error) ([]time.Duration, int, error) {
 	return d, errs, first
 }
 
-// benchSchema creates the schema bench_restlist_<n> in the PostgreSQL
+// benchSchema creates the schema bench_restlist2_<n> in the PostgreSQL
 // database at dsn unless it exists, and returns a DSN using it. It is kept
 // between runs so that the files are inserted once.
 func benchSchema(ctx context.Context, dsn string, n int) (string, error) {
@@ -290,7 +305,7 @@ func benchSchema(ctx context.Context, dsn string, n int) (string, error) {
 		return "", err
 	}
 	defer db.Close()
-	schema := fmt.Sprintf("bench_restlist_%d", n)
+	schema := fmt.Sprintf("bench_restlist2_%d", n) // 2: the rows of benchFile
 	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
 		return "", fmt.Errorf("create schema: %w", err)
 	}
@@ -315,7 +330,10 @@ func open(ctx context.Context, t target) *sqlstore.DB {
 	return db
 }
 
-// fill creates the project and n files (half stored), unless already there.
+// fill creates the project and n files, unless already there: half
+// stored, one in 10,000 removed, inserted in bulk (sqlstore.ImportFiles:
+// 500 rows a statement, 50,000 a transaction) with the content info,
+// metadata and tags uploads give their rows (benchFile).
 func fill(ctx context.Context, t target, n int) {
 	db := open(ctx, t)
 	defer db.Close()
@@ -329,24 +347,17 @@ func fill(ctx context.Context, t target, n int) {
 		log.Fatal(err)
 	}
 	c, _ := db.FileCounts(ctx, p.ID)
-	have := int(c.Stored + c.Unstored)
-	start := time.Now().Add(-time.Duration(n) * time.Millisecond)
+	have := int(c.Stored + c.Unstored + c.Removed)
+	start := time.Now().Add(-time.Duration(n) * time.Millisecond).UTC()
 	t0 := time.Now()
+	batch := make([]*satchel.File, 0, 50000)
 	for have < n {
-		batch := make([]*satchel.File, 0, 2000)
-		for i := 0; i < 2000 && have < n; i++ {
-			id := uuid.NewString()
-			up := start.Add(time.Duration(have) * time.Millisecond).UTC()
-			f := &satchel.File{UUID: id, ProjectID: p.ID, Size: int64(1000 + have%5000), MimeType: "image/jpeg", OriginalFilename: "photo.jpg", Filename: "photo.jpg",
-				BlobKey: id, Checksum: "sha256:00", IsImage: true, IsReady: true, Uploaded: up,
-				ContentInfo: &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "image/jpeg", Type: "image", Subtype: "jpeg"}, Image: &satchel.ImageInfo{Width: 640, Height: 480, Format: "JPEG", ColorMode: "RGB"}}}
-			if have%2 == 0 {
-				f.Stored = &up
-			}
-			batch = append(batch, f)
+		batch = batch[:0]
+		for len(batch) < cap(batch) && have < n {
+			batch = append(batch, benchFile(p.ID, have, start))
 			have++
 		}
-		if err := db.CreateFiles(ctx, batch, nil); err != nil {
+		if err := db.ImportFiles(ctx, batch); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -356,6 +367,63 @@ func fill(ctx context.Context, t target, n int) {
 	if err := analyze(ctx, t); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// benchFile is the i-th file of the benchmark's project, uploaded i ms
+// after start, as an upload would have made it: mostly photos (the content
+// info inspection gives a JPEG or PNG, EXIF orientation and date on some,
+// DPI on most, a location on a few), some PDFs and videos; upload-widget
+// metadata on a third and tags on a tenth; sizes from 1000 to 5999 bytes.
+// Every second file is stored and one in 10,000 removed.
+func benchFile(projectID int64, i int, start time.Time) *satchel.File {
+	id := uuid.NewString()
+	up := start.Add(time.Duration(i) * time.Millisecond)
+	f := &satchel.File{UUID: id, ProjectID: projectID, Size: int64(1000 + i%5000), BlobKey: id,
+		Checksum: fmt.Sprintf("sha256:%064x", i), IsReady: true, Uploaded: up, Source: "local"}
+	switch k := i % 20; {
+	case k < 16: // a photo
+		f.IsImage, f.MimeType, f.OriginalFilename = true, "image/jpeg", fmt.Sprintf("IMG_%04d.jpg", i%10000)
+		img := &satchel.ImageInfo{Width: 640 + 8*(i%400), Height: 480 + 6*(i%300), Format: "JPEG", ColorMode: "RGB", DPI: []float64{72, 72}}
+		if k%4 == 1 {
+			f.MimeType, f.OriginalFilename = "image/png", fmt.Sprintf("Screenshot %d.png", i%1000)
+			img.Format, img.ColorMode, img.DPI = "PNG", "RGBA", nil
+		}
+		if k%4 == 0 {
+			o := 1 + i%8
+			dt := up.Add(-time.Hour).Format("2006-01-02T15:04:05")
+			img.Orientation, img.DatetimeOriginal = &o, &dt
+		}
+		if k == 8 {
+			img.GeoLocation = &satchel.GeoLocation{Latitude: 55.62 + float64(i%1000)/1e4, Longitude: 37.61 - float64(i%777)/1e4}
+		}
+		main, sub, _ := strings.Cut(f.MimeType, "/")
+		f.ContentInfo = &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: f.MimeType, Type: main, Subtype: sub}, Image: img}
+	case k < 19: // a document
+		f.MimeType, f.OriginalFilename = "application/pdf", fmt.Sprintf("invoice-%d.pdf", i)
+		f.ContentInfo = &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "application/pdf", Type: "application", Subtype: "pdf"}}
+	default: // a video fetched from a URL
+		f.MimeType, f.OriginalFilename, f.Source = "video/mp4", "clip.mp4", "url"
+		f.SourceURL = fmt.Sprintf("https://media.example/clips/%d.mp4", i)
+		d, br, abr, ch, sr := int64(12000+i%9000), int64(1200), int64(128), int64(2), int64(44100)
+		f.ContentInfo = &satchel.ContentInfo{Mime: satchel.MimeInfo{Mime: "video/mp4", Type: "video", Subtype: "mp4"},
+			Video: &satchel.VideoInfo{Duration: &d, Format: "mp4", Bitrate: &br,
+				Audio: []satchel.AudioStream{{Bitrate: &abr, Codec: "aac", SampleRate: &sr, Channels: &ch}},
+				Video: []satchel.VideoStream{{Height: 720, Width: 1280, FrameRate: 29.97, Bitrate: &br, Codec: "h264"}}}}
+	}
+	f.Filename = strings.ReplaceAll(f.OriginalFilename, " ", "_")
+	if i%3 == 0 {
+		f.Metadata = map[string]string{"subsystem": "uploader", "user_id": fmt.Sprint(1000 + i%5000)}
+	}
+	if i%10 == 0 {
+		f.Tags = []string{"gallery"}
+	}
+	switch {
+	case i%10000 == 5000:
+		f.Removed = &up
+	case i%2 == 0:
+		f.Stored = &up
+	}
+	return f
 }
 
 // analyze refreshes the planner's statistics of the files table, as a
