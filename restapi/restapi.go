@@ -234,8 +234,10 @@ func (r *request) reply(status int, v any) error {
 	r.w.Header().Set("Content-Type", contentType(r.version))
 	r.w.Header().Set("Vary", "Accept")
 	r.w.WriteHeader(status)
-	_, err := r.w.Write(body)
-	return err
+	// A failed write means the client went away: the status is sent, so no
+	// error answer can follow it (it would be a second WriteHeader).
+	_, _ = r.w.Write(body)
+	return nil
 }
 
 func (r *request) noContent() error {
