@@ -5,36 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/satchel-project/satchel"
-	"github.com/satchel-project/satchel/internal/testenv"
 	"github.com/satchel-project/satchel/sqlstore"
 )
 
 // ImportFiles writes rows that read back exactly as the same files written
 // by CreateFiles do, over several statements, and counts them once.
 func TestImportFiles(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "s.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		testImportFiles(t, db)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		db, err := sqlstore.OpenPostgres(context.Background(), testenv.PostgresDSN(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		testImportFiles(t, db)
-	})
+	forEachDB(t, testImportFiles)
 }
 
 func testImportFiles(t *testing.T, db *sqlstore.DB) {
