@@ -424,7 +424,7 @@ func (a *App) storeOutput(ctx context.Context, p *satchel.Project, o output, sto
 		BlobKey: o.uuid, Checksum: "sha256:" + fmt.Sprintf("%x", in.hash.Sum(nil)), IsReady: true, Uploaded: now, Stored: stored,
 		Source: "conversion",
 	}
-	if err := a.describe(ctx, f, in.head); err != nil {
+	if err := a.describe(ctx, f, in.head, in.ContentType); err != nil {
 		a.Bucket.Delete(context.WithoutCancel(ctx), o.uuid)
 		return nil, err
 	}

@@ -284,9 +284,11 @@ func (p *hashPipe) stop() {
 	}
 }
 
-// describe sniffs and inspects a committed blob and fills in what was learned.
-func (a *App) describe(ctx context.Context, f *satchel.File, head []byte) error {
-	f.MimeType = sniff.Sniff(head, f.OriginalFilename)
+// describe sniffs and inspects a committed blob and fills in what was
+// learned. declared is the content type the client gave for the bytes ("" if
+// none).
+func (a *App) describe(ctx context.Context, f *satchel.File, head []byte, declared string) error {
+	f.MimeType = sniff.Sniff(head, f.OriginalFilename, declared)
 	f.ContentInfo = &satchel.ContentInfo{Mime: splitMime(f.MimeType)}
 	if a.Inspect == nil || !inspectable(f.MimeType) {
 		return nil
@@ -365,7 +367,7 @@ func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions
 			abortAll(ins)
 			return nil, withLimit(newError(satchel.KindTooLarge, satchel.ReasonFileTooLarge, "File is too large."), limit)
 		}
-		if m := sniff.Sniff(in.head, in.Filename); !TypeAllowed(p, opts.Anonymous, m) {
+		if m := sniff.Sniff(in.head, in.Filename, in.ContentType); !TypeAllowed(p, opts.Anonymous, m) {
 			abortAll(ins)
 			return nil, errTypeForbidden()
 		}
@@ -399,7 +401,7 @@ func (a *App) commit(ctx context.Context, p *satchel.Project, opts UploadOptions
 		if f.OriginalFilename == "" {
 			f.OriginalFilename = "original"
 		}
-		if err := a.describe(ctx, f, in.head); err != nil {
+		if err := a.describe(ctx, f, in.head, in.ContentType); err != nil {
 			cleanup()
 			return nil, err
 		}

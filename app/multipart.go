@@ -404,7 +404,7 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		Metadata: s.Metadata, Tags: s.Tags,
 		Expires: s.FileExpires, OriginalProtected: s.OriginalProtected,
 	}
-	if err := a.describe(ctx, f, head); err != nil {
+	if err := a.describe(ctx, f, head, s.ContentType); err != nil {
 		return nil, err
 	}
 	if !satchel.MimeAllowed(p.AllowedTypes, f.MimeType) {

@@ -13,22 +13,42 @@ import (
 const Len = 3072
 
 // Sniff detects the MIME type from the first bytes of the content (up to
-// Len of them are used). name is the original filename, consulted only to
-// tell apart text formats that the content alone leaves as plain text, such
-// as CSV. The result has no parameters ("text/plain", not "text/plain;
-// charset=utf-8") and is never empty: unknown content is
-// "application/octet-stream".
-func Sniff(head []byte, name string) string {
+// Len of them are used). The original filename and the type the client
+// declared for the content (the form part's Content-Type, the multipart
+// start's content_type, a fetched URL's Content-Type; "" if none) are
+// consulted only for content that the bytes alone leave as plain text: a
+// known text extension names its format (CSV, Markdown…), and plain text
+// that neither the extension nor the declared type calls text is reported
+// as "application/octet-stream", as Uploadcare does (pyuploadcare's
+// integration tests upload "hello" as an extensionless temporary file
+// declared application/octet-stream and expect that type back). The result
+// has no parameters ("text/plain", not "text/plain; charset=utf-8") and is
+// never empty.
+func Sniff(head []byte, name, declared string) string {
 	if len(head) > Len {
 		head = head[:Len]
 	}
 	m := Normalize(mimetype.Detect(head).String())
-	if m == "text/plain" {
-		if t, ok := textTypes[extension(name)]; ok {
-			return t
-		}
+	if m != "text/plain" {
+		return m
 	}
-	return m
+	ext := extension(name)
+	if t, ok := textTypes[ext]; ok {
+		return t
+	}
+	if plainTextExtensions[ext] || strings.HasPrefix(Normalize(declared), "text/") {
+		return m
+	}
+	return "application/octet-stream"
+}
+
+// plainTextExtensions are the extensions that make plain-text content
+// text/plain.
+var plainTextExtensions = map[string]bool{
+	".txt": true, ".text": true, ".log": true, ".asc": true, ".conf": true, ".cfg": true, ".ini": true,
+	".properties": true, ".env": true, ".sql": true, ".sh": true, ".py": true, ".go": true, ".c": true,
+	".h": true, ".java": true, ".rb": true, ".pl": true, ".php": true, ".ts": true, ".toml": true,
+	".tex": true, ".rst": true, ".diff": true, ".patch": true, ".po": true, ".lst": true, ".nfo": true,
 }
 
 // textTypes are the text formats Sniff recognises by extension when the
