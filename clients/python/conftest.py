@@ -83,7 +83,8 @@ def video_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("video") / "clip.mp4"
     subprocess.run(
         [ffmpeg, "-loglevel", "error", "-f", "lavfi", "-i",
-         "testsrc=duration=1:size=160x120:rate=10", "-pix_fmt", "yuv420p",
+         "testsrc=duration=1:size=160x120:rate=10", "-f", "lavfi", "-i",
+         "sine=frequency=440:duration=1", "-pix_fmt", "yuv420p", "-shortest",
          str(path)],
         check=True,
     )
