@@ -41,6 +41,16 @@ func normTilde(s string) string {
 	return strings.ReplaceAll(s, "%7E", "%7e")
 }
 
+// tokenField reports whether a "~"-separated piece split into key k (ok:
+// it had a "=") starts a token field.
+func tokenField(k string, ok bool) bool {
+	switch k {
+	case "exp", "st", "acl", "hmac":
+		return ok
+	}
+	return false
+}
+
 // hasDotSegment reports whether p has a "." or ".." segment, raw or
 // percent-encoded, which could escape an ACL prefix.
 func hasDotSegment(p string) bool {
@@ -59,7 +69,9 @@ func hasDotSegment(p string) bool {
 // akamai.URLToken build:
 //
 //   - fields split on "~" as k=v; exp and hmac are required, hmac last, an
-//     optional st (start time) is honoured; other fields are refused.
+//     optional st (start time) is honoured; other fields are refused. A
+//     piece after an acl field that is no field is the rest of the ACL whose
+//     "%7e" a client decoded to "~" (signed, as built, with "%7e").
 //   - the HMAC-SHA256 over the other fields (plus "url=<akamai.EscapeURL(path)>"
 //     for URL tokens) is compared in constant time → ErrSignature.
 //   - now after exp (or before st) → ErrExpired.
@@ -86,6 +98,14 @@ func Verify(secretHex, token, requestPath string, now time.Time) error {
 	seen := map[string]bool{}
 	for _, part := range strings.Split(token, "~") {
 		kk, v, ok := strings.Cut(part, "=")
+		if n := len(fields); n > 0 && fields[n-1].k == "acl" && !tokenField(kk, ok) {
+			// An ACL's "~" is signed as "%7e", but HTTP clients that
+			// normalise URLs (Python's requests and httpx) send it as a
+			// raw "~", the field separator: the piece after it that is
+			// no field continues the ACL.
+			fields[n-1].v += "%7e" + part
+			continue
+		}
 		if !ok || kk == "" {
 			return malformed("field " + strconv.Quote(part) + " is not k=v")
 		}

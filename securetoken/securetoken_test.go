@@ -71,6 +71,34 @@ func TestVerifyACL(t *testing.T) {
 	}
 }
 
+// TestVerifyACLTildeDecoded: Python's requests and httpx send a group ACL's
+// "%7e" as "~", the field separator; the token still verifies, for the
+// paths its ACL covers only, and tampering still fails.
+func TestVerifyACLTildeDecoded(t *testing.T) {
+	exact, _ := akamai.ACLToken(secret, "/"+groupID+"/nth/0/", exp2, false)
+	wild, _ := akamai.ACLToken(secret, "/"+groupID+"/", exp2, true)
+	decoded := func(tok string) string { return strings.ReplaceAll(tok, "%7e", "~") }
+	if decoded(exact) == exact || !strings.Contains(exact, "%7e") {
+		t.Fatalf("group token without %%7e: %s", exact)
+	}
+	now := at(exp2)
+	for _, c := range []struct {
+		tok, path string
+		want      error
+	}{
+		{decoded(exact), "/" + groupID + "/nth/0/", nil},
+		{decoded(wild), "/" + groupID + "/nth/1/-/resize/4x/", nil},
+		{decoded(exact), "/" + groupID + "/nth/1/", ErrPathNotAllowed},
+		{decoded(wild), "/3b278cee-47bd-4276-8d7d-9cde5902b18c~2/nth/0/", ErrPathNotAllowed},
+		{strings.Replace(decoded(exact), "~1/nth/0/", "~1/nth/1/", 1), "/" + groupID + "/nth/1/", ErrSignature},
+		{strings.Replace(decoded(exact), "~hmac=", "~1/~hmac=", 1), "/" + groupID + "/nth/0/", ErrSignature},
+	} {
+		if err := Verify(secret, c.tok, c.path, now); !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+			t.Errorf("Verify(%s, %s) = %v, want %v", c.tok, c.path, err, c.want)
+		}
+	}
+}
+
 func TestVerifyURL(t *testing.T) {
 	tok, _ := akamai.URLToken(secret, "/"+fileID+"/", exp1)
 	now := at(exp1)
