@@ -78,6 +78,14 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 curl -fs -o /dev/null "$PYCLIENT_URL/healthz" || { echo "satchel did not start" >&2; cat "$work/satchel.log" >&2; exit 1; }
+# A custom storage for remote copies, and a second project that requires
+# signed delivery URLs (SQLite takes these from a second process).
+"$work/satchel" project update --data-dir "$work/data" --public-key "$PYCLIENT_PUB_KEY" \
+  --storage "remote=file://$work/remote" >/dev/null
+export PYCLIENT_SECURE_PUB_KEY=pysecurekey PYCLIENT_SECURE_SECRET_KEY=pysecuresecret
+export PYCLIENT_DELIVERY_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+"$work/satchel" project create --data-dir "$work/data" --name secure --public-key "$PYCLIENT_SECURE_PUB_KEY" \
+  --secret-key "$PYCLIENT_SECURE_SECRET_KEY" --secure-delivery "$PYCLIENT_DELIVERY_SECRET" >/dev/null
 
 # pyuploadcare reads these at import; the Django fields have no API base setting.
 export UPLOADCARE_API_BASE="$PYCLIENT_URL/" UPLOADCARE_UPLOAD_BASE="$PYCLIENT_URL/" UPLOADCARE_CDN_BASE="$PYCLIENT_URL/"

