@@ -78,6 +78,9 @@ type PartWrite struct {
 	// InPlace lets the bytes land in the upload as they arrive, so a failed
 	// write leaves the range partly overwritten: for ranges that hold
 	// nothing acknowledged. Otherwise the whole body is received first.
+	// (On S3 an in-place write is streamed to the server, which may store
+	// a cut-off one even after a later write of the part: completion tells
+	// by the parts' tags.)
 	InPlace bool
 	// Place, when set, is called before any byte of the write may land in
 	// the upload (after the whole body arrived, unless InPlace); when it
