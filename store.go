@@ -138,10 +138,11 @@ type UploadSessionStore interface {
 	// CheckPart checks that part n is still marked as being written by
 	// writer and the session is not being completed (ErrConflict otherwise).
 	CheckPart(ctx context.Context, uuid string, n int, writer string) error
-	// FinishPart records part n as received, if writer's mark is still in
-	// place; ErrConflict otherwise (another write of the part superseded it,
-	// or the part was dropped).
-	FinishPart(ctx context.Context, uuid string, n int, writer string, size int64, checksum string) error
+	// FinishPart records part n as received, with the blob store's tag of
+	// the write (see PartRecord.Tag), if writer's mark is still in place;
+	// ErrConflict otherwise (another write of the part superseded it, or
+	// the part was dropped).
+	FinishPart(ctx context.Context, uuid string, n int, writer string, size int64, checksum, tag string) error
 	// DropPart forgets part n (received or being written), unless the
 	// session is being completed or gone. With writers given, only a record
 	// made or being made by one of them is dropped.
@@ -218,6 +219,11 @@ type PartRecord struct {
 	Checksum string
 	// Writer identifies the write that stored the part (see ClaimPart).
 	Writer string
+	// Tag is what the blob store answered for that write (an S3 part's
+	// ETag), so completion can tell a part replaced behind the write's
+	// back; "" when the store has none (or the part was recorded before
+	// tags were kept).
+	Tag string
 }
 
 // FileQuery selects one page of a project's files, keyset-paginated.

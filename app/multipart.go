@@ -175,7 +175,9 @@ type PartRequest struct {
 // time, in the database, so the fence holds across nodes), the bytes are
 // placed, and the part is recorded again. A write that fails forgets the
 // part, so completing refuses until it is sent again; a write that loses
-// to the completion of the upload fails and changes nothing.
+// to the completion of the upload fails and changes nothing. The part is
+// recorded with the blob store's tag of this write, which completion
+// hands back to the store (see CompleteMultipart).
 //
 // The write holds one of the node's upload slots from the start and, once
 // its session is known, one of its project's (see Receive).
@@ -230,9 +232,9 @@ func (a *App) PutPart(ctx context.Context, req PartRequest, body io.Reader) erro
 	// nothing beside the copy), not a cryptographic digest: it only goes
 	// into the file's checksum, which the CDN turns into an ETag.
 	h := crc32.New(castagnoli)
-	err = a.Bucket.WritePart(ctx, s.Upload, pw, io.TeeReader(body, h))
+	tag, err := a.Bucket.WritePart(ctx, s.Upload, pw, io.TeeReader(body, h))
 	if err == nil {
-		err = a.Store.FinishPart(ctx, s.UUID, n, writer, length, hex.EncodeToString(h.Sum(nil)))
+		err = a.Store.FinishPart(ctx, s.UUID, n, writer, length, hex.EncodeToString(h.Sum(nil)), tag)
 		if errors.Is(err, satchel.ErrConflict) {
 			// Another write of the part overlapped this one: either may be
 			// what the upload holds now, so neither counts.
@@ -342,11 +344,13 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 	var total int64
 	digests := sha256.New()
 	kind := "sha256-parts"
+	tags := make([]string, s.Parts())
 	for n := 1; n <= s.Parts(); n++ {
 		pr, ok := parts[n]
 		if !ok {
 			continue
 		}
+		tags[n-1] = pr.Tag
 		_, want := s.PartRange(n)
 		if pr.Size != want {
 			return nil, newError(satchel.KindInvalid, satchel.ReasonUploadSizeMismatch, "Can not complete upload. Wrong parts size?")
@@ -364,9 +368,18 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 	if total > s.Size {
 		return nil, newError(satchel.KindInvalid, satchel.ReasonUploadOverExpected, "Uploaded size is more than expected.")
 	}
-	err = a.Bucket.CompleteMultipart(ctx, s.Upload, s.UUID)
+	err = a.Bucket.CompleteMultipart(ctx, s.Upload, s.UUID, tags)
 	if errors.Is(err, blobstore.ErrPartBusy) {
 		// A write of a part superseded meanwhile is still going on.
+		return nil, errPartsMissing
+	}
+	var changed *blobstore.ChangedPartsError
+	if errors.As(err, &changed) {
+		// Parts hold other bytes than their recorded writes stored (an S3
+		// server finished a cut-off write of the part late): they are not
+		// received, and the client sends them again.
+		fenced = false
+		a.forgetChangedParts(ctx, id, parts, changed.Parts)
 		return nil, errPartsMissing
 	}
 	if err != nil {
@@ -425,6 +438,21 @@ func (a *App) CompleteMultipart(ctx context.Context, p *satchel.Project, id stri
 		return nil, fmt.Errorf("app: record multipart file: %w", err)
 	}
 	return f, nil
+}
+
+// forgetChangedParts lifts the fence of a session whose parts (indexes
+// from 0) the blob store found replaced since their recorded writes, and
+// forgets those records, unless the parts were written again meanwhile.
+func (a *App) forgetChangedParts(ctx context.Context, id string, parts map[int]satchel.PartRecord, changed []int) {
+	ctx = context.WithoutCancel(ctx)
+	if err := a.Store.UnfenceUploadSession(ctx, id); err != nil {
+		a.Log.Error("unfence upload session", "uuid", id, "err", err)
+	}
+	for _, i := range changed {
+		n := i + 1
+		a.Log.Warn("multipart part changed since it was written: to be sent again", "uuid", id, "part", n)
+		a.dropPart(ctx, id, n, parts[n].Writer)
+	}
 }
 
 // readHead reads the first bytes of a committed blob, for sniffing, and

@@ -6,6 +6,7 @@ package blobstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -31,13 +32,21 @@ type Bucket interface {
 	// StartMultipart prepares an upload of size bytes that will become key.
 	StartMultipart(ctx context.Context, key string, size int64) (uploadID string, err error)
 	// WritePart writes exactly w.Length bytes from r at offset w.Off of the
-	// upload, durably. Writing the same part again overwrites it.
-	WritePart(ctx context.Context, uploadID string, w PartWrite, r io.Reader) error
-	// CompleteMultipart makes the upload visible as key. No part write
+	// upload, durably. Writing the same part again overwrites it. The tag
+	// names what this write stored (an S3 part's ETag; "" on backends where
+	// nothing but the caller's writes changes a part): keep it with the
+	// part and hand it to CompleteMultipart.
+	WritePart(ctx context.Context, uploadID string, w PartWrite, r io.Reader) (tag string, err error)
+	// CompleteMultipart makes the upload visible as key. tags are the
+	// parts' tags from WritePart in the order of their offsets ("" where
+	// none is known). When a part no longer holds what the write that
+	// returned its tag stored (a write the caller never saw succeed landed
+	// after it: some S3 servers finish a cut-off request late), it fails
+	// with a *ChangedPartsError and completes nothing. No part write
 	// changes the blob afterwards: a write still going on makes it fail with
 	// ErrPartBusy (on backends that can tell), a later one fails with
 	// ErrNotFound.
-	CompleteMultipart(ctx context.Context, uploadID, key string) error
+	CompleteMultipart(ctx context.Context, uploadID, key string, tags []string) error
 	// AbortMultipart discards an upload; a missing upload is not an error.
 	AbortMultipart(ctx context.Context, uploadID string) error
 	// ListMultipart calls fn for every multipart upload in progress.
@@ -50,12 +59,28 @@ type Bucket interface {
 	Close() error
 }
 
+// ChangedPartsError is returned by CompleteMultipart when parts of the
+// upload were replaced behind the caller's back: they must be written
+// again before the upload can be completed.
+type ChangedPartsError struct {
+	// Parts are the indexes, into the tags given to CompleteMultipart, of
+	// the parts that changed.
+	Parts []int
+}
+
+func (e *ChangedPartsError) Error() string {
+	return fmt.Sprintf("blobstore: parts %v changed since they were written", e.Parts)
+}
+
 // PartWrite describes one write of a multipart part.
 type PartWrite struct {
 	Off, Length int64
 	// InPlace lets the bytes land in the upload as they arrive, so a failed
 	// write leaves the range partly overwritten: for ranges that hold
 	// nothing acknowledged. Otherwise the whole body is received first.
+	// (On S3 an in-place write is streamed to the server, which may store
+	// a cut-off one even after a later write of the part: completion tells
+	// by the parts' tags.)
 	InPlace bool
 	// Place, when set, is called before any byte of the write may land in
 	// the upload (after the whole body arrived, unless InPlace); when it

@@ -459,7 +459,12 @@ var ErrPartSize = errors.New("blobstore: part size mismatch")
 // so writes of one part are serialised and CompleteMultipart, which needs
 // the whole file, cannot publish it meanwhile. A write that is not in place
 // is staged in a temporary file and copied into the upload afterwards.
-func (d *Disk) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader) error {
+// Nothing but these writes changes a part, so the tag is always "".
+func (d *Disk) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader) (string, error) {
+	return "", d.writePart(ctx, id, pw, r)
+}
+
+func (d *Disk) writePart(ctx context.Context, id string, pw PartWrite, r io.Reader) error {
 	p, err := d.multipartPath(id)
 	if err != nil {
 		return err
@@ -667,8 +672,8 @@ func (w *offsetWriter) Write(p []byte) (int, error) {
 // CompleteMultipart implements Bucket. It locks the whole upload file, so it
 // fails with ErrPartBusy while a part is being written, and renames it into
 // place under that lock: a write that opened the file before waits for the
-// lock and then finds the upload gone.
-func (d *Disk) CompleteMultipart(ctx context.Context, id, key string) error {
+// lock and then finds the upload gone. The tags are all "" (see WritePart).
+func (d *Disk) CompleteMultipart(ctx context.Context, id, key string, _ []string) error {
 	p, err := d.multipartPath(id)
 	if err != nil {
 		return err

@@ -84,23 +84,24 @@ func TestDiskCompleteFencesPartWrites(t *testing.T) {
 	r := &blockingReader{n: size / 2, reached: make(chan struct{}), open: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
-		done <- d.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: size / 2, InPlace: true}, r)
+		_, err := d.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: size / 2, InPlace: true}, r)
+		done <- err
 	}()
 	<-r.reached
-	if err := d.CompleteMultipart(ctx, id, key); !errors.Is(err, blobstore.ErrPartBusy) {
+	if err := d.CompleteMultipart(ctx, id, key, nil); !errors.Is(err, blobstore.ErrPartBusy) {
 		t.Fatalf("complete during a part write: %v, want ErrPartBusy", err)
 	}
 	close(r.open)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err := d.WritePart(ctx, id, blobstore.PartWrite{Off: size / 2, Length: size / 2, InPlace: true}, bytes.NewReader(bytes.Repeat([]byte{'v'}, size/2))); err != nil {
+	if _, err := d.WritePart(ctx, id, blobstore.PartWrite{Off: size / 2, Length: size / 2, InPlace: true}, bytes.NewReader(bytes.Repeat([]byte{'v'}, size/2))); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.CompleteMultipart(ctx, id, key); err != nil {
+	if err := d.CompleteMultipart(ctx, id, key, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: size / 2, InPlace: true}, bytes.NewReader(make([]byte, size/2))); !errors.Is(err, blobstore.ErrNotFound) {
+	if _, err := d.WritePart(ctx, id, blobstore.PartWrite{Off: 0, Length: size / 2, InPlace: true}, bytes.NewReader(make([]byte, size/2))); !errors.Is(err, blobstore.ErrNotFound) {
 		t.Fatalf("write after complete: %v, want ErrNotFound", err)
 	}
 	b, err := os.ReadFile(filepath.Join(mustLocalPath(t, d, key)))
@@ -152,18 +153,18 @@ func TestDiskPartAlignments(t *testing.T) {
 				end := min(off+tc.part, tc.size)
 				pw := blobstore.PartWrite{Off: int64(off), Length: int64(end - off), InPlace: true}
 				short := bytes.NewReader(data[off : end-1])
-				if err := d.WritePart(ctx, id, pw, short); !errors.Is(err, blobstore.ErrPartSize) {
+				if _, err := d.WritePart(ctx, id, pw, short); !errors.Is(err, blobstore.ErrPartSize) {
 					t.Fatalf("part at %d one byte short: %v, want ErrPartSize", off, err)
 				}
 				long := io.MultiReader(bytes.NewReader(data[off:end]), strings.NewReader("x"))
-				if err := d.WritePart(ctx, id, pw, long); !errors.Is(err, blobstore.ErrPartSize) {
+				if _, err := d.WritePart(ctx, id, pw, long); !errors.Is(err, blobstore.ErrPartSize) {
 					t.Fatalf("part at %d one byte long: %v, want ErrPartSize", off, err)
 				}
-				if err := d.WritePart(ctx, id, pw, bytes.NewReader(data[off:end])); err != nil {
+				if _, err := d.WritePart(ctx, id, pw, bytes.NewReader(data[off:end])); err != nil {
 					t.Fatalf("part at %d: %v", off, err)
 				}
 			}
-			if err := d.CompleteMultipart(ctx, id, key); err != nil {
+			if err := d.CompleteMultipart(ctx, id, key, nil); err != nil {
 				t.Fatal(err)
 			}
 			got, err := os.ReadFile(mustLocalPath(t, d, key))

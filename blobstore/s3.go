@@ -704,40 +704,51 @@ func spoolPart(r io.Reader, length int64) (*os.File, error) {
 }
 
 // WritePart implements Bucket. Its number is derived from off and length
-// as explained above. A write with pw.Place, first or replacing, is spooled
-// to a local temporary file, then pw.Place is called, then the part is
-// sent whole: some S3-compatible servers keep the bytes of a request cut
-// off before its end (zero-padded to its length), and such a late write
-// can land after the full re-send with the right size, which nothing at
-// completion could tell apart. Streaming first writes straight through
-// was measured at 0.90x of a direct upload against 0.75x spooled, and was
-// withdrawn for that reason (TestS3PartBodyChecked caught it). Without
-// pw.Place the body is streamed.
-func (b *S3) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader) error {
+// as explained above; its tag is the ETag the server answered.
+//
+// A write to a part that holds nothing acknowledged (pw.InPlace) calls
+// pw.Place and then streams r to the server as it arrives. When it is cut
+// off, the caller forgets the part and the client sends it again; but some
+// S3-compatible servers (versitygw) keep the bytes of the cut-off request,
+// zero-padded to its length, and may store them after the full re-send,
+// at the right size. The tags catch that: completion uses the ETags of the
+// acknowledged writes, and a part replaced since is refused
+// (ChangedPartsError), never joined.
+//
+// A write that replaces a part (not InPlace) is spooled to a local
+// temporary file, then pw.Place is called, then the part is sent whole:
+// the bytes it replaces keep counting until the new body has arrived, and
+// a cut-off replacement never reaches the server. Without pw.Place the
+// body is streamed.
+func (b *S3) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader) (string, error) {
 	off, length := pw.Off, pw.Length
 	key, s3ID, err := b.parseUploadID(id)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if off < 0 || length <= 0 || length > s3MaxPart {
-		return fmt.Errorf("blobstore: s3 part at %d of %d bytes: %w", off, length, ErrPartSize)
+		return "", fmt.Errorf("blobstore: s3 part at %d of %d bytes: %w", off, length, ErrPartSize)
 	}
 	num := int32(min(off/length+1, s3MaxParts))
-	if pw.Place != nil {
-		// Spooled first (see above): nothing reaches the server unless
-		// the whole body arrived and Place agrees.
+	switch {
+	case pw.Place == nil:
+	case pw.InPlace:
+		if err := pw.Place(); err != nil {
+			return "", err
+		}
+	default:
 		f, err := spoolPart(r, length)
 		if err != nil {
-			return err
+			return "", err
 		}
 		defer func() { f.Close(); os.Remove(f.Name()) }()
 		if err := pw.Place(); err != nil {
-			return err
+			return "", err
 		}
 		r = f
 	}
 	body := &partBody{r: r, n: length}
-	_, err = b.client.UploadPart(ctx, &s3.UploadPartInput{
+	out, err := b.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket: &b.bucket, Key: &key, UploadId: &s3ID, PartNumber: &num,
 		Body: body, ContentLength: &length,
 	}, func(o *s3.Options) {
@@ -746,21 +757,34 @@ func (b *S3) WritePart(ctx context.Context, id string, pw PartWrite, r io.Reader
 		o.RetryMaxAttempts = 1
 	})
 	if body.err != nil {
-		return body.err
+		return "", body.err
 	}
 	if err != nil {
 		if isNotFound(err) {
-			return ErrNotFound
+			return "", ErrNotFound
 		}
-		return fmt.Errorf("blobstore: s3 upload part %d: %w", num, err)
+		return "", fmt.Errorf("blobstore: s3 upload part %d: %w", num, err)
 	}
-	return nil
+	return aws.ToString(out.ETag), nil
 }
 
-// CompleteMultipart implements Bucket. The parts are checked first: numbers
-// 1..n-1 all present and of one size, and a last part no larger whose number
-// matches its place.
-func (b *S3) CompleteMultipart(ctx context.Context, id, key string) error {
+// completeAttempts is how many times CompleteMultipart lists and completes
+// an upload whose parts disagree with their tags before it gives up.
+const completeAttempts = 3
+
+// CompleteMultipart implements Bucket. The parts are listed and checked
+// first: each part's ETag must be its tag (a part without one takes the
+// listed ETag), numbers 1..n-1 all present and of one size, and a last
+// part no larger whose number matches its place. The upload is completed
+// with the tags, so the server refuses (InvalidPart) a part replaced after
+// the listing too.
+//
+// A part just rewritten may be listed, or refused, with the ETag of the
+// write it replaced for a moment: a disagreement is retried twice, 200 and
+// 400 ms later, before it is reported as a *ChangedPartsError naming the
+// parts listed with other ETags (all of them when the listing agreed but
+// the server refused).
+func (b *S3) CompleteMultipart(ctx context.Context, id, key string, tags []string) error {
 	ok, s3ID, err := b.parseUploadID(id)
 	if err != nil {
 		return err
@@ -770,13 +794,22 @@ func (b *S3) CompleteMultipart(ctx context.Context, id, key string) error {
 	} else if want != ok {
 		return fmt.Errorf("blobstore: upload %q is not for key %q", id, key)
 	}
-	// A part rewritten after an interrupted write may be listed with the
-	// entity tag of the write it replaced for a moment: list again and retry.
 	for attempt := 1; ; attempt++ {
-		err := b.completeOnce(ctx, id, ok, s3ID)
-		var apiErr smithy.APIError
-		if err == nil || attempt == 3 || !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidPart" {
+		changed, err := b.completeOnce(ctx, id, ok, s3ID, tags)
+		if err == nil && changed == nil {
+			return nil
+		}
+		if err != nil && !isInvalidPart(err) {
 			return err
+		}
+		if attempt == completeAttempts {
+			if changed == nil {
+				changed = make([]int, len(tags))
+				for i := range changed {
+					changed[i] = i
+				}
+			}
+			return &ChangedPartsError{Parts: changed}
 		}
 		select {
 		case <-ctx.Done():
@@ -786,23 +819,72 @@ func (b *S3) CompleteMultipart(ctx context.Context, id, key string) error {
 	}
 }
 
-func (b *S3) completeOnce(ctx context.Context, id, ok, s3ID string) error {
+// isInvalidPart reports whether the server refused a completion because a
+// part is not there with the ETag given.
+func isInvalidPart(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "InvalidPart"
+}
+
+// sameETag compares entity tags with or without their quotes.
+func sameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
+
+// completeOnce lists the upload's parts and, when every one is listed
+// with its tag, checks and completes them. changed are the indexes of the
+// parts listed with another ETag; nothing is completed then.
+func (b *S3) completeOnce(ctx context.Context, id, ok, s3ID string, tags []string) (changed []int, err error) {
 	var parts []types.Part
 	p := s3.NewListPartsPaginator(b.client, &s3.ListPartsInput{Bucket: &b.bucket, Key: &ok, UploadId: &s3ID})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			if isNotFound(err) {
-				return ErrNotFound
+				return nil, ErrNotFound
 			}
-			return fmt.Errorf("blobstore: s3 list parts: %w", err)
+			return nil, fmt.Errorf("blobstore: s3 list parts: %w", err)
 		}
 		parts = append(parts, page.Parts...)
 	}
 	slices.SortFunc(parts, func(a, b types.Part) int { return int(aws.ToInt32(a.PartNumber) - aws.ToInt32(b.PartNumber)) })
 	if len(parts) == 0 {
-		return fmt.Errorf("blobstore: s3 upload %s has no parts", id)
+		return nil, fmt.Errorf("blobstore: s3 upload %s has no parts", id)
 	}
+	if len(parts) != len(tags) {
+		return nil, fmt.Errorf("blobstore: s3 upload %s has %d parts, want %d", id, len(parts), len(tags))
+	}
+	done := make([]types.CompletedPart, len(parts))
+	for i, pt := range parts {
+		etag := tags[i]
+		if etag == "" {
+			etag = aws.ToString(pt.ETag)
+		} else if !sameETag(etag, aws.ToString(pt.ETag)) {
+			changed = append(changed, i)
+		}
+		done[i] = types.CompletedPart{ETag: aws.String(etag), PartNumber: pt.PartNumber}
+	}
+	if changed != nil {
+		return changed, nil
+	}
+	if err := checkPartLayout(id, parts); err != nil {
+		return nil, err
+	}
+	_, err = b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: &b.bucket, Key: &ok, UploadId: &s3ID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
+	})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("blobstore: s3 complete multipart: %w", err)
+	}
+	return nil, nil
+}
+
+// checkPartLayout checks listed parts, sorted by number: numbers 1..n-1
+// all present and of one size, and a last part no larger whose number
+// matches its place.
+func checkPartLayout(id string, parts []types.Part) error {
 	first, last := aws.ToInt64(parts[0].Size), parts[len(parts)-1]
 	for i, pt := range parts[:len(parts)-1] {
 		if aws.ToInt32(pt.PartNumber) != int32(i+1) || aws.ToInt64(pt.Size) != first {
@@ -815,20 +897,6 @@ func (b *S3) completeOnce(ctx context.Context, id, ok, s3ID string) error {
 	k, lastSize := int64(len(parts)-1), aws.ToInt64(last.Size)
 	if lastSize <= 0 || (k > 0 && lastSize > first) || int64(aws.ToInt32(last.PartNumber)) != min(k*first/lastSize+1, s3MaxParts) {
 		return fmt.Errorf("blobstore: s3 upload %s: parts missing before part %d of %d bytes", id, aws.ToInt32(last.PartNumber), lastSize)
-	}
-	done := make([]types.CompletedPart, len(parts))
-	for i, pt := range parts {
-		done[i] = types.CompletedPart{ETag: pt.ETag, PartNumber: pt.PartNumber}
-	}
-	_, err := b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: &b.bucket, Key: &ok, UploadId: &s3ID,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
-	})
-	if err != nil {
-		if isNotFound(err) {
-			return ErrNotFound
-		}
-		return fmt.Errorf("blobstore: s3 complete multipart: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/app"
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/internal/testenv"
@@ -101,6 +103,29 @@ func cutPart(t *testing.T, partURL string, length int) {
 func completeUpload(t *testing.T, s *testServer, id string) (int, string) {
 	t.Helper()
 	return postURLEncoded(t, s.URL+"/multipart/complete/", url.Values{"UPLOADCARE_PUB_KEY": {testPub}, "uuid": {id}})
+}
+
+// completeResending completes an upload and, while the answer is that
+// parts are missing, sends every part again and retries (twice at most), as
+// a client does: on S3, a first write of a part that was cut off can be
+// stored by the server after the part was sent again in full, and then the
+// part no longer counts (see TestMultipartLateWriteAfterResend).
+func completeResending(t *testing.T, s *testServer, id string, parts []string, data []byte) (int, string) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		code, body := completeUpload(t, s, id)
+		if code != 400 || body != "File size mismatch. Not all parts uploaded?" || attempt == 3 {
+			return code, body
+		}
+		t.Logf("complete: %q; parts sent again", body)
+		for i, u := range parts {
+			off := i * fencePartSize
+			end := min(off+fencePartSize, len(data))
+			if code, _, body := do(t, "PUT", u, bytes.NewReader(data[off:end]), "application/octet-stream"); code != 200 {
+				t.Fatalf("part %d sent again: %d %q", i+1, code, body)
+			}
+		}
+	}
 }
 
 // gatedReader hands out data up to half, signals reached, and then waits
@@ -219,7 +244,9 @@ func TestMultipartInterruptedPartRePut(t *testing.T) {
 // A first write of a part that is cut short (on S3 it is streamed to the
 // server as it arrives) does not count: completing refuses until the part
 // is sent in full, and then the file holds the full bodies only. Both the
-// first part and the shorter last one are cut.
+// first part and the shorter last one are cut. (On S3 the server may store
+// a cut-off write after the part was sent again: then completion refuses
+// once more and the parts are sent again, see completeResending.)
 func TestMultipartInterruptedFirstWrite(t *testing.T) {
 	forEachBucket(t, func(t *testing.T, s *testServer) {
 		data := randomBytes(t, 12_000_000)
@@ -239,7 +266,7 @@ func TestMultipartInterruptedFirstWrite(t *testing.T) {
 		if code, _, body := do(t, "PUT", parts[2], bytes.NewReader(data[2*fencePartSize:]), "application/octet-stream"); code != 200 {
 			t.Fatalf("part 3 sent again: %d %q", code, body)
 		}
-		if code, body := completeUpload(t, s, id); code != 200 {
+		if code, body := completeResending(t, s, id, parts, data); code != 200 {
 			t.Fatalf("complete: %d %q", code, body)
 		}
 		if got := download(t, s.URL, id); !bytes.Equal(got, data) {
@@ -249,9 +276,10 @@ func TestMultipartInterruptedFirstWrite(t *testing.T) {
 }
 
 // On S3, a part write cut off and then sent again can still land after the
-// full one on servers that keep the bytes of cut-off writes. With one part,
-// nothing in the part listing tells: the completed blob's size does, and no
-// file is made of it. The late write is played here through the bucket.
+// full one on servers that keep the bytes of cut-off writes. Here the late
+// write is shorter and the upload has one part, so the part listing's sizes
+// cannot tell; the part's recorded tag does, and no file is made of it. The
+// late write is played through the bucket.
 func TestMultipartCompleteRefusesShortBlob(t *testing.T) {
 	if !testenv.HasS3() {
 		t.Skip(testenv.S3URL + " not set")
@@ -272,13 +300,65 @@ func TestMultipartCompleteRefusesShortBlob(t *testing.T) {
 		t.Fatalf("part: %d %q", code, body)
 	}
 	late := blobstore.PartWrite{Off: 0, Length: size / 2, InPlace: true}
-	if err := s.Bucket.WritePart(ctx, sess.Upload, late, bytes.NewReader(data[:size/2])); err != nil {
+	if _, err := s.Bucket.WritePart(ctx, sess.Upload, late, bytes.NewReader(data[:size/2])); err != nil {
 		t.Fatal(err)
 	}
 	if f, err := s.App.CompleteMultipart(ctx, p, sess.UUID); err == nil {
 		t.Fatalf("complete made a file of %d bytes from a blob of %d", f.Size, size/2)
+	} else if !isReason(err, satchel.ReasonUploadIncomplete) {
+		t.Fatalf("complete with a part replaced: %v, want %s", err, satchel.ReasonUploadIncomplete)
 	}
 	if f, err := s.Store.File(ctx, p.ID, sess.UUID); err == nil && f != nil {
 		t.Fatalf("file %s recorded", f.UUID)
+	}
+}
+
+// isReason reports whether err is a domain error of the given reason.
+func isReason(err error, r satchel.Reason) bool {
+	var de *satchel.Error
+	return errors.As(err, &de) && de.Reason == r
+}
+
+// On S3, a first write of a part that was cut off is streamed, and some
+// servers (versitygw) store what arrived, zero-padded to the part's length,
+// late: after the client sent the part again in full and it was recorded.
+// Completing must not join the zeros: the part no longer counts, completion
+// answers that parts are missing (never a file, never a server error), and
+// once the part is sent again the upload completes with the right bytes.
+// The late write is played through the bucket, after every part was sent.
+func TestMultipartLateWriteAfterResend(t *testing.T) {
+	if !testenv.HasS3() {
+		t.Skip(testenv.S3URL + " not set")
+	}
+	s := startServer(t, nil)
+	ctx := context.Background()
+	data := randomBytes(t, 12_000_000)
+	id, parts := multipartSession(t, s, data)
+	sess, err := s.Store.UploadSession(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := bytes.Clone(data[fencePartSize : 2*fencePartSize])
+	clear(late[fencePartSize/2:])
+	pw := blobstore.PartWrite{Off: fencePartSize, Length: fencePartSize, InPlace: true}
+	if _, err := s.Bucket.WritePart(ctx, sess.Upload, pw, bytes.NewReader(late)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // and the part stays forgotten
+		if code, body := completeUpload(t, s, id); code != 400 || body != "File size mismatch. Not all parts uploaded?" {
+			t.Fatalf("complete after a late write: %d %q", code, body)
+		}
+	}
+	if recorded, err := s.Store.Parts(ctx, id); err != nil || len(recorded) != 2 || recorded[1].Size == 0 || recorded[3].Size == 0 {
+		t.Fatalf("parts recorded after the refused completion: %v %v", recorded, err)
+	}
+	if code, _, body := do(t, "PUT", parts[1], bytes.NewReader(data[fencePartSize:2*fencePartSize]), "application/octet-stream"); code != 200 {
+		t.Fatalf("part 2 sent again: %d %q", code, body)
+	}
+	if code, body := completeUpload(t, s, id); code != 200 {
+		t.Fatalf("complete: %d %q", code, body)
+	}
+	if got := download(t, s.URL, id); !bytes.Equal(got, data) {
+		t.Fatal("completed bytes differ")
 	}
 }

@@ -403,16 +403,16 @@ func (b observedBucket) StartMultipart(ctx context.Context, key string, size int
 	return id, err
 }
 
-func (b observedBucket) WritePart(ctx context.Context, uploadID string, w blobstore.PartWrite, r io.Reader) error {
+func (b observedBucket) WritePart(ctx context.Context, uploadID string, w blobstore.PartWrite, r io.Reader) (string, error) {
 	start := time.Now()
-	err := b.Bucket.WritePart(ctx, uploadID, w, r)
+	tag, err := b.Bucket.WritePart(ctx, uploadID, w, r)
 	b.done("write_part", start, err)
-	return err
+	return tag, err
 }
 
-func (b observedBucket) CompleteMultipart(ctx context.Context, uploadID, key string) error {
+func (b observedBucket) CompleteMultipart(ctx context.Context, uploadID, key string, tags []string) error {
 	start := time.Now()
-	err := b.Bucket.CompleteMultipart(ctx, uploadID, key)
+	err := b.Bucket.CompleteMultipart(ctx, uploadID, key, tags)
 	b.done("complete_multipart", start, err)
 	return err
 }

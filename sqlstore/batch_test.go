@@ -160,7 +160,7 @@ func TestRelaxedCommitsRestoreSync(t *testing.T) {
 	if err := db.CheckPart(ctx, id, 1, "w1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.FinishPart(ctx, id, 1, "w1", 10, "c"); err != nil {
+	if err := db.FinishPart(ctx, id, 1, "w1", 10, "c", ""); err != nil {
 		t.Fatal(err)
 	}
 	if parts, err := db.Parts(ctx, id); err != nil || parts[1].Size != 10 {

@@ -74,10 +74,10 @@ func TestPartWriteFencing(t *testing.T) {
 		if err := db.CheckPart(ctx, id, 1, "w1"); err != nil {
 			t.Fatalf("check own mark: %v", err)
 		}
-		if err := db.FinishPart(ctx, id, 1, "w1", 5242880, "c1"); err != nil {
+		if err := db.FinishPart(ctx, id, 1, "w1", 5242880, "c1", "t1"); err != nil {
 			t.Fatal(err)
 		}
-		if p := parts(); p[1].Checksum != "c1" || p[1].Writer != "w1" {
+		if p := parts(); p[1].Checksum != "c1" || p[1].Writer != "w1" || p[1].Tag != "t1" {
 			t.Fatalf("parts: %v", p)
 		}
 		// A part sent again: the old record counts until the new one begins.
@@ -99,11 +99,14 @@ func TestPartWriteFencing(t *testing.T) {
 		if err := db.CheckPart(ctx, id, 1, "w2"); !errors.Is(err, satchel.ErrConflict) {
 			t.Fatalf("check a superseded mark: %v", err)
 		}
-		if err := db.FinishPart(ctx, id, 1, "w2", 5242880, "c2"); !errors.Is(err, satchel.ErrConflict) {
+		if err := db.FinishPart(ctx, id, 1, "w2", 5242880, "c2", "t2"); !errors.Is(err, satchel.ErrConflict) {
 			t.Fatalf("finish a superseded write: %v", err)
 		}
-		if err := db.FinishPart(ctx, id, 1, "w3", 5242880, "c3"); err != nil {
+		if err := db.FinishPart(ctx, id, 1, "w3", 5242880, "c3", "t3"); err != nil {
 			t.Fatal(err)
+		}
+		if p := parts(); p[1].Tag != "t3" {
+			t.Fatalf("tag of the rewritten part: %q", p[1].Tag)
 		}
 		// Dropping for other writers leaves the record alone.
 		if err := db.DropPart(ctx, id, 1, "w1", "w2"); err != nil || parts()[1].Checksum != "c3" {

@@ -619,7 +619,7 @@ func (db *DB) UploadSessionByUpload(ctx context.Context, upload string) (*satche
 // PutPart implements satchel.Store.
 func (db *DB) PutPart(ctx context.Context, uuid string, n int, size int64, checksum string) error {
 	_, err := db.w.ExecContext(ctx, `INSERT INTO upload_parts (session_uuid, n, size, checksum, writer, writing) VALUES (?, ?, ?, ?, '', FALSE)
-		ON CONFLICT (session_uuid, n) DO UPDATE SET size=excluded.size, checksum=excluded.checksum, writer='', writing=FALSE`, uuid, n, size, checksum)
+		ON CONFLICT (session_uuid, n) DO UPDATE SET size=excluded.size, checksum=excluded.checksum, writer='', writing=FALSE, blob_tag=''`, uuid, n, size, checksum)
 	if err != nil {
 		return fmt.Errorf("sqlstore: put part: %w", err)
 	}
@@ -628,7 +628,7 @@ func (db *DB) PutPart(ctx context.Context, uuid string, n int, size int64, check
 
 // Parts implements satchel.Store.
 func (db *DB) Parts(ctx context.Context, uuid string) (map[int]satchel.PartRecord, error) {
-	rows, err := db.w.QueryContext(ctx, `SELECT n, size, checksum, writer FROM upload_parts WHERE session_uuid=? AND NOT writing`, uuid)
+	rows, err := db.w.QueryContext(ctx, `SELECT n, size, checksum, writer, blob_tag FROM upload_parts WHERE session_uuid=? AND NOT writing`, uuid)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: parts: %w", err)
 	}
@@ -637,7 +637,7 @@ func (db *DB) Parts(ctx context.Context, uuid string) (map[int]satchel.PartRecor
 	for rows.Next() {
 		var n int
 		var p satchel.PartRecord
-		if err := rows.Scan(&n, &p.Size, &p.Checksum, &p.Writer); err != nil {
+		if err := rows.Scan(&n, &p.Size, &p.Checksum, &p.Writer, &p.Tag); err != nil {
 			return nil, fmt.Errorf("sqlstore: scan part: %w", err)
 		}
 		out[n] = p
@@ -703,7 +703,7 @@ func (db *DB) BeginPart(ctx context.Context, uuid string, n int, writer string) 
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO upload_parts (session_uuid, n, size, checksum, writer, writing) VALUES (?, ?, 0, '', ?, TRUE)
-			ON CONFLICT (session_uuid, n) DO UPDATE SET size=0, checksum='', writer=excluded.writer, writing=TRUE`, uuid, n, writer)
+			ON CONFLICT (session_uuid, n) DO UPDATE SET size=0, checksum='', writer=excluded.writer, writing=TRUE, blob_tag=''`, uuid, n, writer)
 		if err != nil {
 			return fmt.Errorf("sqlstore: begin part: %w", err)
 		}
@@ -732,9 +732,9 @@ func (db *DB) CheckPart(ctx context.Context, uuid string, n int, writer string) 
 
 // FinishPart implements satchel.Store. It needs no session lock: while the
 // mark is in place, FenceUploadSession fails.
-func (db *DB) FinishPart(ctx context.Context, uuid string, n int, writer string, size int64, checksum string) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE upload_parts SET size=?, checksum=?, writing=FALSE WHERE session_uuid=? AND n=? AND writer=? AND writing`,
-		size, checksum, uuid, n, writer)
+func (db *DB) FinishPart(ctx context.Context, uuid string, n int, writer string, size int64, checksum, tag string) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE upload_parts SET size=?, checksum=?, blob_tag=?, writing=FALSE WHERE session_uuid=? AND n=? AND writer=? AND writing`,
+		size, checksum, tag, uuid, n, writer)
 	if err != nil {
 		return fmt.Errorf("sqlstore: finish part: %w", err)
 	}

@@ -182,6 +182,7 @@ func testSessions(t *testing.T, s satchel.Store) {
 	if err != nil || len(parts) != 2 || parts[2].Size != 20 {
 		t.Fatalf("parts: %v %v", parts, err)
 	}
+	testPartTags(t, s, ss.UUID)
 	if exp, _ := s.ExpiredUploadSessions(ctx, now, 10); len(exp) != 0 {
 		t.Fatal("live session expired")
 	}
@@ -201,6 +202,55 @@ func testSessions(t *testing.T, s satchel.Store) {
 	}
 	if err := s.CompleteUploadSession(ctx, ss.UUID, f, nil); !satchel.IsNotFound(err) {
 		t.Fatalf("second completion: %v", err)
+	}
+}
+
+// testPartTags checks that a part write's blob tag is recorded with the
+// part, and that a write replacing the part forgets the old tag at once.
+func testPartTags(t *testing.T, s satchel.Store, id string) {
+	t.Helper()
+	ctx := context.Background()
+	tagOf := func(n int) (string, bool) {
+		t.Helper()
+		parts, err := s.Parts(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, ok := parts[n]
+		return p.Tag, ok
+	}
+	if prev, claimed, err := s.ClaimPart(ctx, id, 3, "w1"); err != nil || !claimed || prev != "" {
+		t.Fatalf("claim part 3: %q %v %v", prev, claimed, err)
+	}
+	if err := s.FinishPart(ctx, id, 3, "w1", 30, "c3", `"etag-1"`); err != nil {
+		t.Fatal(err)
+	}
+	if tag, ok := tagOf(3); !ok || tag != `"etag-1"` {
+		t.Fatalf("tag of part 3: %q %v", tag, ok)
+	}
+	if err := s.BeginPart(ctx, id, 3, "w2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishPart(ctx, id, 3, "w2", 30, "c3", ""); err != nil {
+		t.Fatal(err)
+	}
+	if tag, ok := tagOf(3); !ok || tag != "" {
+		t.Fatalf("tag of part 3 after a write without one: %q %v", tag, ok)
+	}
+	if err := s.BeginPart(ctx, id, 3, "w3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishPart(ctx, id, 3, "w3", 30, "c3", `"etag-3"`); err != nil {
+		t.Fatal(err)
+	}
+	if tag, _ := tagOf(3); tag != `"etag-3"` {
+		t.Fatalf("tag of part 3 rewritten: %q", tag)
+	}
+	if tag, ok := tagOf(2); !ok || tag != "" {
+		t.Fatalf("tag of part 2 (PutPart): %q %v", tag, ok)
+	}
+	if err := s.DropPart(ctx, id, 3); err != nil {
+		t.Fatal(err)
 	}
 }
 
