@@ -361,6 +361,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		HotCacheBytes: cfg.CDNHotCacheBytes, OpenFiles: cfg.CDNOpenFiles, Metrics: m}
 	m.Gauge("satchel_cdn_hot_cache_bytes", "Bytes of whole CDN answers kept in memory (bodies plus a fixed overhead each).",
 		func() float64 { _, b := cdnHandler.HotCacheLen(); return float64(b) })
+	m.Gauge("satchel_cdn_open_files", "Descriptors of large local originals the CDN keeps open between requests.",
+		func() float64 { _, n := cdnHandler.OpenFilesLen(); return float64(n) })
 	m.Gauge("satchel_variant_cache_bytes", "Bytes of variants kept in the local variant cache.", func() float64 { return float64(variants.Bytes()) })
 	m.CounterFunc("satchel_variant_cache_evictions_total", "Variants removed from the local variant cache to keep it under its size.",
 		func() float64 { return float64(variants.Evictions()) })
