@@ -73,11 +73,17 @@ type Handler struct {
 	// HotItemMax is the largest body kept in the hot cache; 0 means
 	// DefaultHotItemMax. Larger files are sent from disk with sendfile.
 	HotItemMax int64
+	// OpenFiles bounds the descriptors of local originals larger than
+	// HotItemMax kept open between requests (sent with sendfile without an
+	// open, stat and close each); 0 means DefaultOpenFiles, a negative
+	// value turns this off.
+	OpenFiles int
 
 	cacheOnce sync.Once
 	files     *metaCache[string, *satchel.File]
 	projects  *metaCache[int64, *satchel.Project]
 	hot       *lru[string, *hotResponse]
+	fds       *fdCache
 }
 
 // Metadata cache defaults.
@@ -93,6 +99,9 @@ const (
 	DefaultHotCacheBytes = 64 << 20
 	// DefaultHotItemMax is the default largest body the hot cache keeps.
 	DefaultHotItemMax = 1 << 20
+	// DefaultOpenFiles is the default number of descriptors of large
+	// originals kept open.
+	DefaultOpenFiles = 256
 )
 
 // caches makes the metadata caches on first use.
@@ -112,6 +121,11 @@ func (h *Handler) caches() {
 			hot = DefaultHotCacheBytes
 		}
 		h.hot = newLRU[string, *hotResponse](max(hot, 0))
+		fds := h.OpenFiles
+		if fds == 0 {
+			fds = DefaultOpenFiles
+		}
+		h.fds = newFDCache(max(fds, 0))
 	})
 }
 
@@ -181,6 +195,7 @@ func int64String(id int64) string { return strconv.FormatInt(id, 10) }
 func (h *Handler) Purge(uuid string) {
 	h.caches()
 	h.files.forget(uuid, uuid)
+	h.fds.purge(uuid)
 	h.hot.deleteFunc(func(_ string, r *hotResponse) bool { return r.uuid == uuid })
 	if h.Variants != nil {
 		if err := h.Variants.Purge(uuid); err != nil {
@@ -261,6 +276,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := h.file(r.Context(), t.UUID)
 	if !h.live(w, f, err) {
+		// Deleted, maybe through another node: its open descriptors go.
+		h.fds.purge(t.UUID)
 		return
 	}
 	if !h.authorized(w, r, f.ProjectID) {
@@ -474,6 +491,12 @@ func (h *Handler) originalAllowed(w http.ResponseWriter, r *http.Request, f *sat
 }
 
 func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, f *satchel.File, name string, inline int, hotKey string) {
+	if name == "" {
+		name = f.Filename
+	}
+	if (hotKey == "" || f.Size > h.hotItemMax()) && h.serveKept(w, r, f, name, inline) {
+		return
+	}
 	blob, err := h.Bucket.Open(r.Context(), f.BlobKey)
 	if err != nil {
 		if errors.Is(err, blobstore.ErrNotFound) {
@@ -485,9 +508,6 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, f *satch
 		return
 	}
 	defer blob.Close()
-	if name == "" {
-		name = f.Filename
-	}
 	tag := `"` + etag(f) + `"`
 	if size := blob.Size(); hotKey != "" && size <= h.hotItemMax() {
 		body := make([]byte, size)
@@ -503,6 +523,34 @@ func (h *Handler) serveOriginal(w http.ResponseWriter, r *http.Request, f *satch
 	}
 	h.headers(w, f.MimeType, tag, name, inline)
 	serveBlob(w, r, f.Uploaded, blob)
+}
+
+// serveKept sends a local original through a descriptor of the open-file
+// cache; false (nothing written) leaves it to the bucket: not a local
+// blob, missing, or not of the recorded size (the hot cache may take it).
+func (h *Handler) serveKept(w http.ResponseWriter, r *http.Request, f *satchel.File, name string, inline int) bool {
+	if h.fds.max <= 0 {
+		return false
+	}
+	p, local := h.Bucket.LocalPath(f.BlobKey)
+	if !local {
+		return false
+	}
+	kf, err := h.fds.take(f.UUID, f.BlobKey, p)
+	if err != nil {
+		return false
+	}
+	defer h.fds.give(kf)
+	if kf.size != f.Size {
+		return false
+	}
+	h.headers(w, f.MimeType, `"`+etag(f)+`"`, name, inline)
+	if conditional(r) {
+		http.ServeContent(w, r, "", f.Uploaded, kf.File)
+		return true
+	}
+	serveWhole(w, r, f.Uploaded, kf.File, kf.size)
+	return true
 }
 
 // serveBlob sends a blob from the bucket. A whole local file leaves through

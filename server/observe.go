@@ -12,6 +12,7 @@ import (
 
 	"github.com/satchel-project/satchel"
 	"github.com/satchel-project/satchel/blobstore"
+	"github.com/satchel-project/satchel/internal/logbuf"
 	"github.com/satchel-project/satchel/internal/reqctx"
 	"github.com/satchel-project/satchel/metrics"
 	"go.opentelemetry.io/otel/attribute"
@@ -66,6 +67,7 @@ const (
 // request: it is looked up once, by the mux itself.
 func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger, mode string) http.Handler {
 	h := log.Handler()
+	text, _ := h.(*logbuf.TextHandler) // cmd/satchel's: lines without a slog.Record
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		st := &observed{}
@@ -102,10 +104,7 @@ func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger, mode stri
 		if !h.Enabled(ctx, slog.LevelInfo) {
 			return
 		}
-		// The record is handed to the handler as Logger.LogAttrs would,
-		// without the caller's program counter (no source is logged).
-		rec := slog.NewRecord(end, slog.LevelInfo, "http request", 0)
-		rec.AddAttrs(
+		attrs := [...]slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.String("path", r.URL.Path),
@@ -113,10 +112,21 @@ func observe(mux *http.ServeMux, m *metrics.Metrics, log *slog.Logger, mode stri
 			slog.Int64("bytes", rw.bytes),
 			slog.Duration("duration", d),
 			slog.String("request_id", info.ID),
-		)
-		if p := info.Project(); p != "" {
-			rec.AddAttrs(slog.String("project", p))
+			{},
 		}
+		n := len(attrs) - 1
+		if p := info.Project(); p != "" {
+			attrs[n] = slog.String("project", p)
+			n++
+		}
+		if text != nil {
+			text.Log(end, slog.LevelInfo, "http request", attrs[:n]...)
+			return
+		}
+		// The record is handed to the handler as Logger.LogAttrs would,
+		// without the caller's program counter (no source is logged).
+		rec := slog.NewRecord(end, slog.LevelInfo, "http request", 0)
+		rec.AddAttrs(attrs[:n]...)
 		h.Handle(ctx, rec)
 	})
 }

@@ -102,6 +102,9 @@ type Config struct {
 	// CDNHotCacheBytes bounds the CDN's cache of whole answers in memory
 	// (0: cdn.DefaultHotCacheBytes; negative: off).
 	CDNHotCacheBytes int64
+	// CDNOpenFiles bounds the descriptors of large local originals the CDN
+	// keeps open between requests (0: cdn.DefaultOpenFiles; negative: off).
+	CDNOpenFiles int
 	// Request bodies must keep arriving: every BodyIdleTimeout must bring
 	// at least BodyMinRate bytes/s on average (at least one byte when the
 	// rate is 0); slower bodies are cut with 408. A zero timeout disables this.
@@ -355,9 +358,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.variants = variants
 	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants, MetaCacheSize: cfg.CDNMetaCacheSize,
-		HotCacheBytes: cfg.CDNHotCacheBytes, Metrics: m}
+		HotCacheBytes: cfg.CDNHotCacheBytes, OpenFiles: cfg.CDNOpenFiles, Metrics: m}
 	m.Gauge("satchel_cdn_hot_cache_bytes", "Bytes of whole CDN answers kept in memory (bodies plus a fixed overhead each).",
 		func() float64 { _, b := cdnHandler.HotCacheLen(); return float64(b) })
+	m.Gauge("satchel_cdn_open_files", "Descriptors of large local originals the CDN keeps open between requests.",
+		func() float64 { _, n := cdnHandler.OpenFilesLen(); return float64(n) })
 	m.Gauge("satchel_variant_cache_bytes", "Bytes of variants kept in the local variant cache.", func() float64 { return float64(variants.Bytes()) })
 	m.CounterFunc("satchel_variant_cache_evictions_total", "Variants removed from the local variant cache to keep it under its size.",
 		func() float64 { return float64(variants.Evictions()) })

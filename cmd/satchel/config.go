@@ -59,6 +59,7 @@ type serveConfig struct {
 	FetchTimeout      time.Duration  `name:"fetch-timeout" env:"SATCHEL_FETCH_TIMEOUT" default:"${fetchTimeout}" nonzero:"" help:"time limit of one from-URL download"`
 	CDNMetaCache      int64          `name:"cdn-meta-cache" env:"SATCHEL_CDN_META_CACHE" default:"${cdnMetaCache}" nonzero:"" help:"files (and projects) whose metadata each node's CDN keeps in memory, 2 s each; misses are not cached"`
 	CDNHotCache       Size           `name:"cdn-hot-cache" env:"SATCHEL_CDN_HOT_CACHE" default:"${cdnHotCache}" help:"memory each node's CDN keeps for whole answers (body and headers) of the hottest variants and originals up to 1 MiB, served without a store query or disk access; 0 turns it off"`
+	CDNOpenFiles      int64          `name:"cdn-open-files" env:"SATCHEL_CDN_OPEN_FILES" default:"${cdnOpenFiles}" help:"descriptors of local originals the hot cache does not keep (over 1 MiB, protected or signed) each node's CDN keeps open between requests, at most 8 per file (sent without an open, stat and close each); closed when the file is deleted, or found deleted on other nodes; 0 turns it off"`
 	FetchPerProject   int64          `name:"fetch-per-project" env:"SATCHEL_FETCH_PER_PROJECT" default:"${fetchPerProject}" nonzero:"" help:"from-URL downloads one project may have running, counted across all nodes (slow sources of one project leave the other workers to other projects)"`
 	WebhookPerProject int64          `name:"webhook-per-project" env:"SATCHEL_WEBHOOK_PER_PROJECT" default:"${webhookPerProject}" nonzero:"" help:"webhook deliveries one project may have in flight, counted across all nodes (of 16 per node)"`
 	WebhookTimeout    time.Duration  `name:"webhook-timeout" env:"SATCHEL_WEBHOOK_TIMEOUT" default:"${webhookTimeout}" nonzero:"" help:"time limit of one webhook delivery attempt, response included; a timed-out attempt is retried with backoff"`
@@ -123,6 +124,7 @@ func packageDefaults() kong.Vars {
 		"fetchTimeout":      formatDuration(fetch.DefaultTimeout),
 		"cdnMetaCache":      itoa(cdn.DefaultMetaCacheSize),
 		"cdnHotCache":       Size(cdn.DefaultHotCacheBytes).String(),
+		"cdnOpenFiles":      itoa(cdn.DefaultOpenFiles),
 		"fetchPerProject":   itoa(app.DefaultFetchPerProject),
 		"webhookPerProject": itoa(webhook.DefaultPerProject),
 		"webhookTimeout":    formatDuration(webhook.DefaultTimeout),
@@ -173,8 +175,8 @@ func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
 		ListenURL:      "http://" + c.Addr,
 		MaxImagePixels: c.MaxImagePixels, ImageWorkers: int(c.ImageWorkers), ImageQueue: queue, ImageTimeout: c.ImageTimeout, VariantCacheSize: int64(c.VariantCacheSize),
 		ImageMaxSide: int(c.ImageMaxSide), ImageMaxOutputPixels: c.ImageMaxOutput, ImageCheapWorkers: cheapWorkers, ImageCheapPixels: c.ImageCheapPixels, CDNMetaCacheSize: int(c.CDNMetaCache),
-		CDNHotCacheBytes: hotCache(c.CDNHotCache),
-		BodyMinRate:      int64(c.BodyMinRate), BodyIdleTimeout: c.BodyIdleTimeout, MaxConcurrentUploads: int(c.MaxUploads), MaxProjectUploads: int(c.MaxProjectUploads),
+		CDNHotCacheBytes: hotCache(c.CDNHotCache), CDNOpenFiles: openFiles(c.CDNOpenFiles),
+		BodyMinRate: int64(c.BodyMinRate), BodyIdleTimeout: c.BodyIdleTimeout, MaxConcurrentUploads: int(c.MaxUploads), MaxProjectUploads: int(c.MaxProjectUploads),
 		DemoPublicKey: c.DemoPublicKey, DemoSecretKey: c.DemoSecretKey, Log: log, AccessLog: c.AccessLog,
 		MetricsToken: c.MetricsToken, MetricsElsewhere: c.MetricsAddr != "", AdminToken: c.AdminToken, NoUploaderPage: !c.UploaderPage,
 	}
@@ -211,6 +213,15 @@ func (c *serveConfig) videoMaxRes() (int, int) {
 	wi, _ := strconv.Atoi(w)
 	hi, _ := strconv.Atoi(h)
 	return wi, hi
+}
+
+// openFiles maps --cdn-open-files to server.Config.CDNOpenFiles, where 0
+// means the default and a negative count turns the cache off.
+func openFiles(n int64) int {
+	if n <= 0 {
+		return -1
+	}
+	return int(n)
 }
 
 // hotCache maps --cdn-hot-cache to server.Config.CDNHotCacheBytes, where

@@ -31,6 +31,31 @@ func TestTextHandlerMatchesSlog(t *testing.T) {
 	odd.AddAttrs(slog.Group("g", slog.Int("a", 1)), slog.Any("err", context.Canceled), slog.Time("t", when), slog.String("", "x"))
 	recs = append(recs, odd)
 
+	// Lines of one second, of the next ones and of other zones share the
+	// cached text of a second only where it is the same.
+	for i, zone := range []*time.Location{time.UTC, time.FixedZone("Y", -5*3600-30*60), time.UTC, time.Local} {
+		for _, d := range []time.Duration{0, 999_999, time.Millisecond, 999 * time.Millisecond, time.Second, time.Hour + 7*time.Millisecond} {
+			recs = append(recs, slog.NewRecord(when.Add(d+time.Duration(i)*time.Nanosecond).In(zone), slog.LevelInfo, "t", 0))
+		}
+	}
+	recs = append(recs, slog.NewRecord(time.Date(12345, 1, 2, 3, 4, 5, 6e6, time.UTC), slog.LevelInfo, "far", 0))
+	var sharedOut bytes.Buffer
+	shared := NewTextHandler(&sharedOut, nil)
+	for _, r := range recs {
+		var want, got bytes.Buffer
+		slog.NewTextHandler(&want, nil).Handle(context.Background(), r)
+		n := sharedOut.Len()
+		shared.Handle(context.Background(), r)
+		if line := sharedOut.String()[n:]; line != want.String() {
+			t.Errorf("shared handler: got  %q\nwant %q", line, want.String())
+		}
+		attrs := []slog.Attr{}
+		r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a); return true })
+		NewTextHandler(&got, nil).Log(r.Time, r.Level, r.Message, attrs...)
+		if got.String() != want.String() {
+			t.Errorf("Log: got  %q\nwant %q", got.String(), want.String())
+		}
+	}
 	for _, r := range recs {
 		var want, got bytes.Buffer
 		slog.NewTextHandler(&want, nil).Handle(context.Background(), r)
