@@ -12,17 +12,23 @@ package imaging
 //     the same and then centres the image on a canvas of the requested size
 //     in the setfill colour.
 //   - scale_crop, smart_resize: cover the box, then crop at the position
-//     (default centre). The smart types (smart, smart_faces_…,
-//     smart_objects_…, smart_points) and smart_resize all use libvips'
-//     attention measure (skin tones, saturation, edges): there is no face
-//     or object detector. stretch applies as for resize.
+//     (default centre). The types naming faces (smart_faces,
+//     smart_faces_objects, smart_objects_faces_points, …) centre the crop
+//     on the box holding every face found (see Faces below); the other
+//     smart types, smart_resize, and the face types when no face is found
+//     use libvips' attention measure (skin tones, saturation, edges):
+//     there is no object detector. stretch applies as for resize.
 //   - crop: by size (px or %) at an offset (default 0,0) or alignment, or
 //     by ratio (default centred). The area is kept inside the image: pixel
 //     offsets past an edge (negative ones included) move it back in. On a
 //     side where the area is larger than the image, the image stays inside
 //     the area (at the offset, clamped) and the rest is the setfill colour
 //     (white by default; a translucent setfill adds alpha).
-//   - crop/face|image: no detector either: the object is taken to be the
+//   - crop/face: the largest face found is the object: the crop is the
+//     face box, the smallest box of the ratio holding it, or the size
+//     (% of the face's size, or px), with the face at the position in it
+//     (centred by default), kept inside the image. crop/image, and
+//     crop/face when no face is found: the object is taken to be the
 //     whole image, the size (ratio, or % of it) is cut where attention is
 //     highest, or at the position when one is given.
 //   - rotate (counter-clockwise, multiples of 90), flip (vertical), mirror
@@ -39,7 +45,8 @@ package imaging
 //     saturation weighted by how grey each pixel is.
 //   - blur: Gaussian, sigma = strength/2; amount mixes the blur in (100 =
 //     all, negative = unsharp mask). blur_region: the same inside a
-//     rectangle. sharp: libvips' edge-aware sharpen on lightness.
+//     rectangle; blur_region/faces inside each face box found.
+//     sharp: libvips' edge-aware sharpen on lightness.
 //   - srgb: icc (default) converts through an embedded profile no larger
 //     than max_icc_size KB (default 10; sRGB profiles are skipped as
 //     no-ops), fast ignores profiles, keep_profile keeps pixels and profile.
@@ -75,7 +82,21 @@ package imaging
 //     (default 4) colours by median cut refined with k-means, most common
 //     first. Both must be the last operation.
 //
+// Faces
+//   - Found by a Haar cascade (Options.Faces, package haar; OpenCV's
+//     frontal face cascade from Debian's opencv-data) on the current image
+//     read through libvips as grey, shrunk to at most 800 px on its long
+//     side; boxes are scaled back. A detection needs 5 overlapping
+//     windows. It runs on a worker as an expensive transform and stops
+//     with the transform.
+//   - detect_faces (DetectFaces, alone): {"id", orientation, format,
+//     height, width, geo_location, datetime_original, dpi, faces:
+//     [[x, y, w, h], …]} with size and boxes in pixels of the stored image
+//     turned upright (EXIF orientation applied), faces top to bottom.
+//   - Without a cascade, detect_faces and blur_region/faces fail with an
+//     *OpError; crop/face and the face scale_crop types fall back to the
+//     attention measure.
+//
 // Named filters are Satchel's own looks (see filters.go), not Uploadcare's.
 //
-// Not supported (*OpError): zoom_objects and blur_region/faces (no object
-// or face detector).
+// Not supported (*OpError): zoom_objects (no object detector).

@@ -36,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/satchel-project/satchel/imaging/haar"
 	"github.com/satchel-project/satchel/ucare/cdnurl"
 )
 
@@ -95,7 +96,20 @@ type Options struct {
 	QueueSize int
 	// Timeout bounds one transform, waiting for a worker included.
 	Timeout time.Duration
+	// Faces is the face detector (see package haar and LoadFaces). Without
+	// one, detect_faces and blur_region/faces fail with an *OpError, and
+	// crop/face and the smart_faces scale_crop types use libvips'
+	// attention measure alone.
+	Faces *haar.Cascade
 }
+
+// LoadFaces reads a face cascade (an OpenCV 4 Haar cascade XML file, such
+// as DefaultFaceCascade) for Options.Faces.
+func LoadFaces(path string) (*haar.Cascade, error) { return haar.Load(path) }
+
+// DefaultFaceCascade is where Debian's opencv-data package puts OpenCV's
+// frontal face cascade.
+const DefaultFaceCascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 
 // Errors of Do. Operation-specific failures are *OpError.
 var (
@@ -273,7 +287,7 @@ type outcome struct {
 // and overlays resolves overlay operations (nil: overlays of other files
 // fail).
 func (e *Engine) Do(ctx context.Context, uuid string, src Source, ops []cdnurl.Op, accept string, overlays Overlays) (*Result, error) {
-	if err := validate(ops); err != nil {
+	if err := validate(ops, e.o.Faces != nil); err != nil {
 		return nil, err
 	}
 	tctx, cancel := context.WithTimeout(ctx, e.o.Timeout)

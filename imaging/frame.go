@@ -358,7 +358,7 @@ func (f *frame) apply(op cdnurl.Op) error {
 		}
 	case cdnurl.Autorotate, cdnurl.SRGB, cdnurl.MaxICCSize, cdnurl.Format,
 		cdnurl.Quality, cdnurl.Progressive, cdnurl.StripMeta, cdnurl.Inline,
-		cdnurl.Rasterize, cdnurl.JSON, cdnurl.MainColors:
+		cdnurl.Rasterize, cdnurl.JSON, cdnurl.MainColors, DetectFaces:
 		// Load, encode or answer time settings; see task.gather.
 	case cdnurl.Preview:
 		return f.preview(o)
@@ -495,11 +495,32 @@ func (f *frame) scaleCrop(op cdnurl.Op, sz cdnurl.Size, typ string, pos *cdnurl.
 		return err
 	}
 	cw, ch := math.Min(tw, sw), math.Min(th, sh)
+	var faceX, faceY float64
+	faced := false
+	if (cw < sw || ch < sh) && facesType(typ) && f.t.e.o.Faces != nil {
+		// Faces are found before the resize, where they are larger.
+		found, err := f.faces()
+		if err != nil {
+			return err
+		}
+		if faceX, faceY, faced = facesCentre(found); faced {
+			faceX, faceY = faceX*sw/f.lw, faceY*sh/f.lh
+		}
+	}
 	if err := f.resizeTo(int(sw), int(sh)); err != nil {
 		return err
 	}
 	if cw < sw || ch < sh {
-		if typ != "" {
+		if faced {
+			// Centred on the faces, kept inside the image.
+			x := math.Max(0, math.Min(sw-cw, math.Round(faceX-cw/2)))
+			y := math.Max(0, math.Min(sh-ch, math.Round(faceY-ch/2)))
+			if err := f.do("crop", func(in vimg, out *vimg) C.int {
+				return C.sat_extract(in, out, C.int(x), C.int(y), C.int(cw), C.int(ch))
+			}); err != nil {
+				return err
+			}
+		} else if typ != "" {
 			if err := f.smartCrop(int(cw), int(ch)); err != nil {
 				return err
 			}
@@ -526,7 +547,8 @@ func (f *frame) scaleCrop(op cdnurl.Op, sz cdnurl.Size, typ string, pos *cdnurl.
 
 // smartCrop cuts w x h (working pixels) where libvips' attention measure
 // (skin tones, saturation, edges) finds the most interest. It stands in
-// for the face and object detectors the smart types name.
+// for the object detector the smart types name, and for the face
+// detector when there is none or it finds no face.
 func (f *frame) smartCrop(w, h int) error {
 	if err := f.random(); err != nil {
 		return err
@@ -536,6 +558,15 @@ func (f *frame) smartCrop(w, h int) error {
 }
 
 func (f *frame) crop(op cdnurl.Op, o cdnurl.Crop) error {
+	if o.Object == "face" && f.t.e.o.Faces != nil {
+		found, err := f.faces()
+		if err != nil {
+			return err
+		}
+		if len(found) > 0 {
+			return f.cropAround(op, o, found[0])
+		}
+	}
 	var cw, ch float64
 	def := cdnurl.Align("")
 	switch {
@@ -602,6 +633,48 @@ func (f *frame) crop(op cdnurl.Op, o cdnurl.Crop) error {
 		err = f.pad(-wx, -wy, ww, wh)
 	}
 	if err != nil {
+		return err
+	}
+	f.lw, f.lh = cw, ch
+	return nil
+}
+
+// cropAround crops around the object b (logical pixels): to b itself, to
+// the smallest box of the ratio holding it, or to the size (percentages
+// of b's size), placed so that b sits at the position in it (centred by
+// default), and kept inside the image.
+func (f *frame) cropAround(op cdnurl.Op, o cdnurl.Crop, b box) error {
+	cw, ch := b.w, b.h
+	switch {
+	case o.Ratio != nil:
+		if o.Ratio.A <= 0 || o.Ratio.B <= 0 {
+			return opErr(op, "bad ratio")
+		}
+		r := o.Ratio.A / o.Ratio.B
+		if b.w/b.h > r {
+			ch = b.w / r
+		} else {
+			cw = b.h * r
+		}
+	case o.Size != nil:
+		if o.Size.WSet {
+			cw = length(o.Size.W, b.w)
+		}
+		if o.Size.HSet {
+			ch = length(o.Size.H, b.h)
+		}
+	}
+	cw = math.Max(1, math.Round(math.Min(cw, f.lw)))
+	ch = math.Max(1, math.Round(math.Min(ch, f.lh)))
+	ox, oy := place(o.Position, cw, ch, b.w, b.h, cdnurl.AlignCenter)
+	x := math.Max(0, math.Min(f.lw-cw, math.Round(b.x-ox)))
+	y := math.Max(0, math.Min(f.lh-ch, math.Round(b.y-oy)))
+	sx, sy := f.scale()
+	wx, wy := min(round(x*sx), f.w()-1), min(round(y*sy), f.h()-1)
+	ww, wh := max(1, min(round(cw*sx), f.w()-wx)), max(1, min(round(ch*sy), f.h()-wy))
+	if err := f.do("crop", func(in vimg, out *vimg) C.int {
+		return C.sat_extract(in, out, C.int(wx), C.int(wy), C.int(ww), C.int(wh))
+	}); err != nil {
 		return err
 	}
 	f.lw, f.lh = cw, ch

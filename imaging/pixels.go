@@ -360,6 +360,9 @@ func (f *frame) blur(sigma, amount float64) error {
 }
 
 func (f *frame) blurRegion(op cdnurl.Op, o cdnurl.BlurRegion) error {
+	if o.Faces {
+		return f.blurFaces(o.Strength)
+	}
 	rw, rh := f.lw, f.lh
 	if o.Size.WSet {
 		rw = length(o.Size.W, f.lw)
@@ -368,13 +371,18 @@ func (f *frame) blurRegion(op cdnurl.Op, o cdnurl.BlurRegion) error {
 		rh = length(o.Size.H, f.lh)
 	}
 	x, y := place(&o.Position, f.lw, f.lh, rw, rh, "")
+	return f.blurRect(x, y, rw, rh, o.Strength)
+}
+
+// blurRect blurs the rw×rh rectangle at x,y (logical pixels; the part
+// inside the image) with strength (0: the default, 10).
+func (f *frame) blurRect(x, y, rw, rh float64, strength int) error {
 	sx, sy := f.scale()
 	x0, y0 := max(0, round(x*sx)), max(0, round(y*sy))
 	x1, y1 := min(f.w(), round((x+rw)*sx)), min(f.h(), round((y+rh)*sy))
 	if x1 <= x0 || y1 <= y0 {
 		return nil
 	}
-	strength := o.Strength
 	if strength <= 0 {
 		strength = 10
 	}

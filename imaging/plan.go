@@ -73,7 +73,15 @@ func planScale(ops []cdnurl.Op, w, h float64, vector bool) float64 {
 			}
 			return bounded(s, vector)
 		case cdnurl.ScaleCrop:
-			return coverScale(o.Size, w, h, stretch, vector)
+			s := coverScale(o.Size, w, h, stretch, vector)
+			if facesType(o.Type) {
+				// Faces are looked for before the resize, on up to
+				// faceBox pixels.
+				s = math.Max(s, bounded(math.Min(1, faceBox/math.Max(w, h)), vector))
+			}
+			return s
+		case DetectFaces:
+			return bounded(math.Min(1, faceBox/math.Max(w, h)), vector)
 		case cdnurl.SmartResize:
 			return coverScale(o.Size, w, h, stretch, vector)
 		case cdnurl.JSON, cdnurl.MainColors:
@@ -156,6 +164,9 @@ func planCost(ops []cdnurl.Op, w, h float64) float64 {
 	stretch := "on"
 	for _, op := range ops {
 		px := w * h
+		if needsFaces(op) {
+			cost += faceCost
+		}
 		switch o := op.(type) {
 		case cdnurl.Stretch:
 			stretch = o.Mode

@@ -101,15 +101,22 @@ func (t *task) close() {
 }
 
 // validate rejects operation lists the engine can never apply, before a
-// worker is taken.
-func validate(ops []cdnurl.Op) error {
+// worker is taken; faces tells whether there is a face detector.
+func validate(ops []cdnurl.Op, faces bool) error {
 	for i, op := range ops {
 		switch o := op.(type) {
 		case cdnurl.ZoomObjects:
 			return opErr(op, "object detection is not supported")
+		case DetectFaces:
+			if len(ops) != 1 {
+				return opErr(op, "takes no other operations")
+			}
+			if !faces {
+				return opErr(op, errNoDetector)
+			}
 		case cdnurl.BlurRegion:
-			if o.Faces {
-				return opErr(op, "face detection is not supported")
+			if o.Faces && !faces {
+				return opErr(op, errNoDetector)
 			}
 		case cdnurl.Rotate:
 			if o.Degrees%90 != 0 {
@@ -152,7 +159,7 @@ func (t *task) gather() {
 			t.progressive = o.On
 		case cdnurl.StripMeta:
 			t.strip = o.Mode
-		case cdnurl.JSON, cdnurl.MainColors:
+		case cdnurl.JSON, cdnurl.MainColors, DetectFaces:
 			t.info = op
 		}
 	}
@@ -607,6 +614,11 @@ func (t *task) run() (*Result, error) {
 	}
 	if t.stopped() {
 		return nil, errKilled
+	}
+	if _, ok := t.info.(DetectFaces); ok {
+		res, err := t.answerFaces(first)
+		frames[0] = first.img // detection may have copied it to memory
+		return res, err
 	}
 	if t.info != nil {
 		return t.answerInfo(first)
