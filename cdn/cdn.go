@@ -434,7 +434,15 @@ func (h *Handler) serveGroupPage(w http.ResponseWriter, g *satchel.Group, files 
 // serveFile serves a file, applying operations when there are any. A small
 // answer is kept in the hot cache under hotKey when that is set.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.File, ops []cdnurl.Op, name, special, hotKey string) {
-	if special != "" {
+	switch {
+	case special == cdnurl.SpecialDetectFaces && h.Engine != nil && !h.Engine.Faces():
+		h.fail(w, http.StatusNotImplemented, "Face detection is not enabled on this server (no face cascade loaded; see --face-cascade).")
+		return
+	case special == cdnurl.SpecialDetectFaces:
+		// An image variant like any other: computed on a worker, cached.
+		h.serveVariant(w, r, f, []cdnurl.Op{imaging.DetectFaces{}}, name, -1, hotKey)
+		return
+	case special != "":
 		h.fail(w, http.StatusNotImplemented, special+" is not supported by this server.")
 		return
 	}

@@ -273,6 +273,9 @@ func (e *Engine) release(expensive bool) {
 	}
 }
 
+// Faces reports whether the engine has a face detector.
+func (e *Engine) Faces() bool { return e.o.Faces != nil }
+
 // Wait blocks until every transform started so far, including those whose
 // Do already returned ErrTimeout, has finished.
 func (e *Engine) Wait() { e.running.Wait() }

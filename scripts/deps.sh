@@ -2,7 +2,8 @@
 # Installs what Satchel needs to build and run on Debian, skipping what is there:
 # a C toolchain and pkg-config (cgo), libvips (image inspection and transforms),
 # ffmpeg (video inspection and conversion), LibreOffice without its GUI plus
-# poppler's tools (document conversion) and clamav-daemon (virus scan add-on).
+# poppler's tools (document conversion), clamav-daemon (virus scan add-on) and
+# opencv-data (the Haar cascade of the face detector; no OpenCV library).
 # Go itself must be installed (see go.mod for the version).
 set -euo pipefail
 
@@ -12,6 +13,8 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists vips 2>/dev/null || need+=(libvips-dev)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v vips >/dev/null 2>&1 || need+=(libvips-tools)
+# OpenCV's face cascades (XML only), read by --face-cascade and the imaging tests.
+[ -f /usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml ] || need+=(opencv-data)
 # Document conversion: Writer, Calc and Impress headless (not the whole suite),
 # and pdfinfo/pdftoppm for page counts and page images.
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)

@@ -7,7 +7,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -30,6 +32,7 @@ import (
 	"github.com/satchel-project/satchel/dashboard"
 	"github.com/satchel-project/satchel/fetch"
 	"github.com/satchel-project/satchel/imaging"
+	"github.com/satchel-project/satchel/imaging/haar"
 	"github.com/satchel-project/satchel/inspect"
 	"github.com/satchel-project/satchel/internal/reqctx"
 	"github.com/satchel-project/satchel/jobs"
@@ -96,6 +99,11 @@ type Config struct {
 	ImageQueue       int
 	ImageTimeout     time.Duration
 	VariantCacheSize int64
+	// FaceCascade is the OpenCV 4 Haar cascade XML file of the face
+	// detector (imaging.DefaultFaceCascade from the command line). Empty,
+	// or a file that is not there (logged), leaves face detection off:
+	// detect_faces answers 501 and blur_region/faces 400.
+	FaceCascade string
 	// CDNMetaCacheSize bounds the CDN's in-memory file and project metadata
 	// caches, in entries (0: cdn.DefaultMetaCacheSize).
 	CDNMetaCacheSize int
@@ -342,8 +350,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	dialect := jsonapi.New(a, jsonapi.Config{PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}, log)
 	dialect.Register(mux)
 	a.SettleFetches = dialect.SettleFetches
+	faces, err := loadFaces(cfg.FaceCascade, log)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	engine, err := imaging.New(imaging.Options{MaxPixels: cfg.MaxImagePixels, Workers: cfg.ImageWorkers, QueueSize: cfg.ImageQueue, Timeout: cfg.ImageTimeout,
-		MaxOutputSide: cfg.ImageMaxSide, MaxOutputPixels: cfg.ImageMaxOutputPixels, CheapWorkers: cfg.ImageCheapWorkers, CheapCost: cfg.ImageCheapPixels})
+		MaxOutputSide: cfg.ImageMaxSide, MaxOutputPixels: cfg.ImageMaxOutputPixels, CheapWorkers: cfg.ImageCheapWorkers, CheapCost: cfg.ImageCheapPixels,
+		Faces: faces})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("imaging: %w", err)
@@ -574,4 +588,23 @@ func ensureDemoProject(ctx context.Context, store satchel.Store, cfg Config) (*s
 		return nil, fmt.Errorf("create demo project: %w", err)
 	}
 	return p, nil
+}
+
+// loadFaces reads the face cascade at path: nil (face detection off) when
+// path is empty or the file is not there, an error when it is there but
+// cannot be used.
+func loadFaces(path string, log *slog.Logger) (*haar.Cascade, error) {
+	if path == "" {
+		log.Info("face detection off: no face cascade configured")
+		return nil, nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		log.Warn("face detection off: face cascade not found (Debian's opencv-data package installs it; see --face-cascade)", "path", path)
+		return nil, nil
+	}
+	c, err := imaging.LoadFaces(path)
+	if err != nil {
+		return nil, fmt.Errorf("face cascade: %w", err)
+	}
+	return c, nil
 }

@@ -91,6 +91,7 @@ type serveConfig struct {
 	ImageMaxOutput    int64          `name:"image-max-output-pixels" env:"SATCHEL_IMAGE_MAX_OUTPUT_PIXELS" default:"25000000" nonzero:"" help:"largest image, in pixels, operations may produce"`
 	ImageCheapWorkers int64          `name:"image-cheap-workers" env:"SATCHEL_IMAGE_CHEAP_WORKERS" default:"1" help:"image workers kept for cheap transforms, so thumbnails never queue behind big upscales (0 = none)"`
 	ImageCheapPixels  int64          `name:"image-cheap-pixels" env:"SATCHEL_IMAGE_CHEAP_PIXELS" default:"4000000" nonzero:"" help:"estimated pixels processed up to which a transform counts as cheap"`
+	FaceCascade       string         `name:"face-cascade" env:"SATCHEL_FACE_CASCADE" default:"${faceCascade}" help:"OpenCV 4 Haar cascade XML of the face detector (detect_faces, blur_region/faces, crop/face, smart_faces crops; Debian's opencv-data installs the default); empty or missing turns face detection off"`
 	VariantCacheSize  Size           `name:"variant-cache-size" env:"SATCHEL_VARIANT_CACHE_SIZE" default:"${variantCacheSize}" nonzero:"" help:"transformed images kept on each node's local disk"`
 	BodyMinRate       Size           `name:"body-min-rate" env:"SATCHEL_BODY_MIN_RATE" default:"1KiB" help:"slowest request body per second, averaged over each --body-idle-timeout window (408 and the connection closed below; 0 = any rate)"`
 	BodyIdleTimeout   time.Duration  `name:"body-idle-timeout" env:"SATCHEL_BODY_IDLE_TIMEOUT" default:"30s" help:"longest wait for request body bytes, and the window of --body-min-rate (0 = no limit)"`
@@ -131,6 +132,7 @@ func packageDefaults() kong.Vars {
 		"maxImagePixels":    itoa(imaging.DefaultMaxPixels),
 		"imageQueue":        itoa(imaging.DefaultQueueSize),
 		"imageTimeout":      formatDuration(imaging.DefaultTimeout),
+		"faceCascade":       imaging.DefaultFaceCascade,
 		"variantCacheSize":  Size(server.DefaultVariantCacheSize).String(),
 	}
 }
@@ -173,7 +175,7 @@ func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
 		VideoWorkers: int(c.VideoWorkers), VideoTimeout: c.VideoTimeout, VideoMaxDuration: c.VideoMaxDuration, VideoMaxWidth: vw, VideoMaxHeight: vh, VideoMaxSize: int64(c.VideoMaxSize),
 		FetchPerProject: int(c.FetchPerProject), WebhookPerProject: int(c.WebhookPerProject), WebhookTimeout: c.WebhookTimeout, FetchDeny: c.FetchDeny, SimpleAuthOverHTTP: c.SimpleAuth, TrustedProxies: c.TrustedProxies,
 		ListenURL:      "http://" + c.Addr,
-		MaxImagePixels: c.MaxImagePixels, ImageWorkers: int(c.ImageWorkers), ImageQueue: queue, ImageTimeout: c.ImageTimeout, VariantCacheSize: int64(c.VariantCacheSize),
+		MaxImagePixels: c.MaxImagePixels, ImageWorkers: int(c.ImageWorkers), ImageQueue: queue, ImageTimeout: c.ImageTimeout, VariantCacheSize: int64(c.VariantCacheSize), FaceCascade: c.FaceCascade,
 		ImageMaxSide: int(c.ImageMaxSide), ImageMaxOutputPixels: c.ImageMaxOutput, ImageCheapWorkers: cheapWorkers, ImageCheapPixels: c.ImageCheapPixels, CDNMetaCacheSize: int(c.CDNMetaCache),
 		CDNHotCacheBytes: hotCache(c.CDNHotCache), CDNOpenFiles: openFiles(c.CDNOpenFiles),
 		BodyMinRate: int64(c.BodyMinRate), BodyIdleTimeout: c.BodyIdleTimeout, MaxConcurrentUploads: int(c.MaxUploads), MaxProjectUploads: int(c.MaxProjectUploads),
