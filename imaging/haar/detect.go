@@ -186,7 +186,11 @@ func (c *Cascade) compile(stride int) []compiled {
 // returns the top-left corners of the windows every stage accepted. As in
 // OpenCV, a window the first stage rejects also skips the next position.
 func (c *Cascade) scan(l *level, step int, stop func() bool) ([][2]int, error) {
-	nodes := c.compile(l.stride)
+	stumps := c.stumps(l.stride)
+	var nodes []compiled
+	if stumps == nil {
+		nodes = c.compile(l.stride)
+	}
 	// Variance is measured inside a one-pixel margin, as OpenCV does.
 	norm := corners(l.stride, 1, 1, c.Width-2, c.Height-2)
 	area := float64((c.Width - 2) * (c.Height - 2))
@@ -205,7 +209,13 @@ func (c *Cascade) scan(l *level, step int, stop func() bool) ([][2]int, error) {
 			} else {
 				nf = 1
 			}
-			switch c.run(l.sum, base, nodes, nf) {
+			var passed int
+			if stumps != nil {
+				passed = c.runStumps(l.sum, base, stumps, nf)
+			} else {
+				passed = c.run(l.sum, base, nodes, nf)
+			}
+			switch passed {
 			case 0:
 				x += step
 			case len(c.stages):
@@ -227,6 +237,65 @@ func sum32(s []int32, base int, c [4]int) int32 {
 
 func sum64(s []int64, base int, c [4]int) int64 {
 	return s[base+c[3]] - s[base+c[1]] - s[base+c[2]] + s[base+c[0]]
+}
+
+// stump is a one-node weak classifier laid out for one level: the
+// feature's rectangles as integral offsets, the threshold and both leaves.
+type stump struct {
+	off         [3][4]int
+	wt          [3]float64
+	threshold   float64
+	left, right float64
+}
+
+// stumps lays out every weak classifier for one level's stride when all
+// of them are stumps (as in the frontal face cascades), stage by stage;
+// nil when some classifier is a tree.
+func (c *Cascade) stumps(stride int) []stump {
+	var out []stump
+	for _, st := range c.stages {
+		for _, wk := range st.weak {
+			if len(wk.nodes) != 1 || wk.nodes[0].left > 0 || wk.nodes[0].right > 0 {
+				return nil
+			}
+			n := wk.nodes[0]
+			f := c.features[n.feature]
+			sp := stump{threshold: n.threshold, left: wk.leaves[-n.left], right: wk.leaves[-n.right]}
+			for j := 0; j < f.n; j++ {
+				r := f.rects[j]
+				sp.off[j] = corners(stride, r.x, r.y, r.w, r.h)
+				sp.wt[j] = r.weight
+			}
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
+// runStumps is run for cascades of stumps.
+func (c *Cascade) runStumps(sum []int32, base int, stumps []stump, nf float64) int {
+	k := 0
+	for si := range c.stages {
+		st := &c.stages[si]
+		acc := 0.0
+		for i := k; i < k+len(st.weak); i++ {
+			sp := &stumps[i]
+			v := sp.wt[0]*float64(sum32(sum, base, sp.off[0])) + sp.wt[1]*float64(sum32(sum, base, sp.off[1]))
+			if sp.wt[2] != 0 {
+				v += sp.wt[2] * float64(sum32(sum, base, sp.off[2]))
+			}
+			if v < sp.threshold*nf {
+				acc += sp.left
+			} else {
+				acc += sp.right
+			}
+		}
+		k += len(st.weak)
+		if acc < st.threshold {
+			return si
+		}
+	}
+	return len(c.stages)
 }
 
 // run evaluates the stages on the window at base and returns how many it
