@@ -151,12 +151,37 @@ func resize(src []byte, w, h int, dst []byte, dw, dh int) {
 	}
 }
 
-// compiled is a node with its feature's rectangles as offsets into one
-// level's integral image.
+// placed is a feature's rectangles as offsets into one level's integral
+// image (unused rectangles have zero weight and offsets).
+type placed struct {
+	off [3][4]int
+	wt  [3]float64
+}
+
+// place lays feature f out for an integral image of the given stride.
+func (f *feature) place(stride int) placed {
+	var p placed
+	for j := 0; j < f.n; j++ {
+		r := f.rects[j]
+		p.off[j] = corners(stride, r.x, r.y, r.w, r.h)
+		p.wt[j] = r.weight
+	}
+	return p
+}
+
+// value is the feature's weighted rectangle sum in the window at base
+// (an unused third rectangle adds 0: its offsets and weight are zero).
+func (p *placed) value(sum []int32, base int) float64 {
+	w := sum[base:]
+	o := &p.off
+	return p.wt[0]*float64(w[o[0][3]]-w[o[0][1]]-w[o[0][2]]+w[o[0][0]]) +
+		p.wt[1]*float64(w[o[1][3]]-w[o[1][1]]-w[o[1][2]]+w[o[1][0]]) +
+		p.wt[2]*float64(w[o[2][3]]-w[o[2][1]]-w[o[2][2]]+w[o[2][0]])
+}
+
+// compiled is a tree node with its feature placed for one level.
 type compiled struct {
-	off         [3][4]int
-	wt          [3]float64
-	n           int
+	placed
 	threshold   float64
 	left, right int
 }
@@ -168,14 +193,7 @@ func (c *Cascade) compile(stride int) []compiled {
 	for _, st := range c.stages {
 		for _, wk := range st.weak {
 			for _, n := range wk.nodes {
-				f := c.features[n.feature]
-				cn := compiled{n: f.n, threshold: n.threshold, left: n.left, right: n.right}
-				for j := 0; j < f.n; j++ {
-					r := f.rects[j]
-					cn.off[j] = corners(stride, r.x, r.y, r.w, r.h)
-					cn.wt[j] = r.weight
-				}
-				out = append(out, cn)
+				out = append(out, compiled{c.features[n.feature].place(stride), n.threshold, n.left, n.right})
 			}
 		}
 	}
@@ -239,11 +257,10 @@ func sum64(s []int64, base int, c [4]int) int64 {
 	return s[base+c[3]] - s[base+c[1]] - s[base+c[2]] + s[base+c[0]]
 }
 
-// stump is a one-node weak classifier laid out for one level: the
-// feature's rectangles as integral offsets, the threshold and both leaves.
+// stump is a one-node weak classifier with its feature placed for one
+// level, its threshold and both leaves.
 type stump struct {
-	off         [3][4]int
-	wt          [3]float64
+	placed
 	threshold   float64
 	left, right float64
 }
@@ -255,18 +272,11 @@ func (c *Cascade) stumps(stride int) []stump {
 	var out []stump
 	for _, st := range c.stages {
 		for _, wk := range st.weak {
-			if len(wk.nodes) != 1 || wk.nodes[0].left > 0 || wk.nodes[0].right > 0 {
+			n := wk.nodes[0]
+			if len(wk.nodes) != 1 || n.left > 0 || n.right > 0 {
 				return nil
 			}
-			n := wk.nodes[0]
-			f := c.features[n.feature]
-			sp := stump{threshold: n.threshold, left: wk.leaves[-n.left], right: wk.leaves[-n.right]}
-			for j := 0; j < f.n; j++ {
-				r := f.rects[j]
-				sp.off[j] = corners(stride, r.x, r.y, r.w, r.h)
-				sp.wt[j] = r.weight
-			}
-			out = append(out, sp)
+			out = append(out, stump{c.features[n.feature].place(stride), n.threshold, wk.leaves[-n.left], wk.leaves[-n.right]})
 		}
 	}
 	return out
@@ -280,10 +290,11 @@ func (c *Cascade) runStumps(sum []int32, base int, stumps []stump, nf float64) i
 		acc := 0.0
 		for i := k; i < k+len(st.weak); i++ {
 			sp := &stumps[i]
-			v := sp.wt[0]*float64(sum32(sum, base, sp.off[0])) + sp.wt[1]*float64(sum32(sum, base, sp.off[1]))
-			if sp.wt[2] != 0 {
-				v += sp.wt[2] * float64(sum32(sum, base, sp.off[2]))
-			}
+			// placed.value by hand: the hot loop, and the call is not inlined.
+			w, o := sum[base:], &sp.off
+			v := sp.wt[0]*float64(w[o[0][3]]-w[o[0][1]]-w[o[0][2]]+w[o[0][0]]) +
+				sp.wt[1]*float64(w[o[1][3]]-w[o[1][1]]-w[o[1][2]]+w[o[1][0]]) +
+				sp.wt[2]*float64(w[o[2][3]]-w[o[2][1]]-w[o[2][2]]+w[o[2][0]])
 			if v < sp.threshold*nf {
 				acc += sp.left
 			} else {
@@ -311,12 +322,7 @@ func (c *Cascade) run(sum []int32, base int, nodes []compiled, nf float64) int {
 			idx := 0
 			for {
 				n := &nodes[k+idx]
-				v := n.wt[0] * float64(sum32(sum, base, n.off[0]))
-				v += n.wt[1] * float64(sum32(sum, base, n.off[1]))
-				if n.n == 3 {
-					v += n.wt[2] * float64(sum32(sum, base, n.off[2]))
-				}
-				if v < n.threshold*nf {
+				if n.value(sum, base) < n.threshold*nf {
 					idx = n.left
 				} else {
 					idx = n.right
