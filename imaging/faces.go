@@ -83,11 +83,29 @@ func facesType(typ string) bool {
 // faces finds the faces in the current image, in logical pixels, largest
 // first. The image is read through libvips at most faceBox pixels on its
 // long side; the search stops when the transform is stopped.
+// Every frame of an animation goes through the same operations, so the
+// n-th search of a later frame takes the n-th answer of the first: one
+// detection per operation, not per frame.
 func (f *frame) faces() ([]box, error) {
 	c := f.t.e.o.Faces
 	if c == nil {
 		return nil, nil
 	}
+	n := f.faceSearches
+	f.faceSearches++
+	if n < len(f.t.faceBoxes) {
+		return f.t.faceBoxes[n], nil
+	}
+	found, err := f.detect(c)
+	if err != nil {
+		return nil, err
+	}
+	f.t.faceBoxes = append(f.t.faceBoxes, found)
+	return found, nil
+}
+
+// detect runs the cascade on the current image.
+func (f *frame) detect(c *haar.Cascade) ([]box, error) {
 	if err := f.random(); err != nil {
 		return nil, err
 	}

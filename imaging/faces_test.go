@@ -263,3 +263,50 @@ func TestFacesWithoutDetector(t *testing.T) {
 	}
 	do(t, e, src, cdnurl.ScaleCrop{Size: size(100, 50), Type: "smart_faces"})
 }
+
+// An animation is searched once per face operation, not once per frame.
+func TestBlurFacesAnimated(t *testing.T) {
+	e := faceEngine(t)
+	b, _ := threeFrames(t, 64, 48)
+	searches := 0
+	faceInput = func(int, int) { searches++ }
+	defer func() { faceInput = nil }()
+	res := do(t, e, memSource{b}, cdnurl.BlurRegion{Faces: true}, cdnurl.Format{Format: "gif"})
+	if res.Format != "gif" || searches != 1 {
+		t.Errorf("%s after %d searches, want a gif after 1", res.Format, searches)
+	}
+}
+
+// BenchmarkDetectFaces measures detect_faces on the 512×512 portrait and
+// on a 4096×4096 JPEG (searched at 800 px).
+func BenchmarkDetectFaces(b *testing.B) {
+	e := faceEngine(b)
+	big := toFile(b, encodeJPEG(b, boxResize(astronaut(b), 4096, 4096), 85), "big.jpg")
+	for _, c := range []struct {
+		name string
+		src  Source
+	}{{"512", fileSource{"testdata/astronaut.jpg"}}, {"4096", big}} {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				do(b, e, c.src, DetectFaces{})
+			}
+		})
+	}
+}
+
+// Face searches count as expensive transforms, even on a small image, so
+// they run under the ExpensiveWorkers cap and never take the cheap slots.
+func TestFaceOpsAreExpensive(t *testing.T) {
+	e := faceEngine(t)
+	src := fileSource{"testdata/astronaut.jpg"}
+	for _, ops := range [][]cdnurl.Op{
+		{DetectFaces{}},
+		{cdnurl.BlurRegion{Faces: true}},
+		{cdnurl.Crop{Object: "face"}},
+		{cdnurl.ScaleCrop{Size: size(10, 10), Type: "smart_faces"}},
+	} {
+		if c := e.estimate(src, ops); c <= e.o.CheapCost {
+			t.Errorf("%v: estimated %d, not above the cheap limit %d", opNames(ops), c, e.o.CheapCost)
+		}
+	}
+}

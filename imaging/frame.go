@@ -35,6 +35,8 @@ type frame struct {
 	boxMode      string
 	boxColor     cdnurl.Color
 	boxPad       int
+
+	faceSearches int // face searches made so far on this frame
 }
 
 func (f *frame) w() int { return width(f.img) }

@@ -47,6 +47,10 @@ type task struct {
 	animated bool // all frames are processed and encoded
 
 	overlayImgs map[string]vimg // loaded overlays by UUID, shared by frames
+
+	// faceBoxes holds what each face search of the first frame found, in
+	// order; the other frames of an animation reuse them (see frame.faces).
+	faceBoxes [][]box
 }
 
 // header is what the engine learns from the source before decoding.
