@@ -86,8 +86,8 @@ package imaging
 //   - Found by a Haar cascade (Options.Faces, package haar; OpenCV's
 //     frontal face cascade from Debian's opencv-data) on the current image
 //     read through libvips as grey, shrunk to at most 800 px on its long
-//     side; boxes are scaled back. A detection needs 5 overlapping
-//     windows. It runs on a worker as an expensive transform and stops
+//     side; boxes are scaled back. A detection needs more than 5
+//     overlapping windows. It runs on a worker as an expensive transform and stops
 //     with the transform.
 //   - detect_faces (DetectFaces, alone): {"id", orientation, format,
 //     height, width, geo_location, datetime_original, dpi, faces:

@@ -22,7 +22,7 @@ func (DetectFaces) Name() string { return "detect_faces" }
 
 // Face detection bounds: the image is searched at most faceBox pixels on
 // its long side (a larger one is shrunk first and the boxes scaled back),
-// and a detection needs faceNeighbours overlapping windows. faceCost is
+// and a detection needs more than faceNeighbours overlapping windows. faceCost is
 // what a detection adds to a transform's estimated cost: enough to make it
 // an expensive transform, which runs under the ExpensiveWorkers cap.
 const (
