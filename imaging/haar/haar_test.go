@@ -151,3 +151,28 @@ func BenchmarkDetect(b *testing.B) {
 		}
 	}
 }
+
+// frontal_alt2's weak classifiers are two-node trees, not stumps: the
+// general path finds the same face.
+func TestDetectTreeCascade(t *testing.T) {
+	c, err := haar.Load("/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, w, h := mustGray(t, "../testdata/astronaut.jpg")
+	faces, err := c.Detect(g, w, h, haar.Options{MinNeighbors: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) != 1 || overlap(faces[0], astronautFace) < 0.5 {
+		t.Errorf("faces = %v, want one overlapping %v", faces, astronautFace)
+	}
+}
+
+// Cascades with 45° features are refused when read, not misread.
+func TestLoadRefusesTilted(t *testing.T) {
+	_, err := haar.Load("/usr/share/opencv4/haarcascades/haarcascade_eye_tree_eyeglasses.xml")
+	if err == nil || !strings.Contains(err.Error(), "tilted") {
+		t.Errorf("err = %v, want tilted features refused", err)
+	}
+}
