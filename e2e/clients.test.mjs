@@ -296,6 +296,18 @@ test('upload-client: groups', async () => {
   assert.match(info.datetimeCreated, ISO);
   assert.ok(info.cdnUrl.endsWith(`/${group.uuid}/`));
 
+  // A group of URLs: each is fetched, then grouped.
+  served.set('/g1.png', png(9, 4, 12));
+  served.set('/g2.png', png(4, 9, 13));
+  const fromUrls = await client.uploadFileGroup([`${source.url}/g1.png`, `${source.url}/g2.png`], { store: true });
+  assert.equal(fromUrls.filesCount, 2);
+  assert.deepEqual(fromUrls.files.map((f) => f.size), [served.get('/g1.png').length, served.get('/g2.png').length]);
+
+  // An uploaded file by its UUID (uploadFromUploaded: /info/ until ready).
+  const known = await client.uploadFile(uuids[0]);
+  assert.equal(known.uuid, uuids[0]);
+  assert.equal(known.size, a.length);
+
   await assert.rejects(client.groupInfo('00000000-0000-4000-8000-000000000000~1'), (e) => {
     assert.ok(e instanceof UploadError);
     assert.equal(e.code, 'GroupNotFoundError');
@@ -616,6 +628,8 @@ for (const scheme of Object.keys(schemes)) {
     }
     assert.equal(ids.length, page.total);
     assert.deepEqual(ids.slice(0, 2), [g2.uuid, g1.uuid]);
+    const since = await listOfGroups({ from: new Date(Date.parse(info.datetimeCreated) - 1), ordering: 'datetime_created' }, settings);
+    assert.deepEqual(since.results.map((x) => x.id).slice(0, 2), [g1.uuid, g2.uuid]);
 
     assert.equal(await deleteGroup({ uuid: g2.uuid }, settings), undefined);
     await assert.rejects(groupInfo({ uuid: g2.uuid }, settings), (e) => e instanceof RestClientError && e.status === 404);
