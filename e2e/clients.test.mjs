@@ -164,7 +164,7 @@ test('upload-client: multipart upload of 26 MiB', async () => {
   const progress = [];
   const file = await client.uploadFile(data, {
     fileName: 'big.bin', contentType: 'application/octet-stream', store: true,
-    metadata: { kind: 'multipart' }, onProgress: (p) => progress.push(p),
+    metadata: { kind: 'multipart' }, tags: ['big', 'parts'], onProgress: (p) => progress.push(p),
   });
   assert.match(file.uuid, UUID);
   assert.equal(file.size, data.length);
@@ -173,6 +173,7 @@ test('upload-client: multipart upload of 26 MiB', async () => {
   assert.equal(file.isImage, false);
   assert.equal(file.mimeType, 'application/octet-stream');
   assert.deepEqual(file.metadata, { kind: 'multipart' });
+  assert.deepEqual(file.tags, ['big', 'parts']);
   assert.ok(progress.length > 1 && progress.every((p) => p.isComputable && p.value >= 0 && p.value <= 1));
   assert.equal(sha(await download(file.cdnUrl)), sha(data));
 
@@ -205,7 +206,7 @@ test('upload-client: from URL, with status polling, duplicates and errors', asyn
   const data = png(24, 16, 9);
   served.set('/remote.png', data);
   const file = await client.uploadFile(`${source.url}/remote.png`, {
-    fileName: 'fetched.png', store: false, metadata: { origin: 'url' },
+    fileName: 'fetched.png', store: false, metadata: { origin: 'url' }, tags: 'remote,url',
   });
   assert.match(file.uuid, UUID);
   assert.equal(file.name, 'fetched.png');
@@ -213,6 +214,7 @@ test('upload-client: from URL, with status polling, duplicates and errors', asyn
   assert.equal(file.isImage, true);
   assert.equal(file.isStored, false);
   assert.deepEqual(file.metadata, { origin: 'url' });
+  assert.deepEqual(file.tags, ['remote', 'url']);
   assert.equal(file.cdnUrl, `${base}/${file.uuid}/`);
   assert.equal(sha(await download(file.cdnUrl)), sha(data));
 
@@ -657,6 +659,11 @@ for (const scheme of Object.keys(schemes)) {
     assert.equal(moved.id, hook.id);
     assert.equal(moved.targetUrl, `${target}/v2`);
     assert.equal(moved.isActive, false);
+    // Fields left out keep their values.
+    const again = await updateWebhook({ id: hook.id, isActive: true }, settings);
+    assert.equal(again.targetUrl, `${target}/v2`);
+    assert.equal(again.event, 'file.uploaded');
+    assert.equal(again.isActive, true);
 
     assert.equal(await deleteWebhook({ targetUrl: `${target}/v2` }, settings), undefined);
     assert.ok(!(await listOfWebhooks({}, settings)).some((x) => x.id === hook.id));
