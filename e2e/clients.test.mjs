@@ -25,7 +25,7 @@ import {
   updateTags, updateWebhook,
 } from '@uploadcare/rest-client';
 import { generateSecureSignature } from '@uploadcare/signed-uploads';
-import { base, pub, secret, png } from './lib.mjs';
+import { base, png } from './lib.mjs';
 
 // Hosts other than loopback never resolve; the Pusher socket of uploadFromUrl
 // is the one expected attempt (its failure is ignored by the client).
@@ -43,10 +43,13 @@ dns.lookup = function lookup(host, options, callback) {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const sha = (b) => createHash('sha256').update(b).digest('hex');
+// The tests' own projects, added with `satchel project create` next to the
+// demo project (whose files the dashboard tests count): one that stores
+// automatically, and one that requires signed uploads and has a custom
+// storage for remote copies.
+const pub = 'e2eclientspublickey';
+const secret = 'e2eclientssecretkey';
 const client = new UploadClient({ publicKey: pub, baseURL: base, baseCDN: base });
-
-// A project that requires signed uploads and has a custom storage for remote
-// copies, added with `satchel project create` next to the demo project.
 const SIGNED_PUB = 'e2esignedpublickey';
 const SIGNED_SECRET = 'e2esignedsecretkey';
 const copies = mkdtempSync(join(tmpdir(), 'satchel-copies-'));
@@ -63,12 +66,16 @@ async function download(url) {
   return Buffer.from(await res.arrayBuffer());
 }
 
-before(async () => {
+function createProject(...args) {
   execFileSync(process.env.SATCHEL_BIN || 'satchel', [
-    'project', 'create', '--data-dir', process.env.SATCHEL_DATA_DIR || './satchel-data',
-    '--public-key', SIGNED_PUB, '--secret-key', SIGNED_SECRET, '--name', 'signed',
-    '--signed-uploads=true', '--storage', `copies=file://${copies}`,
+    'project', 'create', '--data-dir', process.env.SATCHEL_DATA_DIR || './satchel-data', ...args,
   ], { stdio: 'pipe' });
+}
+
+before(async () => {
+  createProject('--public-key', pub, '--secret-key', secret, '--name', 'clients', '--autostore=true');
+  createProject('--public-key', SIGNED_PUB, '--secret-key', SIGNED_SECRET, '--name', 'signed',
+    '--signed-uploads=true', '--storage', `copies=file://${copies}`);
   source = http.createServer((req, res) => {
     const u = new URL(req.url, 'http://x');
     if (u.pathname === '/slow.bin') {
@@ -152,7 +159,7 @@ test('upload-client: direct upload with metadata, tags and store=false', async (
 test('upload-client: store flag', async () => {
   const stored = await client.uploadFile(png(10, 10, 2), { store: true, fileName: 's.png' });
   assert.equal(stored.isStored, true);
-  // The demo project stores automatically, so "auto" (the default) stores too.
+  // The project stores automatically, so "auto" (the default) stores too.
   const auto = await client.uploadFile(png(10, 10, 3), { fileName: 'a.png' });
   assert.equal(auto.isStored, true);
   const temp = await client.uploadFile(png(10, 10, 4), { store: false, fileName: 't.png' });
@@ -455,7 +462,7 @@ const settingsFor = (scheme, key = pub, sec = secret) => ({
   apiBaseURL: `${base}/`,
 });
 
-// uploads stores n small images in the demo project and returns their UUIDs.
+// uploads stores n small images in the project and returns their UUIDs.
 async function uploads(n, prefix) {
   const out = [];
   for (let i = 0; i < n; i++) {
@@ -859,7 +866,7 @@ test('rest API: project info with the rest-client auth schemas', async () => {
     assert.equal(res.headers.get('content-type'), 'application/vnd.uploadcare-v0.7+json');
     const p = await res.json();
     assert.equal(p.pub_key, pub);
-    assert.equal(p.name, 'demo');
+    assert.equal(p.name, 'clients');
     assert.equal(p.autostore_enabled, true);
     assert.ok(Array.isArray(p.collaborators));
   }
