@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +47,33 @@ func TestFromURLStatusWhileConnecting(t *testing.T) {
 	}
 	if end := fromURLDone(t, s.URL, `{"type":"token","token":"`+tok.Token+`"}`); end["status"] != "success" {
 		t.Fatalf("end: %v", end)
+	}
+}
+
+// TestRESTUnroutedRequestsAnswerJSON: a REST request no route takes is
+// answered with a JSON detail and the API's content type (the JS REST
+// client reports an error body only from JSON): 405 with Allow when the path
+// has other methods, 404 otherwise.
+func TestRESTUnroutedRequestsAnswerJSON(t *testing.T) {
+	s := startServer(t, nil)
+	id := uploadN(t, s.URL, 1, "1")[0]
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow, want  string
+	}{
+		// File search is not served: its path reads as a file's.
+		{"POST", "/files/search/", 405, "GET, DELETE", `{"detail":"Method \"POST\" not allowed."}`},
+		{"POST", "/groups/a/b/", 404, "", `{"detail":"Not found."}`},
+		{"POST", "/files/" + id + "/", 405, "GET, DELETE", `{"detail":"Method \"POST\" not allowed."}`},
+		{"PATCH", "/webhooks/1/", 405, "PUT, DELETE", `{"detail":"Method \"PATCH\" not allowed."}`},
+		{"DELETE", "/project/", 405, "GET", `{"detail":"Method \"DELETE\" not allowed."}`},
+		{"PUT", "/convert/nothing/", 404, "", `{"detail":"Not found."}`},
+	} {
+		code, h, body := rawREST(t, c.method, s.URL+c.path, v7, "application/json", "{}")
+		if code != c.status || h.Get("Allow") != c.allow || strings.TrimSpace(body) != c.want ||
+			h.Get("Content-Type") != "application/vnd.uploadcare-v0.7+json" {
+			t.Errorf("%s %s: %d %v %s", c.method, c.path, code, h, body)
+		}
 	}
 }
