@@ -21,7 +21,7 @@ import {
   addonExecutionStatus, addonJobPoller, conversionInfo, conversionJobPoller, conversionJobStatus, convert,
   copyFileToLocalStorage, copyFileToRemoteStorage, createWebhook, deleteFile, deleteFiles, deleteGroup,
   deleteMetadata, deleteWebhook, executeAddon, fileInfo, getMetadata, getMetadataValue, getTags, groupInfo,
-  listOfFiles, listOfGroups, listOfWebhooks, paginate, replaceTags, storeFile, storeFiles, updateMetadata,
+  listOfFiles, listOfGroups, listOfWebhooks, paginate, replaceTags, searchFiles, storeFile, storeFiles, updateMetadata,
   updateTags, updateWebhook,
 } from '@uploadcare/rest-client';
 import { generateSecureSignature } from '@uploadcare/signed-uploads';
@@ -709,6 +709,16 @@ for (const scheme of Object.keys(schemes)) {
     });
   });
 }
+
+test('rest-client: a call this server does not serve fails with its JSON detail', async () => {
+  // POST /files/search/ (file search) is not implemented.
+  await assert.rejects(searchFiles({ query: 'cats' }, settingsFor('Uploadcare')), (e) => {
+    assert.ok(e instanceof RestClientError, String(e));
+    assert.equal(e.status, 405);
+    assert.match(e.message, /Method "POST" not allowed\./);
+    return true;
+  });
+});
 
 // The EICAR anti-virus test file, built here so the repository holds no copy.
 const eicar = () => Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$' + 'EICAR-STANDARD-ANTIVIRUS-' + 'TEST-FILE!$H+H*');
