@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,6 +190,10 @@ func (a *App) ChangeTags(ctx context.Context, p *satchel.Project, id string, rep
 		if len(ch.Added) == 0 && len(ch.Deleted) == 0 {
 			return nil, errNoChange
 		}
+		// Tags keep their order; what changed is listed alphabetically, as
+		// the JS REST client documents it.
+		slices.Sort(ch.Added)
+		slices.Sort(ch.Deleted)
 		f.Tags = ch.Tags
 		return []*satchel.Event{FileEvent(f, satchel.EventFileInfoUpdated, satchel.Initiator{Type: "api"}, nil)}, nil
 	})
