@@ -54,12 +54,16 @@ func (v *Video) probeGIF(ctx context.Context, dir, src string) (w, h, frames int
 // video in dir, at one of the qualities of video conversion ("" is
 // normal), without audio. Frames keep their own durations, so a GIF
 // yields as many frames as it has; odd sides are padded by a pixel, as
-// 4:2:0 video needs even ones. A GIF beyond lim, or not animated, is
-// refused with an *Error before anything is decoded. ctx bounds the run:
+// 4:2:0 video needs even ones. A GIF beyond lim or the converter's
+// resolution limit (MaxWidth×MaxHeight), or not animated, is refused with
+// an *Error before anything is decoded. ctx bounds the run:
 // when it ends, ffprobe or ffmpeg is killed and ctx's error returned.
 func (v *Video) FromGIF(ctx context.Context, src, dir, format, quality string, lim GIFLimits) (*GIFVideo, error) {
 	w, h, frames, err := v.probeGIF(ctx, dir, src)
 	if err != nil {
+		return nil, err
+	}
+	if err := v.checkResolution("GIF", w, h); err != nil {
 		return nil, err
 	}
 	switch {

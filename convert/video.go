@@ -120,9 +120,8 @@ func (v *Video) Convert(ctx context.Context, src, dir string, r *Request, progre
 	if dur > v.o.MaxDuration.Seconds() {
 		return nil, failf("The video lasts %.0f s, more than the limit of %.0f s.", dur, v.o.MaxDuration.Seconds())
 	}
-	long, short := max(w, h), min(w, h)
-	if long > max(v.o.MaxWidth, v.o.MaxHeight) || short > min(v.o.MaxWidth, v.o.MaxHeight) {
-		return nil, failf("The video is %dx%d, more than the limit of %dx%d.", w, h, v.o.MaxWidth, v.o.MaxHeight)
+	if err := v.checkResolution("video", w, h); err != nil {
+		return nil, err
 	}
 	outDur := dur
 	args := []string{"-hide_banner", "-nostdin", "-y", "-v", "error", "-progress", "pipe:1"}
@@ -183,6 +182,16 @@ func videoCodec(format string, q int) []string {
 	}
 	return []string{"-c:v", "libx264", "-preset", "veryfast", "-crf", []string{"33", "29", "26", "23", "20"}[q],
 		"-pix_fmt", "yuv420p", "-profile:v", "high", "-movflags", "+faststart"}
+}
+
+// checkResolution refuses inputs (a "video" or a "GIF") larger than
+// MaxWidth×MaxHeight in either orientation.
+func (v *Video) checkResolution(what string, w, h int) error {
+	long, short := max(w, h), min(w, h)
+	if long > max(v.o.MaxWidth, v.o.MaxHeight) || short > min(v.o.MaxWidth, v.o.MaxHeight) {
+		return failf("The %s is %dx%d, more than the limit of %dx%d.", what, w, h, v.o.MaxWidth, v.o.MaxHeight)
+	}
+	return nil
 }
 
 func fmtSecs(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) }

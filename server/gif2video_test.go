@@ -137,6 +137,9 @@ func TestGif2Video(t *testing.T) {
 	if v.Codec != "h264" || v.PixFmt != "yuv420p" || v.Width != 66 || v.Height != 38 || v.Frames != 12 || v.Audio || !strings.Contains(v.Format, "mp4") {
 		t.Errorf("mp4: %+v", v)
 	}
+	if resp, b := get(t, s.URL+"/"+id+"/gif2video/", map[string]string{"Range": "bytes=0-9"}); resp.StatusCode != 206 || len(b) != 10 {
+		t.Errorf("range: %d, %d bytes", resp.StatusCode, len(b))
+	}
 	if i := strings.Index(string(mp4), "moov"); i < 0 || i > strings.Index(string(mp4), "mdat") {
 		t.Errorf("mp4 index not at the start (faststart)")
 	}
@@ -216,17 +219,22 @@ func TestGif2Video(t *testing.T) {
 	}
 }
 
-// TestGif2VideoLimits: a GIF beyond the frame or pixel limits is refused
+// TestGif2VideoLimits: a GIF beyond the frame, pixel or video resolution
+// limits is refused
 // with 400 before it is encoded, and a secure-delivery project needs a
 // token for gif2video as for every CDN path.
 func TestGif2VideoLimits(t *testing.T) {
 	runs := countingFFmpeg(t)
-	s := startServer(t, func(c *server.Config) { c.Gif2VideoMaxFrames = 5; c.Gif2VideoMaxPixels = 100_000 })
+	s := startServer(t, func(c *server.Config) {
+		c.Gif2VideoMaxFrames, c.Gif2VideoMaxPixels = 5, 20_000
+		c.VideoMaxWidth, c.VideoMaxHeight = 160, 120
+	})
 	many := uploadFile(t, s, "many.gif", makeGIF(t, 16, 16, 6))
-	big := uploadFile(t, s, "big.gif", makeGIF(t, 200, 200, 3))
+	big := uploadFile(t, s, "big.gif", makeGIF(t, 100, 100, 3))
+	wide := uploadFile(t, s, "wide.gif", makeGIF(t, 200, 50, 2))
 	ok := uploadFile(t, s, "ok.gif", makeGIF(t, 16, 16, 3))
 	before := runs()
-	for id, want := range map[string]string{many: "6 frames", big: "pixels"} {
+	for id, want := range map[string]string{many: "6 frames", big: "pixels", wide: "200x50, more than the limit of 160x120"} {
 		resp, b := get(t, s.URL+"/"+id+"/gif2video/", nil)
 		if resp.StatusCode != 400 || !strings.Contains(string(b), want) {
 			t.Errorf("over the limit: %d %s", resp.StatusCode, b)
