@@ -52,6 +52,9 @@ type Handler struct {
 	Engine *imaging.Engine
 	// Variants caches derived images; required with Engine.
 	Variants *variantcache.Cache
+	// Gif2Video, when set with Engine and Variants, converts animated GIFs
+	// to videos (/<uuid>/gif2video/); nil answers those URLs 501.
+	Gif2Video *Gif2Video
 	// Shared, when set, also keeps variants in the blob store for other nodes.
 	Shared *SharedVariants
 	// Metrics, when set, records image operations and variant cache lookups.
@@ -434,10 +437,6 @@ func (h *Handler) serveGroupPage(w http.ResponseWriter, g *satchel.Group, files 
 // serveFile serves a file, applying operations when there are any. A small
 // answer is kept in the hot cache under hotKey when that is set.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.File, ops []cdnurl.Op, name, special, hotKey string) {
-	if special != "" {
-		h.fail(w, http.StatusNotImplemented, special+" is not supported by this server.")
-		return
-	}
 	inline := -1
 	var imageOps []cdnurl.Op
 	for _, op := range ops {
@@ -449,6 +448,15 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.F
 			continue
 		}
 		imageOps = append(imageOps, op)
+	}
+	switch special {
+	case "":
+	case cdnurl.SpecialGif2Video:
+		h.serveGif2Video(w, r, f, imageOps, name, inline, hotKey)
+		return
+	default:
+		h.fail(w, http.StatusNotImplemented, special+" is not supported by this server.")
+		return
 	}
 	if len(imageOps) == 0 {
 		if f.OriginalProtected {
@@ -647,6 +655,15 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satche
 		h.imagingError(w, f, err)
 		return
 	}
+	h.serveEntry(w, r, f, key, e, name, inline, hotKey, auto)
+}
+
+// serveEntry sends a variant from the variant cache, named name (the
+// file's name with the variant's extension when empty); a small one is
+// kept in the hot cache under hotKey when that is set. vary says that the
+// answer depends on Accept.
+func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, f *satchel.File, key string, e *variantcache.Entry, name string, inline int, hotKey string, vary bool) {
+	var err error
 	if name == "" {
 		name = strings.TrimSuffix(f.Filename, path.Ext(f.Filename)) + variantExt(e.ContentType)
 	}
@@ -660,7 +677,7 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satche
 				return
 			}
 		}
-		resp := h.newHot(f, true, body, e.ContentType, e.ETag, name, inline, auto)
+		resp := h.newHot(f, true, body, e.ContentType, e.ETag, name, inline, vary)
 		h.keepHot(hotKey, resp)
 		writeHot(w, r, resp)
 		return
@@ -703,6 +720,9 @@ func variantExt(ctype string) string {
 }
 
 func (h *Handler) imagingError(w http.ResponseWriter, f *satchel.File, err error) {
+	if h.convertError(w, err) {
+		return
+	}
 	var opErr *imaging.OpError
 	switch {
 	case errors.As(err, &opErr):
