@@ -4,6 +4,7 @@
 package apiview
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -606,6 +607,39 @@ func Files(files []*satchel.File, v string, b Bases, o FileOptions) any {
 			buf = append(buf, ',')
 		}
 		buf = appendFile(buf, f, v, b, o)
+	}
+	return compact(append(buf, ']'))
+}
+
+// FilesWith renders a list of files as Files does, each file object with
+// one more member when extra gives it a non-nil value (a search's
+// "highlight"). The value is marshalled without HTML escaping, so markup in
+// it ("<em>") reads as it is.
+func FilesWith(files []*satchel.File, v string, b Bases, o FileOptions, key string, extra func(*satchel.File) any) any {
+	k, _ := json.Marshal(key)
+	buf := make([]byte, 0, 1400*len(files)+2)
+	buf = append(buf, '[')
+	for i, f := range files {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendFile(buf, f, v, b, o)
+		val := extra(f)
+		if val == nil {
+			continue
+		}
+		var enc bytes.Buffer
+		e := json.NewEncoder(&enc)
+		e.SetEscapeHTML(false)
+		if err := e.Encode(val); err != nil {
+			continue
+		}
+		// Reopen the object appendFile closed and add the member.
+		buf = append(buf[:len(buf)-1], ',')
+		buf = append(buf, k...)
+		buf = append(buf, ':')
+		buf = append(buf, bytes.TrimRight(enc.Bytes(), "\n")...)
+		buf = append(buf, '}')
 	}
 	return compact(append(buf, ']'))
 }
