@@ -600,6 +600,15 @@ type compact []byte
 // Files renders a list of files (a JSON array of File objects) for a value
 // of Object.
 func Files(files []*satchel.File, v string, b Bases, o FileOptions) any {
+	return FilesWith(files, v, b, o, "", nil)
+}
+
+// FilesWith renders a list of files as Files does, each file object with
+// one more member when extra gives it a non-nil value (a search's
+// "highlight"; extra may be nil). The value is marshalled without HTML escaping, so markup in
+// it ("<em>") reads as it is.
+func FilesWith(files []*satchel.File, v string, b Bases, o FileOptions, key string, extra func(*satchel.File) any) any {
+	k, _ := json.Marshal(key)
 	buf := make([]byte, 0, 1280*len(files)+2)
 	buf = append(buf, '[')
 	for i, f := range files {
@@ -607,23 +616,9 @@ func Files(files []*satchel.File, v string, b Bases, o FileOptions) any {
 			buf = append(buf, ',')
 		}
 		buf = appendFile(buf, f, v, b, o)
-	}
-	return compact(append(buf, ']'))
-}
-
-// FilesWith renders a list of files as Files does, each file object with
-// one more member when extra gives it a non-nil value (a search's
-// "highlight"). The value is marshalled without HTML escaping, so markup in
-// it ("<em>") reads as it is.
-func FilesWith(files []*satchel.File, v string, b Bases, o FileOptions, key string, extra func(*satchel.File) any) any {
-	k, _ := json.Marshal(key)
-	buf := make([]byte, 0, 1400*len(files)+2)
-	buf = append(buf, '[')
-	for i, f := range files {
-		if i > 0 {
-			buf = append(buf, ',')
+		if extra == nil {
+			continue
 		}
-		buf = appendFile(buf, f, v, b, o)
 		val := extra(f)
 		if val == nil {
 			continue

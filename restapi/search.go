@@ -264,29 +264,30 @@ func object(raw json.RawMessage, field string, errs fieldErrors) (map[string]jso
 	return m, true
 }
 
-func parsePhrase(raw json.RawMessage, q *satchel.FileSearch, errs fieldErrors) {
-	m, ok := object(raw, "phrase", errs)
+// members reads an object whose keys each fill one destination, parsing
+// every value with parse; a key without one is refused with unknown.
+func members[T any](raw json.RawMessage, field string, errs fieldErrors, dsts map[string]*T, unknown string, parse func(json.RawMessage, string, fieldErrors) (T, bool)) {
+	m, ok := object(raw, field, errs)
 	if !ok {
 		return
 	}
-	sub := errs.sub("phrase")
+	sub := errs.sub(field)
 	for k, v := range m {
-		var dst *string
-		switch k {
-		case "original_filename":
-			dst = &q.PhraseFilename
-		case "detected_mime_type":
-			dst = &q.PhraseMimeType
-		case "metadata":
-			dst = &q.PhraseMetadata
-		default:
-			sub.add(k, "Unknown field.")
+		dst, ok := dsts[k]
+		if !ok {
+			sub.add(k, unknown)
 			continue
 		}
-		if s, ok := textField(v, k, sub); ok {
-			*dst = s
+		if val, ok := parse(v, k, sub); ok {
+			*dst = val
 		}
 	}
+}
+
+func parsePhrase(raw json.RawMessage, q *satchel.FileSearch, errs fieldErrors) {
+	members(raw, "phrase", errs, map[string]*string{
+		"original_filename": &q.PhraseFilename, "detected_mime_type": &q.PhraseMimeType, "metadata": &q.PhraseMetadata,
+	}, "Unknown field.", textField)
 }
 
 func parseExact(raw json.RawMessage, q *satchel.FileSearch, errs fieldErrors) {
@@ -344,64 +345,27 @@ func lowerAll(values []string) []string {
 	return out
 }
 
+// parseTags reads the tag lists, lowercased and trimmed as tags are kept.
 func parseTags(raw json.RawMessage, q *satchel.FileSearch, errs fieldErrors) {
-	m, ok := object(raw, "tags", errs)
-	if !ok {
-		return
-	}
-	sub := errs.sub("tags")
-	for k, v := range m {
-		var dst *[]string
-		switch k {
-		case "any":
-			dst = &q.TagsAny
-		case "all":
-			dst = &q.TagsAll
-		case "none":
-			dst = &q.TagsNone
-		default:
-			sub.add(k, "Unknown field. Use any, all or none.")
-			continue
-		}
-		values, ok := stringList(v, k, sub)
-		if !ok {
-			continue
-		}
-		// Tags are kept lowercase and trimmed: so is what they are matched with.
-		*dst = lowerAll(values)
-	}
+	members(raw, "tags", errs, map[string]*[]string{"any": &q.TagsAny, "all": &q.TagsAll, "none": &q.TagsNone},
+		"Unknown field. Use any, all or none.", func(v json.RawMessage, k string, sub fieldErrors) ([]string, bool) {
+			values, ok := stringList(v, k, sub)
+			return lowerAll(values), ok
+		})
 }
 
 // parseRange reads {"gt", "gte", "lt", "lte"} bounds, at least one.
 func parseRange[T any](raw json.RawMessage, field string, errs fieldErrors, parse func(json.RawMessage) (T, string)) satchel.Range[T] {
 	var r satchel.Range[T]
-	m, ok := object(raw, field, errs)
-	if !ok {
-		return r
-	}
-	sub := errs.sub(field)
-	for k, v := range m {
-		var dst **T
-		switch k {
-		case "gt":
-			dst = &r.Gt
-		case "gte":
-			dst = &r.Gte
-		case "lt":
-			dst = &r.Lt
-		case "lte":
-			dst = &r.Lte
-		default:
-			sub.add(k, "Unknown operator. Use gt, gte, lt or lte.")
-			continue
-		}
-		val, msg := parse(v)
-		if msg != "" {
-			sub.add(k, msg)
-			continue
-		}
-		*dst = &val
-	}
+	members(raw, field, errs, map[string]**T{"gt": &r.Gt, "gte": &r.Gte, "lt": &r.Lt, "lte": &r.Lte},
+		"Unknown operator. Use gt, gte, lt or lte.", func(v json.RawMessage, k string, sub fieldErrors) (*T, bool) {
+			val, msg := parse(v)
+			if msg != "" {
+				sub.add(k, msg)
+				return nil, false
+			}
+			return &val, true
+		})
 	return r
 }
 
