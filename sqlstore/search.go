@@ -15,44 +15,38 @@ import (
 )
 
 // SearchFiles implements satchel.Store. The search runs in one read
-// transaction (its page and its count see the same state) bounded by
-// satchel.SearchTimeout: on PostgreSQL also as the transaction's
-// statement_timeout, so the server stops the work too.
+// transaction bounded by satchel.SearchTimeout (on PostgreSQL also as the
+// transaction's statement_timeout, so the server stops the work too). It
+// selects the page's UUIDs first, so only they go through the sort, then
+// reads those files.
 //
 // Its WHERE clause starts with the project and "removed IS NULL", as the
 // partial indexes of live files (files_list_live_*) do: a search ordered by
 // upload time (the default without full-text conditions) or size walks one
 // of them in order and stops at the page's end when matches are dense;
-// ranges on upload time or size read an index range. Full-text conditions
-// are substring matches (LIKE '%term%'), which no B-tree serves: they read
-// every live file of the project once for the page and once more for the
-// count (capped at satchel.SearchTotalCap matches).
+// ranges on upload time or size read an index range; its count stops at
+// satchel.SearchTotalCap matches. Full-text conditions are substring
+// matches (LIKE '%term%'), which no B-tree serves: ordered by score or
+// filename, a search reads every live file of the project once, and counts
+// the matches in the same scan.
 func (db *DB) SearchFiles(ctx context.Context, q satchel.FileSearch) ([]*satchel.File, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, satchel.SearchTimeout)
 	defer cancel()
 	var files []*satchel.File
 	var total int64
+	// An order no index serves (by score or filename) evaluates every
+	// match before the page: the page's query counts them in the same scan.
+	counted := !indexOrder(&q)
 	err := db.searchTx(ctx, func(tx *sql.Tx) error {
-		page := &sqlBuilder{pg: db.pg}
-		query := `SELECT ` + fileCols + ` FROM files WHERE ` + searchWhere(page, &q) +
-			` ORDER BY ` + searchOrder(page, &q) + ` LIMIT ` + page.arg(max(q.Limit, 1))
-		if q.Offset > 0 {
-			query += ` OFFSET ` + page.arg(q.Offset)
-		}
-		rows, err := tx.QueryContext(ctx, query, page.args...)
+		ids, err := searchPage(ctx, tx, db.pg, &q, counted, &total)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			f, err := scanFile(rows)
-			if err != nil {
-				return err
-			}
-			files = append(files, f)
-		}
-		if err := rows.Err(); err != nil {
+		if files, err = filesByUUID(ctx, tx, db.pg, ids); err != nil {
 			return err
+		}
+		if counted && (len(ids) > 0 || q.Offset == 0) {
+			return nil // counted with the page; or nothing matches at all
 		}
 		count := &sqlBuilder{pg: db.pg}
 		cq := `SELECT COUNT(*) FROM (SELECT 1 FROM files WHERE ` + searchWhere(count, &q) +
@@ -67,7 +61,89 @@ func (db *DB) SearchFiles(ctx context.Context, q satchel.FileSearch) ([]*satchel
 		}
 		return nil, 0, fmt.Errorf("sqlstore: search files: %w", err)
 	}
-	return files, total, nil
+	return files, min(total, satchel.SearchTotalCap), nil
+}
+
+// searchPage selects the UUIDs of q's page, in order: only the UUID goes
+// through the sort, not the whole row. With counted, the same scan counts
+// the matches into total (a window count, which an order no index serves
+// costs nothing more: every match is evaluated for the sort anyway).
+func searchPage(ctx context.Context, tx *sql.Tx, pg bool, q *satchel.FileSearch, counted bool, total *int64) ([]string, error) {
+	b := &sqlBuilder{pg: pg}
+	cols := `uuid`
+	if counted {
+		cols += `, COUNT(*) OVER ()`
+	}
+	query := `SELECT ` + cols + ` FROM files WHERE ` + searchWhere(b, q) +
+		` ORDER BY ` + searchOrder(b, q) + ` LIMIT ` + b.arg(max(q.Limit, 1))
+	if q.Offset > 0 {
+		query += ` OFFSET ` + b.arg(q.Offset)
+	}
+	rows, err := tx.QueryContext(ctx, query, b.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		dest := []any{&id}
+		if counted {
+			dest = append(dest, total)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// filesByUUID reads the files of ids, in the order of ids.
+func filesByUUID(ctx context.Context, tx *sql.Tx, pg bool, ids []string) ([]*satchel.File, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	b := &sqlBuilder{pg: pg}
+	rows, err := tx.QueryContext(ctx, `SELECT `+fileCols+` FROM files WHERE uuid IN `+b.list(ids), b.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := make(map[string]*satchel.File, len(ids))
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, err
+		}
+		byID[f.UUID] = f
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	files := make([]*satchel.File, 0, len(ids))
+	for _, id := range ids {
+		if f := byID[id]; f != nil {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+// indexOrder reports whether q's order is one the live files' indexes
+// serve (upload time or size, after no score), so that its page can stop
+// early.
+func indexOrder(q *satchel.FileSearch) bool {
+	if len(q.Sort) == 0 {
+		return !q.FullText()
+	}
+	switch q.Sort[0].Key {
+	case satchel.SortDatetimeUploaded, satchel.SortSize:
+		return true
+	case satchel.SortScore:
+		return !q.FullText() && len(q.Sort) > 1 && q.Sort[1].Key != satchel.SortOriginalFilename
+	}
+	return false
 }
 
 // searchTx runs fn in a read-only transaction of the reader pool, its
@@ -152,8 +228,16 @@ func (b *sqlBuilder) like(expr, term string, fuzzy bool) string {
 	return "(" + strings.Join(ors, " OR ") + ")"
 }
 
+// metaLike is a term found in a metadata value. The column's JSON text is
+// tried first, a cheap test that skips the rows whose text cannot hold the
+// term (most have no metadata at all); it is exact only for terms that JSON
+// writes as they are, so others go straight to the values.
 func (b *sqlBuilder) metaLike(term string, fuzzy bool) string {
-	return "EXISTS (SELECT 1 FROM " + b.metaRows() + " WHERE " + b.like("m.value", term, fuzzy) + ")"
+	values := "EXISTS (SELECT 1 FROM " + b.metaRows() + " WHERE " + b.like("m.value", term, fuzzy) + ")"
+	if strings.ContainsAny(term, "\"\\<>&\u2028\u2029") || strings.ContainsFunc(term, func(r rune) bool { return r < 0x20 }) {
+		return values
+	}
+	return "(" + b.like("files.metadata", term, fuzzy) + " AND " + values + ")"
 }
 
 // termMatch is a query term found in any full-text field or equal to the UUID.

@@ -103,6 +103,14 @@ func testSearch(t *testing.T, s satchel.Store) {
 		t.Errorf("by score: %q, want report.pdf (a metadata match) last", got)
 	}
 
+	// A page past the matches still counts them, in either kind of order.
+	for _, sort := range [][]satchel.SearchSort{nil, {{Key: satchel.SortSize}}} {
+		files, total, err := s.SearchFiles(ctx, satchel.FileSearch{ProjectID: p.ID, Query: []string{"photo"}, Sort: sort, Limit: 5, Offset: 50})
+		if err != nil || len(files) != 0 || total != 3 {
+			t.Errorf("past the matches (sort %v): %d files, total %d, %v", sort, len(files), total, err)
+		}
+	}
+
 	// Offset pages of files that tie on every key come each once, in order.
 	var ties []*satchel.File
 	for i := 0; i < 7; i++ {
