@@ -231,10 +231,12 @@ func (b *sqlBuilder) like(expr, term string, fuzzy bool) string {
 // metaLike is a term found in a metadata value. The column's JSON text is
 // tried first, a cheap test that skips the rows whose text cannot hold the
 // term (most have no metadata at all); it is exact only for terms that JSON
-// writes as they are, so others go straight to the values.
+// writes as they are, matched as they are (with fuzzy, the character a
+// wildcard stands for could be one JSON escapes), so others go straight to
+// the values.
 func (b *sqlBuilder) metaLike(term string, fuzzy bool) string {
 	values := "EXISTS (SELECT 1 FROM " + b.metaRows() + " WHERE " + b.like("m.value", term, fuzzy) + ")"
-	if strings.ContainsAny(term, "\"\\<>&\u2028\u2029") || strings.ContainsFunc(term, func(r rune) bool { return r < 0x20 }) {
+	if fuzzy || strings.ContainsAny(term, "\"\\<>&\u2028\u2029") || strings.ContainsFunc(term, func(r rune) bool { return r < 0x20 }) {
 		return values
 	}
 	return "(" + b.like("files.metadata", term, fuzzy) + " AND " + values + ")"

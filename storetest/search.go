@@ -27,7 +27,7 @@ func testSearch(t *testing.T, s satchel.Store) {
 	holiday := mk(p, 0, "holiday-photo.jpg", "image/jpeg", 300, true, map[string]string{"camera": "Canon EOS"}, "cat", "animal")
 	grapher := mk(p, 1, "Photographer.PNG", "image/png", 100, true, map[string]string{}, "cat")
 	report := mk(p, 2, "report.pdf", "application/pdf", 200, false, map[string]string{"note": "50%_off photos"}, "doc")
-	notes := mk(p, 3, "notes.txt", "text/plain", 200, false, map[string]string{"camera": "canon"})
+	notes := mk(p, 3, "notes.txt", "text/plain", 200, false, map[string]string{"camera": "canon", "quote": `say "cheese" <now>`})
 	removed := mk(p, 4, "removed-photo.jpg", "image/jpeg", 50, true, map[string]string{})
 	foreign := mk(other, 5, "photo-of-other.jpg", "image/jpeg", 50, true, map[string]string{})
 	if err := s.CreateFiles(ctx, []*satchel.File{holiday, grapher, report, notes, removed, foreign}, nil); err != nil {
@@ -67,6 +67,7 @@ func testSearch(t *testing.T, s satchel.Store) {
 		{"query mime", satchel.FileSearch{Query: []string{"text/plain"}}, []string{"notes.txt"}},
 		{"query uuid", satchel.FileSearch{Query: []string{report.UUID}}, []string{"report.pdf"}},
 		{"query wildcards are literal", satchel.FileSearch{Query: []string{"50%_"}}, []string{"report.pdf"}},
+		{"query with characters JSON escapes", satchel.FileSearch{Query: []string{`"cheese" <now>`}}, []string{"notes.txt"}},
 		{"query no match", satchel.FileSearch{Query: []string{"photp"}}, nil},
 		{"fuzzy", satchel.FileSearch{Query: []string{"photp"}, Fuzzy: true, Sort: byName},
 			[]string{"Photographer.PNG", "holiday-photo.jpg", "report.pdf"}},
