@@ -512,3 +512,14 @@ func sameTime(a, b *time.Time) bool {
 	}
 	return a.Equal(*b)
 }
+
+// SearchFiles searches the live files of project p. The search's project is
+// always p's: no search reaches another project.
+func (a *App) SearchFiles(ctx context.Context, p *satchel.Project, q satchel.FileSearch) ([]*satchel.File, int64, error) {
+	q.ProjectID = p.ID
+	files, total, err := a.Store.SearchFiles(ctx, q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("app: search files: %w", err)
+	}
+	return files, total, nil
+}

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UploadClient, UploadError, UploadcareGroup } from '@uploadcare/upload-client';
 import {
-  AddonName, ConversionType, Paginator, RestClientError, UploadcareAuthSchema, UploadcareSimpleAuthSchema,
+  AddonName, ConversionType, Paginator, RestClientError, RestClientValidationError, UploadcareAuthSchema, UploadcareSimpleAuthSchema,
   addonExecutionStatus, addonJobPoller, conversionInfo, conversionJobPoller, conversionJobStatus, convert,
   copyFileToLocalStorage, copyFileToRemoteStorage, createWebhook, deleteFile, deleteFiles, deleteGroup,
   deleteMetadata, deleteWebhook, executeAddon, fileInfo, getMetadata, getMetadataValue, getTags, groupInfo,
@@ -710,15 +710,93 @@ for (const scheme of Object.keys(schemes)) {
   });
 }
 
-test('rest-client: a call this server does not serve fails with its JSON detail', async () => {
-  // POST /files/search/ (file search) is not implemented.
-  await assert.rejects(searchFiles({ query: 'cats' }, settingsFor('Uploadcare')), (e) => {
-    assert.ok(e instanceof RestClientError, String(e));
-    assert.equal(e.status, 405);
-    assert.match(e.message, /Method "POST" not allowed\./);
-    return true;
+for (const scheme of Object.keys(schemes)) {
+  test(`rest-client (${scheme}): searchFiles and paginate over it`, async () => {
+    const settings = settingsFor(scheme);
+    // A token of this run's own, so the other tests' files never match.
+    const tok = `srch${randomBytes(4).toString('hex')}`;
+    const up = (name, data, opts = {}) => client.uploadFile(data, { fileName: name, store: true, ...opts });
+    const holiday = await up(`holiday-${tok}.png`, png(9, 9, 1), { metadata: { camera: 'Canon EOS' }, tags: ['cat', 'animal'] });
+    const grapher = await up(`${tok.toUpperCase()}-grapher.png`, png(12, 12, 2), { tags: ['cat'] });
+    const notes = await up(`notes-${tok}.txt`, Buffer.from('plain words'), { contentType: 'text/plain', metadata: { about: `about ${tok}` } });
+    const removed = await up(`removed-${tok}.png`, png(5, 5, 3));
+    await deleteFile({ uuid: removed.uuid }, settings);
+
+    // Full text: case-insensitive substrings of filename, MIME type and
+    // metadata values; the project's live files only.
+    const all = await searchFiles({ query: tok, sort: [{ field: 'size', order: 'desc' }, { field: 'originalFilename' }] }, settings);
+    assert.equal(all.total, 3);
+    assert.equal(all.perPage, 20);
+    assert.equal(all.next, null);
+    assert.equal(all.previous, null);
+    assert.deepEqual(new Set(all.results.map((f) => f.uuid)), new Set([holiday.uuid, grapher.uuid, notes.uuid]));
+    const sizes = all.results.map((f) => f.size);
+    assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a));
+    // Each result is the usual file object, plus its highlight (camelized,
+    // metadata keys left alone).
+    const g = all.results.find((f) => f.uuid === grapher.uuid);
+    assert.equal(g.originalFilename, `${tok.toUpperCase()}-grapher.png`);
+    assert.equal(g.isImage, true);
+    assert.deepEqual(g.tags, ['cat']);
+    assert.equal(g.url, `${base}/files/${grapher.uuid}/`);
+    assert.deepEqual(g.highlight, { originalFilename: [`<em>${tok.toUpperCase()}</em>-grapher.png`] });
+    assert.deepEqual(all.results.find((f) => f.uuid === notes.uuid).highlight,
+      { originalFilename: [`notes-<em>${tok}</em>.txt`], metadata: { about: `about <em>${tok}</em>` } });
+
+    // Every other condition, combined with AND.
+    const names = async (opts) => (await searchFiles({ query: tok, ...opts }, settings)).results.map((f) => f.originalFilename).sort();
+    assert.deepEqual(await names({ isImage: false }), [`notes-${tok}.txt`]);
+    assert.deepEqual(await names({ tags: { all: ['cat', 'animal'] } }), [`holiday-${tok}.png`]);
+    assert.deepEqual(await names({ tags: { any: ['cat'], none: ['animal'] } }), [`${tok.toUpperCase()}-grapher.png`]);
+    assert.deepEqual(await names({ exact: { metadata: { camera: ['Canon EOS'] } } }), [`holiday-${tok}.png`]);
+    assert.deepEqual(await names({ exact: { uuid: [notes.uuid, removed.uuid] } }), [`notes-${tok}.txt`]);
+    assert.deepEqual(await names({ exact: { detectedMimeType: ['text/plain'] } }), [`notes-${tok}.txt`]);
+    assert.deepEqual(await names({ size: { gte: grapher.size, lte: grapher.size } }), [`${tok.toUpperCase()}-grapher.png`]);
+    assert.deepEqual(await names({ datetimeUploaded: { gt: new Date(Date.now() + 60000) } }), []);
+    assert.deepEqual(await names({ datetimeUploaded: { gte: new Date(Date.now() - 3600000) }, phrase: { metadata: 'canon' } }), [`holiday-${tok}.png`]);
+    // Fuzziness: one character off still matches.
+    const typo = tok.slice(0, -1) + (tok.endsWith('x') ? 'y' : 'x');
+    assert.equal((await searchFiles({ query: typo }, settings)).total, 0);
+    assert.equal((await searchFiles({ query: typo, fuzziness: true }, settings)).total, 3);
+    // include=appdata adds the appdata object.
+    const withApp = await searchFiles({ exact: { uuid: [holiday.uuid] }, include: 'appdata' }, settings);
+    assert.ok('appdata' in withApp.results[0]);
+
+    // paginate follows next (offset links) through the whole result, each file once.
+    const seen = [];
+    let pages = 0;
+    for await (const page of paginate(searchFiles)({ query: tok, limit: 2, sort: [{ field: 'datetimeUploaded', order: 'desc' }] }, settings)) {
+      pages++;
+      assert.equal(page.total, 3);
+      seen.push(...page.results.map((f) => f.uuid));
+    }
+    assert.equal(pages, 2);
+    assert.deepEqual(seen, [notes.uuid, grapher.uuid, holiday.uuid]);
+
+    // Malformed searches: RestClientValidationError with the fields named.
+    const invalid = async (opts, errors) => {
+      await assert.rejects(searchFiles(opts, settings), (e) => {
+        assert.ok(e instanceof RestClientValidationError, String(e));
+        assert.ok(e instanceof RestClientError);
+        assert.equal(e.status, 400);
+        assert.deepEqual(e.errors, errors);
+        return true;
+      });
+    };
+    await invalid({ query: 'abc' }, { query: ['Must be at least 4 characters.'] });
+    await invalid({ fuzziness: true }, { nonFieldErrors: ['At least one search condition is required: query, phrase, exact, datetime_uploaded, size, is_image, tags.'] });
+    await invalid({ size: {} }, { size: ['At least one field is required.'] });
+    await invalid({ query: tok, limit: 101 }, { limit: ['Ensure this value is less than or equal to 100.'] });
+    await invalid({ query: tok, offset: 990 }, { offset: ['offset + limit must not exceed 1000.'] });
+    await invalid({ phrase: { originalFilename: tok }, exact: { originalFilename: ['a.png'] } },
+      { 'exact.originalFilename': ['Cannot be used together with phrase.original_filename.'] });
+    await invalid({ query: tok, exact: { metadata: { camera: [] } } }, { 'exact.metadata[camera]': ['This list may not be empty.'] });
+    await invalid({ query: tok, sort: ['size', 'score', 'originalFilename', 'datetimeUploaded', 'size'].map((field) => ({ field })) },
+      { sort: ['Ensure this field has no more than 4 elements.'] });
+    // Wrong keys: 401 as every call.
+    await assert.rejects(searchFiles({ query: tok }, settingsFor(scheme, pub, 'wrong-secret')), (e) => e.status === 401);
   });
-});
+}
 
 // The EICAR anti-virus test file, built here so the repository holds no copy.
 const eicar = () => Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$' + 'EICAR-STANDARD-ANTIVIRUS-' + 'TEST-FILE!$H+H*');

@@ -95,6 +95,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		{"DELETE /files/storage/{$}", "567", h.batchDelete},
 		{"POST /files/local_copy/{$}", "67", h.localCopy},
 		{"POST /files/remote_copy/{$}", "67", h.remoteCopy},
+		{"POST /files/search/{$}", "7", h.searchFiles},
 		{"GET /files/{uuid}/metadata/{$}", "7", h.metadata},
 		{"GET /files/{uuid}/metadata/{key}/{$}", "7", h.metadataKey},
 		{"PUT /files/{uuid}/metadata/{key}/{$}", "7", h.setMetadataKey},

@@ -62,8 +62,8 @@ func TestRESTUnroutedRequestsAnswerJSON(t *testing.T) {
 		status       int
 		allow, want  string
 	}{
-		// File search is not served: its path reads as a file's.
-		{"POST", "/files/search/", 405, "GET, DELETE", `{"detail":"Method \"POST\" not allowed."}`},
+		// File search's path also reads as a file's.
+		{"PUT", "/files/search/", 405, "GET, POST, DELETE", `{"detail":"Method \"PUT\" not allowed."}`},
 		{"POST", "/groups/a/b/", 404, "", `{"detail":"Not found."}`},
 		{"POST", "/files/" + id + "/", 405, "GET, DELETE", `{"detail":"Method \"POST\" not allowed."}`},
 		{"PATCH", "/webhooks/1/", 405, "PUT, DELETE", `{"detail":"Method \"PATCH\" not allowed."}`},
