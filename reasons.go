@@ -37,7 +37,8 @@ const (
 	ReasonMetaTooManyKeys    Reason = "meta_too_many_keys" // Limit
 	ReasonTagTooLong         Reason = "tag_too_long"       // Limit
 	ReasonTagForbidden       Reason = "tag_forbidden"
-	ReasonTooManyTags        Reason = "too_many_tags" // Limit
+	ReasonTooManyTags        Reason = "too_many_tags"  // Limit
+	ReasonSearchTimeout      Reason = "search_timeout" // a search ran past SearchTimeout
 	ReasonBatchEmpty         Reason = "batch_empty"
 	ReasonBatchTooLarge      Reason = "batch_too_large"     // Limit
 	ReasonCopyParamRequired  Reason = "copy_param_required" // Field: "source" or "target"

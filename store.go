@@ -58,6 +58,7 @@ type Store interface {
 	ProjectStore
 	FileStore
 	FileLister
+	FileSearcher
 	UploadSessionStore
 	FetchTaskStore
 	GroupStore
@@ -279,4 +280,14 @@ type FileLister interface {
 	FileCounts(ctx context.Context, projectID int64) (FileCounts, error)
 	// FileSizes sums the sizes of the project's live (not removed) files.
 	FileSizes(ctx context.Context, projectID int64) (FileSizes, error)
+}
+
+// FileSearcher searches a project's live files (reads only).
+type FileSearcher interface {
+	// SearchFiles returns the page of q's matches that q.Offset and
+	// q.Limit select, in q's order, and how many files match (at most
+	// SearchTotalCap). Only the project's live files are searched. A
+	// search that takes longer than SearchTimeout fails with a
+	// KindUnavailable error of ReasonSearchTimeout.
+	SearchFiles(ctx context.Context, q FileSearch) (files []*File, total int64, err error)
 }

@@ -4,6 +4,7 @@
 package apiview
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -599,6 +600,15 @@ type compact []byte
 // Files renders a list of files (a JSON array of File objects) for a value
 // of Object.
 func Files(files []*satchel.File, v string, b Bases, o FileOptions) any {
+	return FilesWith(files, v, b, o, "", nil)
+}
+
+// FilesWith renders a list of files as Files does, each file object with
+// one more member when extra gives it a non-nil value (a search's
+// "highlight"; extra may be nil). The value is marshalled without HTML escaping, so markup in
+// it ("<em>") reads as it is.
+func FilesWith(files []*satchel.File, v string, b Bases, o FileOptions, key string, extra func(*satchel.File) any) any {
+	k, _ := json.Marshal(key)
 	buf := make([]byte, 0, 1280*len(files)+2)
 	buf = append(buf, '[')
 	for i, f := range files {
@@ -606,6 +616,25 @@ func Files(files []*satchel.File, v string, b Bases, o FileOptions) any {
 			buf = append(buf, ',')
 		}
 		buf = appendFile(buf, f, v, b, o)
+		if extra == nil {
+			continue
+		}
+		val := extra(f)
+		if val == nil {
+			continue
+		}
+		var enc bytes.Buffer
+		e := json.NewEncoder(&enc)
+		e.SetEscapeHTML(false)
+		if err := e.Encode(val); err != nil {
+			continue
+		}
+		// Reopen the object appendFile closed and add the member.
+		buf = append(buf[:len(buf)-1], ',')
+		buf = append(buf, k...)
+		buf = append(buf, ':')
+		buf = append(buf, bytes.TrimRight(enc.Bytes(), "\n")...)
+		buf = append(buf, '}')
 	}
 	return compact(append(buf, ']'))
 }

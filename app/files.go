@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,6 +190,10 @@ func (a *App) ChangeTags(ctx context.Context, p *satchel.Project, id string, rep
 		if len(ch.Added) == 0 && len(ch.Deleted) == 0 {
 			return nil, errNoChange
 		}
+		// Tags keep their order; what changed is listed alphabetically, as
+		// the JS REST client documents it.
+		slices.Sort(ch.Added)
+		slices.Sort(ch.Deleted)
 		f.Tags = ch.Tags
 		return []*satchel.Event{FileEvent(f, satchel.EventFileInfoUpdated, satchel.Initiator{Type: "api"}, nil)}, nil
 	})
@@ -506,4 +511,15 @@ func sameTime(a, b *time.Time) bool {
 		return a == b
 	}
 	return a.Equal(*b)
+}
+
+// SearchFiles searches the live files of project p. The search's project is
+// always p's: no search reaches another project.
+func (a *App) SearchFiles(ctx context.Context, p *satchel.Project, q satchel.FileSearch) ([]*satchel.File, int64, error) {
+	q.ProjectID = p.ID
+	files, total, err := a.Store.SearchFiles(ctx, q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("app: search files: %w", err)
+	}
+	return files, total, nil
 }

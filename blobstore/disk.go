@@ -17,19 +17,29 @@ import (
 	"time"
 )
 
-// Disk is a Bucket on a local filesystem. Blobs live in sharded directories
-// (blobs/ab/cd/<key>) so concurrent creates do not contend on one directory
-// lock; new blobs are written under tmp/ and renamed into place after fsync.
+// Disk is a Bucket on a local filesystem. Blobs live in 256 shard
+// directories, blobs/ab/<key> where ab is the start of the key, so
+// concurrent creates do not contend on one directory lock, and a new blob
+// seldom needs a new directory: each shard is made (and its entry fsynced)
+// once. New blobs are unnamed files linked into place after fsync, or
+// temporary files under tmp/ renamed into place.
+//
+// Versions before this one put blobs one level deeper, in
+// blobs/ab/cd/<key> (65,536 shards, most of them new, each with a mkdir and
+// an fsync, in the first hundred thousand uploads). Those blobs stay where
+// they are and are still read, listed and deleted there: a key not found
+// in its shard is looked for in the old place. Shard directories have
+// two-character names and keys at least four, so the two never collide.
 type Disk struct {
 	root string
-	// shards marks the blobs/ab/cd directories known to exist durably, by
-	// the number of their hexadecimal name (keys are UUIDs); tops marks the
-	// blobs/ab directories likewise, by the number of ab.
-	shards [1 << 16]atomic.Bool
-	tops   [1 << 8]atomic.Bool
+	// shards marks the blobs/ab directories known to exist durably, by the
+	// number of their hexadecimal name ab (keys are UUIDs).
+	shards [1 << 8]atomic.Bool
 	// unnamed is set while new blobs are created as unnamed files in their
 	// shard (O_TMPFILE) and linked into place at commit.
 	unnamed atomic.Bool
+	// syncDir fsyncs a directory; tests watch it.
+	syncDir func(dir string) error
 }
 
 const (
@@ -42,7 +52,7 @@ const (
 // OpenDisk opens (creating if needed) a disk bucket rooted at dir and removes
 // temporary files a previous process left behind.
 func OpenDisk(dir string) (*Disk, error) {
-	d := &Disk{root: dir}
+	d := &Disk{root: dir, syncDir: syncDir}
 	d.unnamed.Store(unnamedSupported())
 	for _, sub := range []string{"blobs", "tmp", "multipart"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
@@ -85,11 +95,18 @@ func ValidKey(key string) bool {
 	return !strings.HasPrefix(key, ".")
 }
 
+// path is where the blob key is written: blobs/ab/<key>.
 func (d *Disk) path(key string) (string, error) {
 	if !ValidKey(key) {
 		return "", fmt.Errorf("blobstore: invalid key %q", key)
 	}
-	return filepath.Join(d.root, "blobs", key[0:2], key[2:4], key), nil
+	return filepath.Join(d.root, "blobs", key[0:2], key), nil
+}
+
+// oldPath is where versions before the one-level layout wrote the blob key:
+// blobs/ab/cd/<key>. The key must be valid.
+func (d *Disk) oldPath(key string) string {
+	return filepath.Join(d.root, "blobs", key[0:2], key[2:4], key)
 }
 
 func randomName() string {
@@ -152,12 +169,15 @@ func (d *Disk) openUnnamed(final string) (*os.File, error) {
 	return f, err
 }
 
-// shardIndex is the number of a shard directory blobs/ab/cd, or -1 when
-// its name is not hexadecimal.
-func (d *Disk) shardIndex(dir string) int {
-	ab, cd := filepath.Base(filepath.Dir(dir)), filepath.Base(dir)
-	var n int
-	for _, c := range []byte(ab + cd) {
+// shardIndex is the number of a shard directory blobs/ab, or -1 when its
+// name is not two hexadecimal digits.
+func shardIndex(dir string) int {
+	name := filepath.Base(dir)
+	if len(name) != 2 {
+		return -1
+	}
+	n := 0
+	for _, c := range []byte(name) {
 		switch {
 		case c >= '0' && c <= '9':
 			n = n<<4 | int(c-'0')
@@ -167,30 +187,23 @@ func (d *Disk) shardIndex(dir string) int {
 			return -1
 		}
 	}
-	if len(ab)+len(cd) != 4 {
-		return -1
-	}
 	return n
 }
 
-// ensureShard makes the shard directory dir (blobs/ab/cd) exist durably:
-// the directories it creates are fsynced into their parents. The parent
-// blobs/ab is made (and its entry fsynced) only the first time one of its
-// shards is met: a new shard then costs one mkdir and one fsync.
+// ensureShard makes the shard directory dir (blobs/ab) exist durably: it
+// is made and its entry fsynced into blobs/ the first time this process
+// meets it, also when it existed already (another writer may have made it
+// and not yet fsynced its entry).
 func (d *Disk) ensureShard(dir string) error {
-	i := d.shardIndex(dir)
+	i := shardIndex(dir)
 	if i >= 0 && d.shards[i].Load() {
 		return nil
 	}
-	if i < 0 || !d.tops[i>>8].Load() {
-		if err := makeDirDurable(filepath.Dir(dir)); err != nil {
-			return err
-		}
-		if i >= 0 {
-			d.tops[i>>8].Store(true)
-		}
+	err := os.Mkdir(dir, 0o750)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("blobstore: create shard: %w", err)
 	}
-	if err := makeDirDurable(dir); err != nil {
+	if err := d.syncDir(filepath.Dir(dir)); err != nil {
 		return err
 	}
 	if i >= 0 {
@@ -199,22 +212,10 @@ func (d *Disk) ensureShard(dir string) error {
 	return nil
 }
 
-// makeDirDurable makes the directory p and fsyncs its entry into its
-// parent, also when p existed already: another writer may have created it
-// meanwhile, and its entry may not be durable yet.
-func makeDirDurable(p string) error {
-	err := os.Mkdir(p, 0o750)
-	if err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("blobstore: create shard: %w", err)
-	}
-	return syncDir(filepath.Dir(p))
-}
-
-// forgetShard drops what ensureShard knew of dir and of its parent.
+// forgetShard drops what ensureShard knew of dir.
 func (d *Disk) forgetShard(dir string) {
-	if i := d.shardIndex(dir); i >= 0 {
+	if i := shardIndex(dir); i >= 0 {
 		d.shards[i].Store(false)
-		d.tops[i>>8].Store(false)
 	}
 }
 
@@ -270,7 +271,7 @@ func (w *diskWriter) Commit() error {
 		w.Abort()
 		return fmt.Errorf("blobstore: close: %w", err)
 	}
-	if err := publish(w.tmp, w.final); err != nil {
+	if err := w.d.publishBlob(w.tmp, w.final); err != nil {
 		w.done = true
 		os.Remove(w.tmp)
 		return err
@@ -305,7 +306,7 @@ func (w *diskWriter) commitUnnamed() error {
 	if err != nil {
 		return fmt.Errorf("blobstore: publish: %w", err)
 	}
-	return syncDir(dir)
+	return w.d.syncDir(dir)
 }
 
 func (w *diskWriter) Abort() error {
@@ -327,12 +328,33 @@ func (w *diskWriter) Abort() error {
 func publish(tmp, final string) error {
 	dir := filepath.Dir(final)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("blobstore: create shard: %w", err)
+		return fmt.Errorf("blobstore: create dir: %w", err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("blobstore: publish: %w", err)
 	}
 	return syncDir(dir)
+}
+
+// publishBlob renames a durable temporary file into place as a blob, in a
+// durable shard, and makes the rename itself durable.
+func (d *Disk) publishBlob(tmp, final string) error {
+	dir := filepath.Dir(final)
+	if err := d.ensureShard(dir); err != nil {
+		return err
+	}
+	err := os.Rename(tmp, final)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The shard was removed behind our back: make it again.
+		d.forgetShard(dir)
+		if err = d.ensureShard(dir); err == nil {
+			err = os.Rename(tmp, final)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("blobstore: publish: %w", err)
+	}
+	return d.syncDir(dir)
 }
 
 // writebackFile asks the kernel to start writing dirty pages every few MiB.
@@ -369,6 +391,9 @@ func (d *Disk) Open(ctx context.Context, key string) (Reader, error) {
 		return nil, err
 	}
 	f, err := openBlob(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = openBlob(d.oldPath(key))
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound
@@ -389,8 +414,11 @@ func (d *Disk) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("blobstore: delete: %w", err)
+	// A blob may be in both places (written again after an upgrade).
+	for _, p := range []string{p, d.oldPath(key)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("blobstore: delete: %w", err)
+		}
 	}
 	return nil
 }
@@ -418,10 +446,40 @@ func (d *Disk) List(ctx context.Context, since time.Time, fn func(string) error)
 	})
 }
 
-// LocalPath implements Bucket.
+// LocalPath implements Bucket. It is the blob's path in its shard unless
+// only the layout of earlier versions has it.
 func (d *Disk) LocalPath(key string) (string, bool) {
 	p, err := d.path(key)
-	return p, err == nil
+	if err != nil {
+		return "", false
+	}
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		if old := d.oldPath(key); fileExists(old) {
+			return old, true
+		}
+	}
+	return p, true
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// OpenDiskBlob opens for reading the blob key of the disk bucket rooted at
+// root, in either layout, without opening the bucket (which would clean
+// its temporaries). Errors wrap fs.ErrNotExist when there is no such blob.
+func OpenDiskBlob(root, key string) (*os.File, error) {
+	if !ValidKey(key) {
+		return nil, fmt.Errorf("blobstore: invalid key %q", key)
+	}
+	d := &Disk{root: root}
+	p, _ := d.path(key)
+	f, err := openBlob(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = openBlob(d.oldPath(key))
+	}
+	return f, err
 }
 
 func (d *Disk) multipartPath(id string) (string, error) {
@@ -701,7 +759,7 @@ func (d *Disk) CompleteMultipart(ctx context.Context, id, key string, _ []string
 		return err
 	}
 	// Every part was fdatasync'ed when written; publish the file.
-	return publish(p, final)
+	return d.publishBlob(p, final)
 }
 
 // AbortMultipart implements Bucket.

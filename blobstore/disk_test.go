@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/satchel-project/satchel/blobstore"
 	"github.com/satchel-project/satchel/blobstore/blobtest"
@@ -252,5 +254,79 @@ func TestDiskWriterLeavesNothingBehind(t *testing.T) {
 	}
 	if fs := files(""); len(fs) != 1 {
 		t.Fatalf("files after replace: %v", fs)
+	}
+}
+
+// Blobs that earlier versions wrote one level deeper (blobs/ab/cd/<key>)
+// are still read, listed, found on disk and deleted; new blobs go to
+// blobs/ab/<key>.
+func TestDiskReadsOldLayout(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	const old, fresh = "0f1e2d3c-aaaa-4bbb-8ccc-0000000000a1", "0f1e2d3c-aaaa-4bbb-8ccc-0000000000a2"
+	oldPath := filepath.Join(root, "blobs", old[:2], old[2:4], old)
+	if err := os.MkdirAll(filepath.Dir(oldPath), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(oldPath, []byte("old bytes"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	d, err := blobstore.OpenDisk(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := d.NewWriter(ctx, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("new bytes"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if p := mustLocalPath(t, d, fresh); p != filepath.Join(root, "blobs", fresh[:2], fresh) {
+		t.Errorf("new blob at %s", p)
+	}
+	if p := mustLocalPath(t, d, old); p != oldPath {
+		t.Errorf("old blob found at %s, want %s", p, oldPath)
+	}
+	for key, want := range map[string]string{old: "old bytes", fresh: "new bytes"} {
+		r, err := d.Open(ctx, key)
+		if err != nil {
+			t.Fatalf("open %s: %v", key, err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		if string(b) != want || r.Size() != int64(len(want)) {
+			t.Errorf("blob %s: %q (size %d), want %q", key, b, r.Size(), want)
+		}
+		f, err := blobstore.OpenDiskBlob(root, key)
+		if err != nil {
+			t.Fatalf("OpenDiskBlob %s: %v", key, err)
+		}
+		b, _ = io.ReadAll(f)
+		f.Close()
+		if string(b) != want {
+			t.Errorf("OpenDiskBlob %s: %q, want %q", key, b, want)
+		}
+	}
+	var listed []string
+	if err := d.List(ctx, time.Time{}, func(k string) error { listed = append(listed, k); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(listed)
+	if want := []string{old, fresh}; !slices.Equal(listed, want) {
+		t.Errorf("listed %v, want %v", listed, want)
+	}
+	if err := d.Delete(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(oldPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("old blob still there after delete: %v", err)
+	}
+	if _, err := d.Open(ctx, old); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Errorf("open deleted old blob: %v", err)
+	}
+	if _, err := blobstore.OpenDiskBlob(root, old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("OpenDiskBlob of a deleted blob: %v", err)
 	}
 }

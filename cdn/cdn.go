@@ -52,6 +52,9 @@ type Handler struct {
 	Engine *imaging.Engine
 	// Variants caches derived images; required with Engine.
 	Variants *variantcache.Cache
+	// Gif2Video, when set with Engine and Variants, converts animated GIFs
+	// to videos (/<uuid>/gif2video/); nil answers those URLs 501.
+	Gif2Video *Gif2Video
 	// Shared, when set, also keeps variants in the blob store for other nodes.
 	Shared *SharedVariants
 	// Metrics, when set, records image operations and variant cache lookups.
@@ -434,18 +437,6 @@ func (h *Handler) serveGroupPage(w http.ResponseWriter, g *satchel.Group, files 
 // serveFile serves a file, applying operations when there are any. A small
 // answer is kept in the hot cache under hotKey when that is set.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.File, ops []cdnurl.Op, name, special, hotKey string) {
-	switch {
-	case special == cdnurl.SpecialDetectFaces && h.Engine != nil && !h.Engine.Faces():
-		h.fail(w, http.StatusNotImplemented, "Face detection is not enabled on this server (no face cascade loaded; see --face-cascade).")
-		return
-	case special == cdnurl.SpecialDetectFaces:
-		// An image variant like any other: computed on a worker, cached.
-		h.serveVariant(w, r, f, []cdnurl.Op{imaging.DetectFaces{}}, name, -1, hotKey)
-		return
-	case special != "":
-		h.fail(w, http.StatusNotImplemented, special+" is not supported by this server.")
-		return
-	}
 	inline := -1
 	var imageOps []cdnurl.Op
 	for _, op := range ops {
@@ -457,6 +448,23 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, f *satchel.F
 			continue
 		}
 		imageOps = append(imageOps, op)
+	}
+	switch special {
+	case "":
+	case cdnurl.SpecialGif2Video:
+		h.serveGif2Video(w, r, f, imageOps, name, inline, hotKey)
+		return
+	case cdnurl.SpecialDetectFaces:
+		if h.Engine != nil && !h.Engine.Faces() {
+			h.fail(w, http.StatusNotImplemented, "Face detection is not enabled on this server (no face cascade loaded; see --face-cascade).")
+			return
+		}
+		// An image variant like any other: computed on a worker, cached.
+		h.serveVariant(w, r, f, []cdnurl.Op{imaging.DetectFaces{}}, name, -1, hotKey)
+		return
+	default:
+		h.fail(w, http.StatusNotImplemented, special+" is not supported by this server.")
+		return
 	}
 	if len(imageOps) == 0 {
 		if f.OriginalProtected {
@@ -655,6 +663,15 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satche
 		h.imagingError(w, f, err)
 		return
 	}
+	h.serveEntry(w, r, f, key, e, name, inline, hotKey, auto)
+}
+
+// serveEntry sends a variant from the variant cache, named name (the
+// file's name with the variant's extension when empty); a small one is
+// kept in the hot cache under hotKey when that is set. vary says that the
+// answer depends on Accept.
+func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, f *satchel.File, key string, e *variantcache.Entry, name string, inline int, hotKey string, vary bool) {
+	var err error
 	if name == "" {
 		name = strings.TrimSuffix(f.Filename, path.Ext(f.Filename)) + variantExt(e.ContentType)
 	}
@@ -668,7 +685,7 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, f *satche
 				return
 			}
 		}
-		resp := h.newHot(f, true, body, e.ContentType, e.ETag, name, inline, auto)
+		resp := h.newHot(f, true, body, e.ContentType, e.ETag, name, inline, vary)
 		h.keepHot(hotKey, resp)
 		writeHot(w, r, resp)
 		return
@@ -711,6 +728,9 @@ func variantExt(ctype string) string {
 }
 
 func (h *Handler) imagingError(w http.ResponseWriter, f *satchel.File, err error) {
+	if h.convertError(w, err) {
+		return
+	}
 	var opErr *imaging.OpError
 	switch {
 	case errors.As(err, &opErr):

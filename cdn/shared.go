@@ -49,11 +49,17 @@ func (s *SharedVariants) Load(ctx context.Context, key string) ([]byte, string, 
 	if err != nil {
 		return nil, "", false, fmt.Errorf("cdn: shared variant: %w", err)
 	}
+	if int64(len(ctype)+len(body)) >= maxSharedVariant {
+		return nil, "", false, nil // cut off (Save keeps none this large): compute it
+	}
 	return body, strings.TrimSpace(ctype), true, nil
 }
 
 // Save implements variantcache.Shared.
 func (s *SharedVariants) Save(ctx context.Context, key string, body []byte, ctype string) error {
+	if int64(len(ctype)+1+len(body)) >= maxSharedVariant {
+		return nil // too large to read back: each node computes its own
+	}
 	uuid, _, _ := strings.Cut(key, "/")
 	if err := s.Store.RecordVariant(ctx, uuid, sharedKey(key)); err != nil {
 		return err

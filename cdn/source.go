@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/satchel-project/satchel"
+	"github.com/satchel-project/satchel/convert"
 	"github.com/satchel-project/satchel/imaging"
 	"github.com/satchel-project/satchel/metrics"
 	"github.com/satchel-project/satchel/ucare/cdnurl"
@@ -41,9 +42,7 @@ func (s *blobSource) Size() int64 { return s.f.Size }
 // it with the imaging engine on a miss, and records the lookup and the
 // transform in the metrics.
 func (h *Handler) variant(ctx context.Context, key string, f *satchel.File, ops []cdnurl.Op, accept string) (*variantcache.Entry, error) {
-	hit := true
-	e, err := h.Variants.Get(ctx, key, func(ctx context.Context) ([]byte, string, error) {
-		hit = false
+	return h.cached(ctx, key, func(ctx context.Context) ([]byte, string, error) {
 		src := &blobSource{h: h, f: f}
 		start := time.Now()
 		res, err := h.Engine.Do(ctx, f.UUID, src, ops, accept, h.overlays(f.ProjectID))
@@ -60,6 +59,16 @@ func (h *Handler) variant(ctx context.Context, key string, f *satchel.File, ops 
 		}
 		return res.Body, res.ContentType, nil
 	})
+}
+
+// cached returns the variant key through the variant cache, computing it
+// with compute on a miss, and records the lookup in the metrics.
+func (h *Handler) cached(ctx context.Context, key string, compute func(context.Context) ([]byte, string, error)) (*variantcache.Entry, error) {
+	hit := true
+	e, err := h.Variants.Get(ctx, key, func(ctx context.Context) ([]byte, string, error) {
+		hit = false
+		return compute(ctx)
+	})
 	if err == nil {
 		h.Metrics.VariantLookup(hit)
 	}
@@ -72,7 +81,7 @@ func imageOutcome(err error) string {
 	switch {
 	case err == nil:
 		return metrics.ImageOK
-	case errors.As(err, &opErr), errors.Is(err, imaging.ErrTooLarge), errors.Is(err, imaging.ErrNotImage):
+	case errors.As(err, &opErr), errors.Is(err, imaging.ErrTooLarge), errors.Is(err, imaging.ErrNotImage), errors.As(err, new(*convert.Error)):
 		return metrics.ImageBadRequest
 	case errors.Is(err, imaging.ErrBusy):
 		return metrics.ImageBusy

@@ -120,9 +120,8 @@ func (v *Video) Convert(ctx context.Context, src, dir string, r *Request, progre
 	if dur > v.o.MaxDuration.Seconds() {
 		return nil, failf("The video lasts %.0f s, more than the limit of %.0f s.", dur, v.o.MaxDuration.Seconds())
 	}
-	long, short := max(w, h), min(w, h)
-	if long > max(v.o.MaxWidth, v.o.MaxHeight) || short > min(v.o.MaxWidth, v.o.MaxHeight) {
-		return nil, failf("The video is %dx%d, more than the limit of %dx%d.", w, h, v.o.MaxWidth, v.o.MaxHeight)
+	if err := v.checkResolution("video", w, h); err != nil {
+		return nil, err
 	}
 	outDur := dur
 	args := []string{"-hide_banner", "-nostdin", "-y", "-v", "error", "-progress", "pipe:1"}
@@ -148,8 +147,7 @@ func (v *Video) Convert(ctx context.Context, src, dir string, r *Request, progre
 	res := &VideoResult{Ext: r.Format}
 	switch r.Format {
 	case "webm":
-		crf := []string{"45", "40", "36", "32", "28"}[q]
-		args = append(args, "-c:v", "libvpx-vp9", "-crf", crf, "-b:v", "0", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1", "-pix_fmt", "yuv420p")
+		args = append(args, videoCodec("webm", q)...)
 		args = append(args, "-c:a", "libopus", "-b:a", []string{"48k", "64k", "96k", "128k", "160k"}[q])
 		res.MIME = "video/webm"
 	case "ogg":
@@ -157,8 +155,8 @@ func (v *Video) Convert(ctx context.Context, src, dir string, r *Request, progre
 		args = append(args, "-c:a", "libvorbis", "-q:a", []string{"1", "2", "4", "5", "6"}[q], "-f", "ogg")
 		res.MIME = "video/ogg"
 	default:
-		args = append(args, "-c:v", "libx264", "-preset", "veryfast", "-crf", []string{"33", "29", "26", "23", "20"}[q], "-pix_fmt", "yuv420p", "-profile:v", "high")
-		args = append(args, "-c:a", "aac", "-b:a", []string{"64k", "96k", "128k", "160k", "192k"}[q], "-movflags", "+faststart")
+		args = append(args, videoCodec("mp4", q)...)
+		args = append(args, "-c:a", "aac", "-b:a", []string{"64k", "96k", "128k", "160k", "192k"}[q])
 		res.MIME = "video/mp4"
 	}
 	_ = audio
@@ -173,6 +171,27 @@ func (v *Video) Convert(ctx context.Context, src, dir string, r *Request, progre
 	}
 	res.Thumbs = thumbs
 	return res, nil
+}
+
+// videoCodec is the video encoder of format ("mp4": H.264 with the index
+// at the start, "webm": VP9) at quality level q (an index of qualities).
+func videoCodec(format string, q int) []string {
+	if format == "webm" {
+		return []string{"-c:v", "libvpx-vp9", "-crf", []string{"45", "40", "36", "32", "28"}[q], "-b:v", "0",
+			"-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1", "-pix_fmt", "yuv420p"}
+	}
+	return []string{"-c:v", "libx264", "-preset", "veryfast", "-crf", []string{"33", "29", "26", "23", "20"}[q],
+		"-pix_fmt", "yuv420p", "-profile:v", "high", "-movflags", "+faststart"}
+}
+
+// checkResolution refuses inputs (a "video" or a "GIF") larger than
+// MaxWidth×MaxHeight in either orientation.
+func (v *Video) checkResolution(what string, w, h int) error {
+	long, short := max(w, h), min(w, h)
+	if long > max(v.o.MaxWidth, v.o.MaxHeight) || short > min(v.o.MaxWidth, v.o.MaxHeight) {
+		return failf("The %s is %dx%d, more than the limit of %dx%d.", what, w, h, v.o.MaxWidth, v.o.MaxHeight)
+	}
+	return nil
 }
 
 func fmtSecs(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) }

@@ -33,9 +33,11 @@ fi
 
 work=$(mktemp -d /tmp/satchel-e2e.XXXXXX)
 pids=()
+own_clamd=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$own_clamd" ] && [ -s "$own_clamd" ]; then kill "$(cat "$own_clamd")" 2>/dev/null || true; fi
   if [ "${E2E_KEEP:-}" = "" ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -54,6 +56,15 @@ waitup() {
   return 1
 }
 
+# clamd for the virus-scan add-on of clients.test.mjs: the one scripts/test.sh
+# started, or our own on a free port with the repository's test signatures.
+clamd_addr=${SATCHEL_TEST_CLAMD_ADDR:-}
+if [ -z "$clamd_addr" ]; then
+  eval "$(CLAMD_PORT=$(freeport) CLAMD_DIR="$work/clamd" bash scripts/clamd.sh)"
+  clamd_addr=$SATCHEL_TEST_CLAMD_ADDR
+  own_clamd="$work/clamd/clamd.pid"
+fi
+
 port=$(freeport)
 export SATCHEL_URL="http://127.0.0.1:$port"
 export SATCHEL_PUB_KEY=e2epublickey SATCHEL_SECRET_KEY=e2esecretkey
@@ -61,9 +72,11 @@ export SATCHEL_PUB=$SATCHEL_PUB_KEY SATCHEL_SECRET=$SATCHEL_SECRET_KEY
 export SATCHEL_ADMIN_TOKEN="e2e-admin-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
 SATCHEL_DEMO_PUBLIC_KEY=$SATCHEL_PUB_KEY SATCHEL_DEMO_SECRET_KEY=$SATCHEL_SECRET_KEY SATCHEL_RATE_LIMIT=0 \
   "$work/satchel" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --fetch-allow-private \
-  --log-level warn >"$work/satchel.log" 2>&1 &
+  --clamd-addr "$clamd_addr" --log-level warn >"$work/satchel.log" 2>&1 &
 pids+=($!)
 waitup "$SATCHEL_URL/healthz"
+# The binary and data dir, for tests that add projects with `satchel project`.
+export SATCHEL_BIN="$work/satchel" SATCHEL_DATA_DIR="$work/data"
 
 fport=$(freeport)
 export FORMAPP_URL="http://127.0.0.1:$fport"

@@ -334,3 +334,28 @@ func (e *Engine) ctxErr(parent context.Context, err error) error {
 	}
 	return ErrTimeout
 }
+
+// RunExpensive runs fn, work done outside libvips (an ffmpeg process), as
+// an expensive transform: it takes one of the ExpensiveWorkers places,
+// waiting in the queue (ErrBusy when it is full), and the ctx fn gets ends
+// after the engine's Timeout, waiting included; fn must stop then, and
+// RunExpensive returns ErrTimeout. began is when fn started (zero when it
+// did not).
+func (e *Engine) RunExpensive(ctx context.Context, fn func(ctx context.Context) error) (began time.Time, err error) {
+	tctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	defer cancel()
+	if err := e.acquire(tctx, true); err != nil {
+		return time.Time{}, e.ctxErr(ctx, err)
+	}
+	defer e.release(true)
+	e.running.Add(1)
+	defer e.running.Done()
+	began = time.Now()
+	if err := fn(tctx); err != nil {
+		if tctx.Err() != nil {
+			return began, e.ctxErr(ctx, tctx.Err())
+		}
+		return began, err
+	}
+	return began, nil
+}

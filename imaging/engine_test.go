@@ -844,3 +844,43 @@ func TestICC(t *testing.T) {
 		t.Errorf("srgb source: mean abs error %.2f", d)
 	}
 }
+
+// TestRunExpensive: outside work takes the expensive places (a second
+// waits in the queue or is refused with ErrBusy), a cheap transform still
+// runs on the cheap worker meanwhile, and work past the timeout gets its
+// context ended and ErrTimeout.
+func TestRunExpensive(t *testing.T) {
+	e := newEngine(t, Options{Workers: 2, CheapWorkers: 1, ExpensiveWorkers: 1, QueueSize: -1})
+	held, gate := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.RunExpensive(context.Background(), func(context.Context) error {
+			close(held)
+			<-gate
+			return nil
+		})
+		done <- err
+	}()
+	<-held
+	if _, err := e.RunExpensive(context.Background(), func(context.Context) error { return nil }); err != ErrBusy {
+		t.Errorf("second expensive run: %v, want ErrBusy", err)
+	}
+	do(t, e, memSource{encodePNG(t, pattern(32, 32))}, cdnurl.Preview{})
+	close(gate)
+	if err := <-done; err != nil {
+		t.Errorf("first run: %v", err)
+	}
+
+	e = newEngine(t, Options{Timeout: 20 * time.Millisecond})
+	began, err := e.RunExpensive(context.Background(), func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	if err != ErrTimeout || began.IsZero() {
+		t.Errorf("run past the timeout: %v (began %v), want ErrTimeout", err, began)
+	}
+	want := errors.New("bad input")
+	if _, err := e.RunExpensive(context.Background(), func(context.Context) error { return want }); err != want {
+		t.Errorf("failed run: %v", err)
+	}
+}

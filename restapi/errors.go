@@ -56,6 +56,7 @@ var errorRows = map[satchel.Reason]errorRow{
 	satchel.ReasonWebhookVersionInvalid: {status: http.StatusBadRequest, detail: "`{field}` must be 0.6 or 0.7."},
 	satchel.ReasonWebhookNotUnique:      {status: http.StatusBadRequest, nonField: true},
 	satchel.ReasonWebhookNotFound:       {}, // its own sentence, with the id
+	satchel.ReasonSearchTimeout:         {}, // its own sentence (503)
 
 	reasonSimpleAuthOverHTTP: {status: http.StatusBadRequest},
 }

@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/satchel-project/satchel"
@@ -25,6 +26,10 @@ func TestRenderTable(t *testing.T) {
 		{satchel.Errorf(satchel.KindNotFound, satchel.ReasonWebhookNotFound, "Webhook with ID 7 not found."), 404, "Webhook with ID 7 not found."},
 		{satchel.Errorf(satchel.KindExpired, "", "The link expired."), 403, "The link expired."},
 		{satchel.Errorf(satchel.Kind(99), "", "secret state"), 500, "Internal error."},
+		// A search past its time bound says so (other unavailable errors do not).
+		{fmt.Errorf("app: %w", satchel.Errorf(satchel.KindUnavailable, satchel.ReasonSearchTimeout, "The search took longer than 5s; narrow its conditions.")), 503,
+			"The search took longer than 5s; narrow its conditions."},
+		{satchel.Errorf(satchel.KindUnavailable, "", "pool exhausted"), 503, "Internal error."},
 	} {
 		_, row, detail := render(c.err)
 		if row.status != c.status || detail != c.detail {

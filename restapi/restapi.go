@@ -95,6 +95,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		{"DELETE /files/storage/{$}", "567", h.batchDelete},
 		{"POST /files/local_copy/{$}", "67", h.localCopy},
 		{"POST /files/remote_copy/{$}", "67", h.remoteCopy},
+		{"POST /files/search/{$}", "7", h.searchFiles},
 		{"GET /files/{uuid}/metadata/{$}", "7", h.metadata},
 		{"GET /files/{uuid}/metadata/{key}/{$}", "7", h.metadataKey},
 		{"PUT /files/{uuid}/metadata/{key}/{$}", "7", h.setMetadataKey},
@@ -123,8 +124,51 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		// The official Go client asks for a video's status with POST.
 		{"POST /convert/video/status/{token}/{$}", "567", h.videoStatus},
 	}
+	patterns := map[string]bool{}
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, h.wrap(rt))
+		patterns[rt.pattern] = true
+	}
+	h.registerFallbacks(mux, patterns)
+}
+
+// fallbackRoots are the paths under which every request is a REST call.
+var fallbackRoots = []string{"/files/", "/groups/", "/project/", "/webhooks/", "/addons/", "/convert/"}
+
+// fallbackMethods are the methods the fallbacks take: GET belongs to the
+// CDN's catch-all.
+var fallbackMethods = []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// registerFallbacks answers the REST requests no route takes (an unknown
+// path, or a method the path does not have) in the API's own format: a JSON
+// detail with the version's content type, 405 with Allow when the path has
+// other methods, 404 otherwise. The mux's text/plain answers are not JSON,
+// which the JS REST client needs to report the error.
+func (h *Handler) registerFallbacks(mux *http.ServeMux, patterns map[string]bool) {
+	fallback := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, ok := h.negotiate(r)
+		if !ok {
+			v = ""
+		}
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); m != r.Method && patterns[pattern] {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) == 0 {
+			writeDetail(w, v, http.StatusNotFound, "Not found.")
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeDetail(w, v, http.StatusMethodNotAllowed, fmt.Sprintf("Method %q not allowed.", r.Method))
+	})
+	for _, root := range fallbackRoots {
+		for _, m := range fallbackMethods {
+			mux.Handle(m+" "+root, fallback)
+		}
 	}
 }
 

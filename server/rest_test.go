@@ -341,6 +341,9 @@ func TestRESTMetadataTagsAndCopy(t *testing.T) {
 	check("PUT", "/tags/", "application/json", `{"tags":["Cat","dog"]}`, 200, `"tags":["cat","dog"],"added":["cat","dog"],"deleted":[]`)
 	check("PATCH", "/tags/", "application/json", `{"add":["bird"],"delete":["cat"]}`, 200, `"tags":["dog","bird"],"added":["bird"],"deleted":["cat"]`)
 	check("GET", "/tags/", "", "", 200, `{"tags":["dog","bird"]}`)
+	// The resulting set keeps its order; added and deleted are sorted.
+	check("PUT", "/tags/", "application/json", `{"tags":["zebra","ant","dog"]}`, 200, `"tags":["zebra","ant","dog"],"added":["ant","zebra"],"deleted":["bird"]`)
+	check("PATCH", "/tags/", "application/json", `{"add":["yak","bee"],"delete":["zebra","dog"]}`, 200, `"tags":["ant","yak","bee"],"added":["bee","yak"],"deleted":["dog","zebra"]`)
 
 	code, _, body := rawREST(t, "POST", s.URL+"/files/local_copy/", v7, "application/json", `{"source":"`+id+`","store":true}`)
 	if code != 201 || !strings.Contains(body, `"type":"file"`) {

@@ -135,6 +135,11 @@ type Config struct {
 	VideoMaxWidth    int
 	VideoMaxHeight   int
 	VideoMaxSize     int64
+	// Gif2Video limits: the largest GIF the CDN's gif2video converts, its
+	// most frames and most pixels of all frames (0: the cdn defaults).
+	Gif2VideoMaxSize   int64
+	Gif2VideoMaxFrames int
+	Gif2VideoMaxPixels int64
 	// Image output limits: the longest side an operation may grow an image
 	// to and the largest result in pixels; image workers kept for cheap
 	// transforms (negative: none) and the estimated cost, in pixels, up to
@@ -372,7 +377,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.variants = variants
 	cdnHandler := &cdn.Handler{Store: store, Bucket: bucket, Log: log, Engine: engine, Variants: variants, MetaCacheSize: cfg.CDNMetaCacheSize,
-		HotCacheBytes: cfg.CDNHotCacheBytes, OpenFiles: cfg.CDNOpenFiles, Metrics: m}
+		HotCacheBytes: cfg.CDNHotCacheBytes, OpenFiles: cfg.CDNOpenFiles, Metrics: m, Gif2Video: &cdn.Gif2Video{Video: a.Video, TempDir: tmpDir, MaxSize: cfg.Gif2VideoMaxSize,
+			Limits: convert.GIFLimits{MaxFrames: cfg.Gif2VideoMaxFrames, MaxPixels: cfg.Gif2VideoMaxPixels}}}
 	m.Gauge("satchel_cdn_hot_cache_bytes", "Bytes of whole CDN answers kept in memory (bodies plus a fixed overhead each).",
 		func() float64 { _, b := cdnHandler.HotCacheLen(); return float64(b) })
 	m.Gauge("satchel_cdn_open_files", "Descriptors of large local originals the CDN keeps open between requests.",

@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) satchel.Store) {
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ListingAndCounters", testListing},
 		{"PagingTies", testPagingTies},
+		{"Search", testSearch},
 		{"UploadSessions", testSessions},
 		{"FetchTasks", testFetchTasks},
 		{"Groups", testGroups},

@@ -292,6 +292,16 @@ func (h *Handler) fromURLStatus(w http.ResponseWriter, r *http.Request) {
 		b.Done, b.Total = file.Size, &file.Size
 	case satchel.FetchError:
 		b.Error, b.ErrorCode = t.ErrorText, t.ErrorCode
+	case satchel.FetchProgress:
+		if b.Total == nil && b.Done == 0 {
+			// Connecting to the source: nothing to measure yet. "progress"
+			// with no total would make the JS client report done/null (NaN)
+			// as computable progress, and the Go client cannot read the
+			// string "unknown" the JS client knows.
+			b.Status = satchel.FetchWaiting
+			zero := int64(0)
+			b.Total = &zero
+		}
 	case satchel.FetchWaiting:
 		zero := int64(0)
 		b.Total = &zero

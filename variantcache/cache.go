@@ -176,6 +176,10 @@ func extOf(contentType string) string {
 		return "png"
 	case "image/gif":
 		return "gif"
+	case "video/mp4":
+		return "mp4"
+	case "video/webm":
+		return "webm"
 	}
 	if exts, _ := mime.ExtensionsByType(contentType); len(exts) > 0 {
 		return strings.TrimPrefix(exts[0], ".")
@@ -197,6 +201,10 @@ func contentTypeOf(name string) string {
 		return "image/gif"
 	case ".json":
 		return "application/json"
+	case ".mp4":
+		return "video/mp4"
+	case ".webm":
+		return "video/webm"
 	}
 	if t := mime.TypeByExtension(filepath.Ext(name)); t != "" {
 		return t

@@ -117,11 +117,9 @@ func backup(ctx context.Context, dataDir, dir string) (*backupStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The destination bucket names where each blob lives; the source data
-	// dir has the same layout.
 	st := &backupStats{}
 	for _, key := range keys {
-		n, err := copyBlob(ctx, out, filepath.Join(dir, filesDir), filepath.Join(dataDir, filesDir), key)
+		n, err := copyBlob(ctx, out, filepath.Join(dataDir, filesDir), key)
 		if errors.Is(err, fs.ErrNotExist) {
 			st.gone++
 			if _, err := db.ExecContext(ctx, "UPDATE files SET removed = ? WHERE blob_key = ? AND removed IS NULL", time.Now().UnixMicro(), key); err != nil {
@@ -164,18 +162,10 @@ func liveBlobKeys(ctx context.Context, db *sql.DB) ([]string, error) {
 	return keys, rows.Err()
 }
 
-// copyBlob copies the blob key from the data dir's files (srcRoot) into the
-// backup bucket out (rooted at dstRoot), durably.
-func copyBlob(ctx context.Context, out blobstore.Bucket, dstRoot, srcRoot, key string) (int64, error) {
-	dst, ok := out.LocalPath(key)
-	if !ok {
-		return 0, fmt.Errorf("backup: invalid blob key %q", key)
-	}
-	rel, err := filepath.Rel(dstRoot, dst)
-	if err != nil {
-		return 0, err
-	}
-	in, err := os.Open(filepath.Join(srcRoot, rel))
+// copyBlob copies the blob key from the data dir's files (srcRoot, in
+// either blob layout) into the backup bucket out, durably.
+func copyBlob(ctx context.Context, out blobstore.Bucket, srcRoot, key string) (int64, error) {
+	in, err := blobstore.OpenDiskBlob(srcRoot, key)
 	if err != nil {
 		return 0, err
 	}

@@ -74,6 +74,9 @@ type serveConfig struct {
 	VideoMaxDuration  time.Duration  `name:"video-max-duration" env:"SATCHEL_VIDEO_MAX_DURATION" default:"1h" nonzero:"" help:"longest video to convert"`
 	VideoMaxRes       string         `name:"video-max-resolution" env:"SATCHEL_VIDEO_MAX_RESOLUTION" default:"3840x2160" help:"largest video to convert, WIDTHxHEIGHT in either orientation"`
 	VideoMaxSize      Size           `name:"video-max-size" env:"SATCHEL_VIDEO_MAX_SIZE" default:"0" help:"largest video to convert (0 = --max-file-size)"`
+	Gif2VideoMaxSize  Size           `name:"gif2video-max-size" env:"SATCHEL_GIF2VIDEO_MAX_SIZE" default:"${gif2videoMaxSize}" nonzero:"" help:"largest GIF the CDN's gif2video converts (400 beyond); conversions take the expensive image workers and --image-timeout"`
+	Gif2VideoFrames   int64          `name:"gif2video-max-frames" env:"SATCHEL_GIF2VIDEO_MAX_FRAMES" default:"${gif2videoMaxFrames}" nonzero:"" help:"most frames of a GIF gif2video converts"`
+	Gif2VideoPixels   int64          `name:"gif2video-max-pixels" env:"SATCHEL_GIF2VIDEO_MAX_PIXELS" default:"${gif2videoMaxPixels}" nonzero:"" help:"most pixels of all frames together (width × height × frames) of a GIF gif2video converts"`
 	ClamdAddr         string         `name:"clamd-addr" env:"SATCHEL_CLAMD_ADDR" unset:"none (the add-on is not configured)" help:"clamd for uc_clamav_virus_scan: unix:/path or tcp:host:port"`
 	ClamdMaxSize      Size           `name:"clamd-max-size" env:"SATCHEL_CLAMD_MAX_SIZE" default:"25MiB" nonzero:"" help:"largest file sent to clamd (at most its StreamMaxLength)"`
 	AWSRegion         string         `name:"aws-region" env:"SATCHEL_AWS_REGION" unset:"none (the Rekognition add-ons are not configured)" help:"region of the Rekognition add-ons; credentials from the AWS SDK's sources (AWS_*)"`
@@ -116,24 +119,27 @@ type serveConfig struct {
 // is written once, in its package.
 func packageDefaults() kong.Vars {
 	return kong.Vars{
-		"maxFileSize":       Size(app.DefaultMaxFileSize).String(),
-		"maxDirectUpload":   Size(uploadapi.DefaultMaxDirectUpload).String(),
-		"temporaryTTL":      formatDuration(app.DefaultTemporaryTTL),
-		"sessionTTL":        formatDuration(app.DefaultSessionTTL),
-		"simpleAuth":        restapi.DefaultSimpleAuthOverHTTP,
-		"fetchWorkers":      itoa(app.DefaultFetchWorkers),
-		"fetchTimeout":      formatDuration(fetch.DefaultTimeout),
-		"cdnMetaCache":      itoa(cdn.DefaultMetaCacheSize),
-		"cdnHotCache":       Size(cdn.DefaultHotCacheBytes).String(),
-		"cdnOpenFiles":      itoa(cdn.DefaultOpenFiles),
-		"fetchPerProject":   itoa(app.DefaultFetchPerProject),
-		"webhookPerProject": itoa(webhook.DefaultPerProject),
-		"webhookTimeout":    formatDuration(webhook.DefaultTimeout),
-		"maxImagePixels":    itoa(imaging.DefaultMaxPixels),
-		"imageQueue":        itoa(imaging.DefaultQueueSize),
-		"imageTimeout":      formatDuration(imaging.DefaultTimeout),
-		"faceCascade":       imaging.DefaultFaceCascade,
-		"variantCacheSize":  Size(server.DefaultVariantCacheSize).String(),
+		"maxFileSize":        Size(app.DefaultMaxFileSize).String(),
+		"maxDirectUpload":    Size(uploadapi.DefaultMaxDirectUpload).String(),
+		"temporaryTTL":       formatDuration(app.DefaultTemporaryTTL),
+		"sessionTTL":         formatDuration(app.DefaultSessionTTL),
+		"simpleAuth":         restapi.DefaultSimpleAuthOverHTTP,
+		"fetchWorkers":       itoa(app.DefaultFetchWorkers),
+		"fetchTimeout":       formatDuration(fetch.DefaultTimeout),
+		"cdnMetaCache":       itoa(cdn.DefaultMetaCacheSize),
+		"cdnHotCache":        Size(cdn.DefaultHotCacheBytes).String(),
+		"cdnOpenFiles":       itoa(cdn.DefaultOpenFiles),
+		"fetchPerProject":    itoa(app.DefaultFetchPerProject),
+		"webhookPerProject":  itoa(webhook.DefaultPerProject),
+		"webhookTimeout":     formatDuration(webhook.DefaultTimeout),
+		"maxImagePixels":     itoa(imaging.DefaultMaxPixels),
+		"imageQueue":         itoa(imaging.DefaultQueueSize),
+		"imageTimeout":       formatDuration(imaging.DefaultTimeout),
+		"faceCascade":        imaging.DefaultFaceCascade,
+		"variantCacheSize":   Size(server.DefaultVariantCacheSize).String(),
+		"gif2videoMaxSize":   Size(cdn.DefaultGif2VideoMaxSize).String(),
+		"gif2videoMaxFrames": itoa(cdn.DefaultGif2VideoMaxFrames),
+		"gif2videoMaxPixels": itoa(cdn.DefaultGif2VideoMaxPixels),
 	}
 }
 
@@ -173,6 +179,7 @@ func (c *serveConfig) serverConfig(log *slog.Logger) server.Config {
 			RemoveBGKey: c.RemoveBGKey, RemoveBGEndpoint: c.RemoveBGURL, Custom: c.CustomAddons, CustomSecret: c.CustomAddonsKey, Timeout: c.AddonTimeout},
 		DocumentWorkers: int(c.DocumentWorkers), DocumentTimeout: c.DocumentTimeout, DocumentMaxPages: int(c.DocumentMaxPages), DocumentMaxSize: int64(c.DocumentMaxSize),
 		VideoWorkers: int(c.VideoWorkers), VideoTimeout: c.VideoTimeout, VideoMaxDuration: c.VideoMaxDuration, VideoMaxWidth: vw, VideoMaxHeight: vh, VideoMaxSize: int64(c.VideoMaxSize),
+		Gif2VideoMaxSize: int64(c.Gif2VideoMaxSize), Gif2VideoMaxFrames: int(c.Gif2VideoFrames), Gif2VideoMaxPixels: c.Gif2VideoPixels,
 		FetchPerProject: int(c.FetchPerProject), WebhookPerProject: int(c.WebhookPerProject), WebhookTimeout: c.WebhookTimeout, FetchDeny: c.FetchDeny, SimpleAuthOverHTTP: c.SimpleAuth, TrustedProxies: c.TrustedProxies,
 		ListenURL:      "http://" + c.Addr,
 		MaxImagePixels: c.MaxImagePixels, ImageWorkers: int(c.ImageWorkers), ImageQueue: queue, ImageTimeout: c.ImageTimeout, VariantCacheSize: int64(c.VariantCacheSize), FaceCascade: c.FaceCascade,

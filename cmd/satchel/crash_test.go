@@ -447,7 +447,7 @@ func (h *crashHarness) verify(p *satchelProcess, cycle int) {
 				t.Errorf("read upload_sessions: %v", err)
 				return
 			}
-			t.Errorf("cycle %d: orphan blob files/blobs/%s/%s/%s (%d bytes): the server has no file for it (/info/ 404 %q) and no open session, recovery should have removed it", cycle, id[0:2], id[2:4], id, snap.blobs[id], body)
+			t.Errorf("cycle %d: orphan blob files/blobs/%s/%s (%d bytes): the server has no file for it (/info/ 404 %q) and no open session, recovery should have removed it", cycle, id[0:2], id, snap.blobs[id], body)
 		case status != http.StatusOK:
 			t.Errorf("cycle %d: /info/ of unacknowledged blob %s: HTTP %d %q", cycle, id, status, body)
 		case info.Size != snap.blobs[id]:
@@ -700,14 +700,14 @@ func (h *crashHarness) scanDataDir(cycle int) dataDirSnapshot {
 		}
 		segs := strings.Split(filepath.ToSlash(rel), "/")
 		if e.IsDir() {
-			if len(segs) > 2 {
+			if len(segs) > 1 {
 				t.Errorf("cycle %d: unexpected directory files/blobs/%s", cycle, rel)
 				return fs.SkipDir
 			}
 			return nil
 		}
 		name := e.Name()
-		if !e.Type().IsRegular() || len(segs) != 3 || !satchel.ValidUUID(name) || segs[0] != name[0:2] || segs[1] != name[2:4] {
+		if !e.Type().IsRegular() || len(segs) != 2 || !satchel.ValidUUID(name) || segs[0] != name[0:2] {
 			t.Errorf("cycle %d: stray file files/blobs/%s", cycle, rel)
 			return nil
 		}
