@@ -118,14 +118,13 @@ func testAbort(t *testing.T, b blobstore.Bucket) {
 // parts is a multipart upload under test: data cut into parts of size
 // part, and the tag of the last acknowledged write of each.
 type parts struct {
-	b        blobstore.Bucket
-	id, key  string
-	data     []byte
-	part     int
-	mu       sync.Mutex
-	tags     []string
-	resent   int
-	complete bool
+	b       blobstore.Bucket
+	id, key string
+	data    []byte
+	part    int
+	mu      sync.Mutex
+	tags    []string
+	resent  int
 }
 
 func newParts(t *testing.T, b blobstore.Bucket, key string, data []byte, part int) *parts {

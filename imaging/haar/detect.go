@@ -353,8 +353,7 @@ func group(rs []Rect, minNeighbors int, eps float64) []Rect {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
