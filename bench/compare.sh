@@ -53,6 +53,9 @@ for k in ROUNDS DURATION SIZE_MB COLD_N LIST_N LIST_REQUESTS LIST_DBS S3_PART_MB
 done
 BIN=$HERE/.bin
 OUT=${OUT:-$HERE/out/compare}
+# Absolute: nginx reads a relative path from its own prefix, not from here.
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 SIZE_MB=${SIZE_MB:-1024}
