@@ -21,6 +21,8 @@
 #   PERF=0               1: perf record every Satchel server (slows it; off for figures)
 #   PORT=18080           first of the ports used (PORT..PORT+4 with two part sizes)
 #   SATCHEL_BIN=         benchmark this satchel binary instead of building the work tree
+#   SATCHEL_BASE_BIN=    small uploads: also run this satchel binary (say, main's) as
+#                        satchel-old in the same rounds, on PORT+3
 #   OUT=bench/out        data, logs and results (gitignored)
 #   SRV=$OUT/srv         where the servers' data directories are made (removed on exit)
 # Quick run: SIZE_MB=256 ROUNDS=1 DIRECT_ROUNDS=1 SMALL_ROUNDS=1 DURATION=3s bench/run.sh
@@ -99,7 +101,7 @@ start_satchel() { # name port
 	port_free "$2"
 	mkdir -p "$dir"
 	SATCHEL_DEMO_PUBLIC_KEY=$PUB SATCHEL_DEMO_SECRET_KEY=$SECRET \
-		"$SATCHEL" serve --addr "$HOST:$2" --data-dir "$dir" --rate-limit 0 \
+		"${SATCHEL_EXE:-$SATCHEL}" serve --addr "$HOST:$2" --data-dir "$dir" --rate-limit 0 \
 		--max-direct-upload $((DIRECT > 100000000 ? DIRECT : 100000000)) >"$LOGS/$1.log" 2>&1 &
 	LAST_PID=$!
 	PIDS+=("$LAST_PID")
@@ -281,6 +283,11 @@ if has small; then
 	npid=$LAST_PID
 	small="-pub $PUB -file-size $SMALL_BYTES -c $CONC -duration $DURATION -max $MAX_REQS -scenario small-${SMALL_BYTES}B-c$CONC"
 	names=(satchel-base ceiling-durable ceiling-nodurable) pids=("$spid" "$cpid" "$npid") ports=("$PORT" "$((PORT + 1))" "$((PORT + 2))")
+	if [[ -n ${SATCHEL_BASE_BIN:-} ]]; then
+		# Another Satchel binary (say, main's) in the same rounds, for an A/B.
+		SATCHEL_EXE=$SATCHEL_BASE_BIN start_satchel satchel-old "$((PORT + 3))"
+		names+=(satchel-old) pids+=("$LAST_PID") ports+=("$((PORT + 3))")
+	fi
 	for r in $(seq "$SMALL_ROUNDS"); do
 		round_load "small-${SMALL_BYTES}B-c$CONC" "$r" before
 		for i in $(rotated "${#names[@]}" "$r"); do
@@ -293,6 +300,7 @@ if has small; then
 	stop "$spid" satchel-base
 	stop "$cpid" ceiling-durable
 	stop "$npid" ceiling-nodurable
+	if [[ -n ${SATCHEL_BASE_BIN:-} ]]; then stop "${pids[3]}" satchel-old; fi
 fi
 
 # ---- report
